@@ -1,0 +1,739 @@
+/* Containers: the state machine, the container thread, and every public
+ * container call. Each state transition happens in exactly one function,
+ * marked "TRANSITION".
+ *
+ * Locking: c->lock protects the mutable fields below it. Lock order is
+ * context lock -> container lock -> timer lock. Engine stop/kill/pause/unpause
+ * are non-blocking and are called with c->lock held. Event callbacks run with
+ * no lock held. */
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "internal.h"
+
+#include <ocre/platform/memory.h>
+
+LOG_MODULE_REGISTER(container);
+
+struct ocre_container {
+	/* immutable after creation */
+	char *id;
+	char *image;
+	const struct ocre_runtime_vtable *engine;
+	bool detached;
+	char *private_dir; /* the `filesystem` capability's directory, or NULL */
+
+	int refs;                    /* atomic */
+	struct ocre_container *next; /* protected by the context's lock */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* status, thread_done and cb_inflight changes */
+	void *engine_ctx;
+	int fds[3]; /* the caller's stdio fds (not owned), -1 = the process's own */
+	ocre_container_status_t status;
+	bool removed;
+	bool kill_requested;
+	pthread_t thread;
+	bool thread_alive; /* created, not yet joined */
+	bool thread_done;  /* the thread has finished touching the container */
+	bool start_failed;
+	size_t memory_limit;
+	sem_t ready;
+	struct ocre_exit_info exit;
+	ocre_container_event_cb cb;
+	void *cb_data;
+	int cb_inflight;
+};
+
+const char *ocre_container_status_name(ocre_container_status_t status)
+{
+	switch (status) {
+	case OCRE_CONTAINER_STATUS_CREATED:
+		return "created";
+	case OCRE_CONTAINER_STATUS_RUNNING:
+		return "running";
+	case OCRE_CONTAINER_STATUS_PAUSED:
+		return "paused";
+	case OCRE_CONTAINER_STATUS_EXITED:
+		return "exited";
+	case OCRE_CONTAINER_STATUS_STOPPED:
+		return "stopped";
+	case OCRE_CONTAINER_STATUS_ERROR:
+		return "error";
+	default:
+		return "unknown";
+	}
+}
+
+struct ocre_container *ocre_container_list_next(struct ocre_container *c)
+{
+	return c->next;
+}
+
+void ocre_container_list_set_next(struct ocre_container *c, struct ocre_container *next)
+{
+	c->next = next;
+}
+
+/* ---- references ---- */
+
+void ocre_container_retain(struct ocre_container *c)
+{
+	if (c)
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+void ocre_container_release(struct ocre_container *c)
+{
+	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	/* Last reference: the engine side was freed by removal (or never made). */
+	if (c->engine_ctx)
+		c->engine->destroy(c->engine_ctx);
+	sem_destroy(&c->ready);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c->private_dir);
+	free(c->image);
+	free(c->id);
+	free(c);
+}
+
+/* ---- helpers ---- */
+
+static int check_fds(int out[3], int in0, int in1, int in2)
+{
+	int in[3] = {in0, in1, in2}, i;
+
+	for (i = 0; i < 3; i++) {
+		out[i] = in[i] < 0 ? -1 : in[i];
+		if (out[i] >= 0 && fcntl(out[i], F_GETFD) < 0)
+			return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stdio fd %d is not open", out[i]);
+	}
+	return OCRE_OK;
+}
+
+static void fire_event(struct ocre_container *c, ocre_container_status_t status)
+{
+	ocre_container_event_cb cb;
+	void *data;
+
+	pthread_mutex_lock(&c->lock);
+	cb = c->cb;
+	data = c->cb_data;
+	if (cb)
+		c->cb_inflight++;
+	pthread_mutex_unlock(&c->lock);
+	if (!cb)
+		return;
+	cb(c, status, data);
+	pthread_mutex_lock(&c->lock);
+	if (--c->cb_inflight == 0)
+		pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* TRANSITION: EXITED -> STOPPED. The first observer joins the thread.
+ * Returns true when it made the transition (the caller then fires STOPPED
+ * after unlocking). Never joins from the container thread itself. */
+static bool observe_locked(struct ocre_container *c)
+{
+	if (c->status != OCRE_CONTAINER_STATUS_EXITED || !c->thread_alive)
+		return false;
+	if (pthread_equal(pthread_self(), c->thread))
+		return false;
+	while (!c->thread_done)
+		pthread_cond_wait(&c->cond, &c->lock);
+	if (c->status != OCRE_CONTAINER_STATUS_EXITED || !c->thread_alive)
+		return false; /* another observer was first */
+	pthread_join(c->thread, NULL);
+	c->thread_alive = false;
+	c->status = OCRE_CONTAINER_STATUS_STOPPED;
+	pthread_cond_broadcast(&c->cond);
+	return true;
+}
+
+/* Lock c, observe it, and fail with NOT_FOUND if removed.
+ * On success returns OCRE_OK with the lock held. */
+static int lock_live(struct ocre_container *c, bool *observed)
+{
+	if (!c)
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container is NULL");
+	pthread_mutex_lock(&c->lock);
+	if (c->removed) {
+		pthread_mutex_unlock(&c->lock);
+		return ocre_fail(OCRE_ERR_NOT_FOUND, "container %s has been removed", c->id);
+	}
+	*observed = observe_locked(c);
+	return OCRE_OK;
+}
+
+static int unlock_and_fail_state(struct ocre_container *c, bool observed, const char *what)
+{
+	ocre_container_status_t st = c->status;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return ocre_fail(OCRE_ERR_STATE, "cannot %s container %s: it is %s", what, c->id, ocre_container_status_name(st));
+}
+
+/* ---- creation ---- */
+
+static bool has_capability(const struct ocre_container_args *args, const char *cap)
+{
+	size_t i;
+	for (i = 0; args && args->capabilities && args->capabilities[i]; i++)
+		if (strcmp(args->capabilities[i], cap) == 0)
+			return true;
+	return false;
+}
+
+struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,
+					  const char *image_path, const struct ocre_runtime_vtable *engine,
+					  bool detached, const struct ocre_container_args *args, int stdin_fd,
+					  int stdout_fd, int stderr_fd)
+{
+	struct ocre_container *c = calloc(1, sizeof(*c));
+	bool made_dir = false;
+	pthread_condattr_t cattr;
+
+	if (!c) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	c->fds[0] = c->fds[1] = c->fds[2] = -1;
+	c->refs = 1; /* the context's */
+	c->engine = engine;
+	c->detached = detached;
+	c->status = OCRE_CONTAINER_STATUS_CREATED;
+	c->memory_limit = CONFIG_OCRE_DEFAULT_MEMORY_LIMIT;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	sem_init(&c->ready, 0, 0);
+
+	c->id = strdup(id);
+	c->image = strdup(image);
+	if (!c->id || !c->image) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		goto err_free;
+	}
+	if (check_fds(c->fds, stdin_fd, stdout_fd, stderr_fd) != OCRE_OK)
+		goto err_free;
+
+	if (has_capability(args, "filesystem")) {
+		c->private_dir = ocre_path_join(ocre_context_containers_dir(ctx), id);
+		if (!c->private_dir) {
+			ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+			goto err_free;
+		}
+		if (mkdir(c->private_dir, 0700) == 0) {
+			made_dir = true;
+		} else if (errno != EEXIST) {
+			ocre_fail(OCRE_ERR_IO, "cannot create %s: %s", c->private_dir, strerror(errno));
+			goto err_free;
+		}
+	}
+
+	ocre_clear_error();
+	c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
+				       args ? args->argv : NULL, args ? args->envp : NULL, args ? args->mounts : NULL,
+				       c->fds[0], c->fds[1], c->fds[2]);
+	if (!c->engine_ctx) {
+		if (ocre_last_error() == OCRE_OK)
+			ocre_fail(OCRE_ERR_RUNTIME, "engine '%s' could not create container %s", engine->runtime_name,
+				  id);
+		goto err_dir;
+	}
+	LOG_INF("container %s created from %s (%s)", id, image, engine->runtime_name);
+	return c;
+
+err_dir:
+	if (made_dir)
+		ocre_rm_rf(c->private_dir);
+err_free:
+	ocre_container_release(c);
+	return NULL;
+}
+
+/* Called with the context lock held. */
+int ocre_container_remove_from_context(struct ocre_container *c)
+{
+	bool observed;
+	void *engine_ctx;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	if (c->status != OCRE_CONTAINER_STATUS_CREATED && c->status != OCRE_CONTAINER_STATUS_STOPPED &&
+	    c->status != OCRE_CONTAINER_STATUS_ERROR)
+		return unlock_and_fail_state(c, observed, "remove");
+	c->removed = true;
+	engine_ctx = c->engine_ctx;
+	c->engine_ctx = NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+
+	ocre_timer_cancel(c);
+	c->engine->destroy(engine_ctx);
+	if (c->private_dir && ocre_rm_rf(c->private_dir) != 0)
+		LOG_WRN("container %s: could not delete %s: %s", c->id, c->private_dir, strerror(errno));
+	LOG_INF("container %s removed", c->id);
+	return OCRE_OK;
+}
+
+/* ---- the container thread ---- */
+
+static void *container_main(void *arg)
+{
+	struct ocre_container *c = arg;
+	ocre_exit_reason_t reason;
+	char message[sizeof(c->exit.message)] = "";
+	int status;
+
+	pthread_mutex_lock(&c->lock);
+	ocre_memory_set_thread_limit(c->memory_limit);
+	pthread_mutex_unlock(&c->lock);
+	status = c->engine->thread_execute(c->engine_ctx, &c->ready);
+
+	if (c->engine->exit_reason)
+		reason = c->engine->exit_reason(c->engine_ctx, message, sizeof(message));
+	else
+		reason = OCRE_EXIT_REASON_NONE;
+
+	if (status < 0) {
+		/* The run never began: start() reports it and moves to ERROR. */
+		pthread_mutex_lock(&c->lock);
+		c->start_failed = true;
+		snprintf(c->exit.message, sizeof(c->exit.message), "%s",
+			 message[0] ? message : "the engine could not start the container");
+		c->thread_done = true;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		sem_post(&c->ready);
+		return NULL;
+	}
+
+	ocre_timer_cancel(c);
+
+	/* TRANSITION: RUNNING/PAUSED -> EXITED */
+	pthread_mutex_lock(&c->lock);
+	if (reason == OCRE_EXIT_REASON_NONE)
+		reason = c->kill_requested && status == OCRE_EXIT_STATUS_KILLED ? OCRE_EXIT_REASON_KILLED
+										 : OCRE_EXIT_REASON_EXIT;
+	c->exit.status = status;
+	c->exit.reason = reason;
+	snprintf(c->exit.message, sizeof(c->exit.message), "%s", message);
+	c->exit.runs++;
+	c->status = OCRE_CONTAINER_STATUS_EXITED;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	LOG_INF("container %s exited with status %d (%s)%s%s", c->id, status,
+		reason == OCRE_EXIT_REASON_KILLED ? "killed"
+		: reason == OCRE_EXIT_REASON_TRAP ? "trap"
+						  : "exit",
+		message[0] ? ": " : "", message);
+
+	fire_event(c, OCRE_CONTAINER_STATUS_EXITED);
+
+	pthread_mutex_lock(&c->lock);
+	c->thread_done = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* ---- lifecycle calls ---- */
+
+static int start_impl(struct ocre_container *c, bool wait_for_exit)
+{
+	pthread_attr_t attr;
+	bool observed;
+	int ret, rc;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	if (c->status != OCRE_CONTAINER_STATUS_CREATED && c->status != OCRE_CONTAINER_STATUS_STOPPED)
+		return unlock_and_fail_state(c, observed, "start");
+
+	/* TRANSITION: CREATED/STOPPED -> RUNNING */
+	c->status = OCRE_CONTAINER_STATUS_RUNNING;
+	c->start_failed = false;
+	c->thread_done = false;
+	c->kill_requested = false;
+	c->exit.reason = OCRE_EXIT_REASON_NONE;
+	c->exit.status = 0;
+	c->exit.message[0] = '\0';
+
+	if (c->engine->prepare && c->engine->prepare(c->engine_ctx) != 0) {
+		/* TRANSITION: RUNNING -> ERROR (the engine refused to prepare a run) */
+		c->status = OCRE_CONTAINER_STATUS_ERROR;
+		pthread_mutex_unlock(&c->lock);
+		if (observed)
+			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
+		return ocre_fail(OCRE_ERR_RUNTIME, "engine could not prepare container %s", c->id);
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, CONFIG_OCRE_CONTAINER_STACK_SIZE);
+	rc = pthread_create(&c->thread, &attr, container_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		/* TRANSITION: RUNNING -> ERROR (no thread) */
+		c->status = OCRE_CONTAINER_STATUS_ERROR;
+		pthread_mutex_unlock(&c->lock);
+		if (observed)
+			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
+		return ocre_fail(OCRE_ERR_RUNTIME, "cannot create a thread for container %s: %s", c->id,
+				 strerror(rc));
+	}
+	c->thread_alive = true;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+
+	while (sem_wait(&c->ready) != 0 && errno == EINTR)
+		;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->start_failed) {
+		char message[sizeof(c->exit.message)];
+		pthread_join(c->thread, NULL);
+		c->thread_alive = false;
+		/* TRANSITION: RUNNING -> ERROR (the engine could not begin the run) */
+		c->status = OCRE_CONTAINER_STATUS_ERROR;
+		memcpy(message, c->exit.message, sizeof(message));
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
+		return ocre_fail(OCRE_ERR_RUNTIME, "container %s failed to start: %s", c->id, message);
+	}
+	pthread_mutex_unlock(&c->lock);
+	fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
+
+	if (wait_for_exit)
+		return ocre_container_wait(c, NULL);
+	return OCRE_OK;
+}
+
+int ocre_container_start(struct ocre_container *c)
+{
+	return start_impl(c, c && !c->detached);
+}
+
+int ocre_container_start_async(struct ocre_container *c)
+{
+	return start_impl(c, false);
+}
+
+ocre_container_status_t ocre_container_get_status(struct ocre_container *c)
+{
+	ocre_container_status_t st;
+	bool observed;
+
+	if (!c)
+		return OCRE_CONTAINER_STATUS_UNKNOWN;
+	pthread_mutex_lock(&c->lock);
+	observed = observe_locked(c);
+	st = c->status;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return st;
+}
+
+const char *ocre_container_get_id(const struct ocre_container *c)
+{
+	return c ? c->id : NULL;
+}
+
+const char *ocre_container_get_image(const struct ocre_container *c)
+{
+	return c ? c->image : NULL;
+}
+
+const char *ocre_container_get_runtime(const struct ocre_container *c)
+{
+	return c ? c->engine->runtime_name : NULL;
+}
+
+bool ocre_container_is_detached(struct ocre_container *c)
+{
+	return c ? c->detached : false;
+}
+
+int ocre_container_pause(struct ocre_container *c)
+{
+	bool observed;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	if (c->status != OCRE_CONTAINER_STATUS_RUNNING)
+		return unlock_and_fail_state(c, observed, "pause");
+	if (!c->engine->pause) {
+		pthread_mutex_unlock(&c->lock);
+		return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot pause", c->engine->runtime_name);
+	}
+	if (c->engine->pause(c->engine_ctx) != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return ocre_fail(OCRE_ERR_RUNTIME, "engine %s failed to pause %s", c->engine->runtime_name, c->id);
+	}
+	/* TRANSITION: RUNNING -> PAUSED */
+	c->status = OCRE_CONTAINER_STATUS_PAUSED;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	fire_event(c, OCRE_CONTAINER_STATUS_PAUSED);
+	return OCRE_OK;
+}
+
+/* TRANSITION: PAUSED -> RUNNING. Called with c->lock held. */
+static int unpause_locked(struct ocre_container *c)
+{
+	if (!c->engine->unpause)
+		return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot unpause", c->engine->runtime_name);
+	if (c->engine->unpause(c->engine_ctx) != 0)
+		return ocre_fail(OCRE_ERR_RUNTIME, "engine %s failed to unpause %s", c->engine->runtime_name, c->id);
+	c->status = OCRE_CONTAINER_STATUS_RUNNING;
+	pthread_cond_broadcast(&c->cond);
+	return OCRE_OK;
+}
+
+int ocre_container_unpause(struct ocre_container *c)
+{
+	bool observed;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	if (c->status != OCRE_CONTAINER_STATUS_PAUSED)
+		return unlock_and_fail_state(c, observed, "unpause");
+	ret = unpause_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	if (ret == OCRE_OK)
+		fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
+	return ret;
+}
+
+int ocre_container_kill(struct ocre_container *c)
+{
+	bool observed;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	switch (c->status) {
+	case OCRE_CONTAINER_STATUS_RUNNING:
+	case OCRE_CONTAINER_STATUS_PAUSED:
+		if (!c->engine->kill) {
+			pthread_mutex_unlock(&c->lock);
+			return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot kill", c->engine->runtime_name);
+		}
+		c->kill_requested = true;
+		ret = c->engine->kill(c->engine_ctx) == 0
+			      ? OCRE_OK
+			      : ocre_fail(OCRE_ERR_RUNTIME, "engine failed to kill container %s", c->id);
+		pthread_mutex_unlock(&c->lock);
+		if (ret == OCRE_OK)
+			LOG_DBG("container %s: kill requested", c->id);
+		return ret;
+	case OCRE_CONTAINER_STATUS_EXITED:
+	case OCRE_CONTAINER_STATUS_STOPPED:
+		pthread_mutex_unlock(&c->lock);
+		if (observed)
+			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+		return OCRE_OK; /* already ended: nothing to kill */
+	default:
+		return unlock_and_fail_state(c, observed, "kill");
+	}
+}
+
+int ocre_container_stop_async(struct ocre_container *c, unsigned grace_ms)
+{
+	bool observed, unpaused = false;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	switch (c->status) {
+	case OCRE_CONTAINER_STATUS_RUNNING:
+	case OCRE_CONTAINER_STATUS_PAUSED:
+		break;
+	case OCRE_CONTAINER_STATUS_EXITED:
+	case OCRE_CONTAINER_STATUS_STOPPED:
+		pthread_mutex_unlock(&c->lock);
+		if (observed)
+			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+		return OCRE_OK;
+	default:
+		return unlock_and_fail_state(c, observed, "stop");
+	}
+	/* A paused container cannot finish by itself: let it run its grace period. */
+	if (c->status == OCRE_CONTAINER_STATUS_PAUSED && grace_ms > 0) {
+		if ((ret = unpause_locked(c)) != OCRE_OK) {
+			pthread_mutex_unlock(&c->lock);
+			return ret;
+		}
+		unpaused = true;
+	}
+	if (c->engine->stop && grace_ms > 0)
+		c->engine->stop(c->engine_ctx);
+	pthread_mutex_unlock(&c->lock);
+	if (unpaused)
+		fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
+	LOG_DBG("container %s: stop requested, grace %u ms", c->id, grace_ms);
+	if (grace_ms == 0)
+		return ocre_container_kill(c);
+	return ocre_timer_schedule_kill(c, grace_ms);
+}
+
+int ocre_container_stop(struct ocre_container *c)
+{
+	int ret = ocre_container_stop_async(c, OCRE_STOP_DEFAULT_GRACE_MS);
+	if (ret != OCRE_OK)
+		return ret;
+	return ocre_container_wait(c, NULL);
+}
+
+static int wait_impl(struct ocre_container *c, int *status, const unsigned *timeout_ms)
+{
+	struct timespec deadline;
+	bool observed;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	if (timeout_ms) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += *timeout_ms / 1000;
+		deadline.tv_nsec += (long)(*timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	if (c->status == OCRE_CONTAINER_STATUS_CREATED || c->status == OCRE_CONTAINER_STATUS_ERROR)
+		return unlock_and_fail_state(c, observed, "wait for");
+	if (c->thread_alive && pthread_equal(pthread_self(), c->thread)) {
+		pthread_mutex_unlock(&c->lock);
+		return ocre_fail(OCRE_ERR_STATE, "container %s cannot wait for itself", c->id);
+	}
+	while (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED) {
+		if (!timeout_ms) {
+			pthread_cond_wait(&c->cond, &c->lock);
+		} else if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT &&
+			   (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED)) {
+			pthread_mutex_unlock(&c->lock);
+			if (observed)
+				fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+			return ocre_fail(OCRE_ERR_TIMEOUT, "container %s still running after %u ms", c->id,
+					 *timeout_ms);
+		}
+	}
+	if (observe_locked(c))
+		observed = true;
+	if (status)
+		*status = c->exit.status;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return OCRE_OK;
+}
+
+int ocre_container_wait(struct ocre_container *c, int *status)
+{
+	return wait_impl(c, status, NULL);
+}
+
+int ocre_container_wait_timeout(struct ocre_container *c, int *status, unsigned timeout_ms)
+{
+	return wait_impl(c, status, &timeout_ms);
+}
+
+int ocre_container_get_exit(struct ocre_container *c, struct ocre_exit_info *info)
+{
+	if (!c || !info)
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container or info is NULL");
+	pthread_mutex_lock(&c->lock);
+	*info = c->exit;
+	pthread_mutex_unlock(&c->lock);
+	return OCRE_OK;
+}
+
+int ocre_container_set_stdio(struct ocre_container *c, int stdin_fd, int stdout_fd, int stderr_fd)
+{
+	int fds[3];
+	bool observed;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	if (c->status != OCRE_CONTAINER_STATUS_CREATED && c->status != OCRE_CONTAINER_STATUS_STOPPED)
+		return unlock_and_fail_state(c, observed, "change the stdio of");
+	if (!c->engine->set_stdio) {
+		pthread_mutex_unlock(&c->lock);
+		return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot change stdio", c->engine->runtime_name);
+	}
+	if ((ret = check_fds(fds, stdin_fd, stdout_fd, stderr_fd)) != OCRE_OK) {
+		pthread_mutex_unlock(&c->lock);
+		return ret;
+	}
+	if (c->engine->set_stdio(c->engine_ctx, fds[0], fds[1], fds[2]) != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return ocre_fail(OCRE_ERR_RUNTIME, "engine failed to change stdio of %s", c->id);
+	}
+	memcpy(c->fds, fds, sizeof(fds));
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return OCRE_OK;
+}
+
+int ocre_container_set_event_callback(struct ocre_container *c, ocre_container_event_cb cb, void *user_data)
+{
+	if (!c)
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container is NULL");
+	pthread_mutex_lock(&c->lock);
+	c->cb = cb;
+	c->cb_data = user_data;
+	while (c->cb_inflight > 0)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	return OCRE_OK;
+}
+
+int ocre_container_set_memory_limit(struct ocre_container *c, size_t bytes)
+{
+	bool observed;
+	int ret;
+
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	c->memory_limit = bytes ? bytes : CONFIG_OCRE_DEFAULT_MEMORY_LIMIT;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return OCRE_OK;
+}
+
+size_t ocre_container_get_memory_limit(struct ocre_container *c)
+{
+	size_t v;
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	v = c->memory_limit;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}

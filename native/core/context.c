@@ -1,0 +1,389 @@
+/* Contexts: a working directory and the containers created in it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "internal.h"
+
+LOG_MODULE_REGISTER(context);
+
+static const char *const known_capabilities[] = {"filesystem", "networking", "ocre:api", NULL};
+
+struct ocre_context {
+	pthread_mutex_t lock;
+	char *workdir;
+	char *images_dir;
+	char *containers_dir;
+	struct ocre_container *head; /* creation order */
+	struct ocre_container *tail;
+	bool closing;
+};
+
+const char *ocre_context_workdir(const struct ocre_context *ctx)
+{
+	return ctx->workdir;
+}
+
+const char *ocre_context_containers_dir(const struct ocre_context *ctx)
+{
+	return ctx->containers_dir;
+}
+
+static bool valid_context(struct ocre_context *ctx)
+{
+	if (!ctx) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "context is NULL");
+		return false;
+	}
+	if (!ocre_context_is_registered(ctx)) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "not a live context");
+		return false;
+	}
+	return true;
+}
+
+struct ocre_context *ocre_create_context(const char *workdir)
+{
+	struct ocre_context *ctx;
+	char *resolved = NULL;
+
+	if (!ocre_is_initialized()) {
+		ocre_fail(OCRE_ERR_NOT_INITIALIZED, "call ocre_initialize() first");
+		return NULL;
+	}
+	if (!workdir)
+		workdir = CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY;
+	if (workdir[0] != '/') {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "working directory '%s' is not an absolute path", workdir);
+		return NULL;
+	}
+	if (ocre_mkdir_p(workdir, 0755) != 0) {
+		ocre_fail(OCRE_ERR_IO, "cannot create working directory %s: %s", workdir, strerror(errno));
+		return NULL;
+	}
+	/* One context per directory, however it is spelled. */
+	resolved = realpath(workdir, NULL);
+	if (!resolved) {
+		ocre_fail(OCRE_ERR_IO, "cannot resolve %s: %s", workdir, strerror(errno));
+		return NULL;
+	}
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		goto err_resolved;
+	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->workdir = resolved;
+	ctx->images_dir = ocre_path_join(resolved, "images");
+	ctx->containers_dir = ocre_path_join(resolved, "containers");
+	if (!ctx->images_dir || !ctx->containers_dir) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		goto err_ctx;
+	}
+	if (ocre_mkdir_p(ctx->images_dir, 0755) != 0 || ocre_mkdir_p(ctx->containers_dir, 0755) != 0) {
+		ocre_fail(OCRE_ERR_IO, "cannot create %s/images and containers: %s", resolved, strerror(errno));
+		goto err_ctx;
+	}
+	if (ocre_register_context(ctx, resolved) != OCRE_OK)
+		goto err_ctx;
+	LOG_INF("context opened on %s", resolved);
+	return ctx;
+
+err_ctx:
+	free(ctx->images_dir);
+	free(ctx->containers_dir);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+	free(resolved);
+	return NULL;
+err_resolved:
+	ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+	free(resolved);
+	return NULL;
+}
+
+int ocre_destroy_context(struct ocre_context *ctx)
+{
+	struct ocre_container **all = NULL, *c;
+	int n = 0, i;
+
+	if (!valid_context(ctx))
+		return ocre_last_error();
+
+	/* Refuse new containers, then take a reference on every existing one. */
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->closing) {
+		pthread_mutex_unlock(&ctx->lock);
+		return ocre_fail(OCRE_ERR_STATE, "context is already being destroyed");
+	}
+	ctx->closing = true;
+	for (c = ctx->head; c; c = ocre_container_list_next(c))
+		n++;
+	all = calloc((size_t)n + 1, sizeof(*all));
+	if (!all) {
+		ctx->closing = false;
+		pthread_mutex_unlock(&ctx->lock);
+		return ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+	}
+	for (i = 0, c = ctx->head; c; c = ocre_container_list_next(c), i++) {
+		ocre_container_retain(c);
+		all[i] = c;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+
+	for (i = 0; i < n; i++)
+		ocre_container_kill(all[i]); /* STATE for created/stopped ones: fine */
+	for (i = 0; i < n; i++) {
+		ocre_container_status_t st = ocre_container_get_status(all[i]);
+		if (st == OCRE_CONTAINER_STATUS_RUNNING || st == OCRE_CONTAINER_STATUS_PAUSED)
+			ocre_container_wait(all[i], NULL);
+	}
+	pthread_mutex_lock(&ctx->lock);
+	for (i = 0; i < n; i++)
+		ocre_container_remove_from_context(all[i]);
+	ctx->head = ctx->tail = NULL;
+	pthread_mutex_unlock(&ctx->lock);
+	for (i = 0; i < n; i++)
+		ocre_container_release(all[i]);
+	free(all);
+
+	ocre_unregister_context(ctx);
+	LOG_INF("context on %s destroyed", ctx->workdir);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx->images_dir);
+	free(ctx->containers_dir);
+	free(ctx->workdir);
+	free(ctx);
+	return OCRE_OK;
+}
+
+static struct ocre_container *find_locked(struct ocre_context *ctx, const char *id)
+{
+	struct ocre_container *c;
+	for (c = ctx->head; c; c = ocre_container_list_next(c))
+		if (strcmp(ocre_container_get_id(c), id) == 0)
+			return c;
+	return NULL;
+}
+
+static int check_mount(const char *mount)
+{
+	const char *colon = strchr(mount, ':');
+	const char *rest;
+	char *src;
+	struct stat st;
+	int ok;
+
+	if (mount[0] != '/')
+		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': source must be an absolute path", mount);
+	if (!colon)
+		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': expected SOURCE:DESTINATION", mount);
+	rest = colon + 1;
+	if (rest[0] != '/')
+		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination must be an absolute path", mount);
+	{
+		const char *opt = strchr(rest, ':');
+		size_t dlen = opt ? (size_t)(opt - rest) : strlen(rest);
+		if (dlen == 1)
+			return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination must not be /", mount);
+		if (opt && strcmp(opt, ":ro") != 0 && strcmp(opt, ":rw") != 0)
+			return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': option must be ro or rw", mount);
+	}
+	src = strndup(mount, (size_t)(colon - mount));
+	if (!src)
+		return ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+	ok = stat(src, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!ok) {
+		int ret = ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': source %s is not a directory", mount, src);
+		free(src);
+		return ret;
+	}
+	free(src);
+	return OCRE_OK;
+}
+
+static int check_capability(const char *cap)
+{
+	int i;
+	for (i = 0; known_capabilities[i]; i++)
+		if (strcmp(cap, known_capabilities[i]) == 0)
+			return OCRE_OK;
+	return ocre_fail(OCRE_ERR_INVALID_CAPABILITY, "unknown capability '%s' (known: filesystem, networking, ocre:api)",
+			 cap);
+}
+
+struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, const char *image,
+						     const char *runtime, const char *container_id, bool detached,
+						     const struct ocre_container_args *args, int stdin_fd,
+						     int stdout_fd, int stderr_fd)
+{
+	const struct ocre_runtime_vtable *engine;
+	struct ocre_container *c = NULL;
+	char *image_path = NULL;
+	char random_id[9];
+	struct stat st;
+	size_t i;
+
+	if (!valid_context(ctx))
+		return NULL;
+	if (ocre_check_name("image name", image) != OCRE_OK)
+		return NULL;
+	if (container_id && ocre_check_name("container id", container_id) != OCRE_OK)
+		return NULL;
+	if (runtime) {
+		engine = *runtime ? ocre_find_engine(runtime) : NULL;
+		if (!engine) {
+			ocre_fail(OCRE_ERR_RUNTIME, "unknown runtime '%s'", runtime);
+			return NULL;
+		}
+	} else {
+		engine = ocre_default_engine();
+	}
+	for (i = 0; args && args->mounts && args->mounts[i]; i++)
+		if (check_mount(args->mounts[i]) != OCRE_OK)
+			return NULL;
+	for (i = 0; args && args->capabilities && args->capabilities[i]; i++)
+		if (check_capability(args->capabilities[i]) != OCRE_OK)
+			return NULL;
+	for (i = 0; args && args->envp && args->envp[i]; i++) {
+		const char *eq = strchr(args->envp[i], '=');
+		if (!eq || eq == args->envp[i]) {
+			ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "environment entry '%s' is not KEY=VALUE", args->envp[i]);
+			return NULL;
+		}
+	}
+
+	image_path = ocre_path_join(ctx->images_dir, image);
+	if (!image_path) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	if (stat(image_path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "image '%s' not found in %s", image, ctx->images_dir);
+		free(image_path);
+		return NULL;
+	}
+
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->closing) {
+		ocre_fail(OCRE_ERR_STATE, "context is being destroyed");
+		goto out;
+	}
+	if (container_id) {
+		if (find_locked(ctx, container_id)) {
+			ocre_fail(OCRE_ERR_EXISTS, "container id '%s' is already in use", container_id);
+			goto out;
+		}
+	} else {
+		do
+			ocre_random_id(random_id);
+		while (find_locked(ctx, random_id));
+		container_id = random_id;
+	}
+	/* Loading the module happens here, under the context lock, so that two
+	 * creates of one id cannot both succeed. It is short (mmap + parse). */
+	c = ocre_container_new(ctx, container_id, image, image_path, engine, detached, args, stdin_fd, stdout_fd,
+			       stderr_fd);
+	if (c) {
+		if (ctx->tail)
+			ocre_container_list_set_next(ctx->tail, c);
+		else
+			ctx->head = c;
+		ctx->tail = c;
+	}
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	free(image_path);
+	return c;
+}
+
+struct ocre_container *ocre_context_get_container_by_id(struct ocre_context *ctx, const char *id)
+{
+	struct ocre_container *c;
+
+	if (!valid_context(ctx))
+		return NULL;
+	if (!id) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "id is NULL");
+		return NULL;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	c = find_locked(ctx, id);
+	pthread_mutex_unlock(&ctx->lock);
+	if (!c)
+		ocre_fail(OCRE_ERR_NOT_FOUND, "no container '%s'", id);
+	return c;
+}
+
+int ocre_context_remove_container(struct ocre_context *ctx, struct ocre_container *container)
+{
+	struct ocre_container *c, *prev = NULL;
+	int ret;
+
+	if (!valid_context(ctx))
+		return ocre_last_error();
+	if (!container)
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container is NULL");
+	pthread_mutex_lock(&ctx->lock);
+	for (c = ctx->head; c && c != container; c = ocre_container_list_next(c))
+		prev = c;
+	if (!c) {
+		pthread_mutex_unlock(&ctx->lock);
+		return ocre_fail(OCRE_ERR_NOT_FOUND, "container is not in this context");
+	}
+	ret = ocre_container_remove_from_context(c);
+	if (ret == OCRE_OK) {
+		struct ocre_container *next = ocre_container_list_next(c);
+		if (prev)
+			ocre_container_list_set_next(prev, next);
+		else
+			ctx->head = next;
+		if (ctx->tail == c)
+			ctx->tail = prev;
+		ocre_container_list_set_next(c, NULL);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	if (ret == OCRE_OK)
+		ocre_container_release(c); /* the context's reference */
+	return ret;
+}
+
+int ocre_context_get_container_count(struct ocre_context *ctx)
+{
+	struct ocre_container *c;
+	int n = 0;
+
+	if (!valid_context(ctx))
+		return -1;
+	pthread_mutex_lock(&ctx->lock);
+	for (c = ctx->head; c; c = ocre_container_list_next(c))
+		n++;
+	pthread_mutex_unlock(&ctx->lock);
+	return n;
+}
+
+int ocre_context_get_containers(struct ocre_context *ctx, struct ocre_container **containers, int max_size)
+{
+	struct ocre_container *c;
+	int n = 0;
+
+	if (!valid_context(ctx))
+		return -1;
+	if (!containers || max_size < 0) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "containers is NULL or max_size is negative");
+		return -1;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	for (c = ctx->head; c && n < max_size; c = ocre_container_list_next(c))
+		containers[n++] = c;
+	pthread_mutex_unlock(&ctx->lock);
+	return n;
+}
+
+const char *ocre_context_get_working_directory(const struct ocre_context *ctx)
+{
+	if (!ctx || !ocre_context_is_registered((struct ocre_context *)ctx))
+		return NULL;
+	return ctx->workdir;
+}

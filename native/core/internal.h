@@ -1,0 +1,60 @@
+/* Private declarations shared by the core's files. Not installed. */
+#ifndef OCRE_CORE_INTERNAL_H
+#define OCRE_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdarg.h>
+
+#include <ocre/ocre.h>
+
+/* ---- error.c ---- */
+/* Set this thread's last error and return @p code (for `return ocre_fail(...)`). */
+int ocre_fail(ocre_err_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- util/names.c ---- */
+/* 0 if @p name follows the naming rules (SPEC §4), else OCRE_ERR_INVALID_NAME set as last error. */
+int ocre_check_name(const char *what, const char *name);
+/* Fill @p out (9 bytes) with a random 8-hex-digit id. */
+void ocre_random_id(char out[9]);
+
+/* ---- util/strings.c ---- */
+char **ocre_strv_dup(const char **v); /* NULL in -> empty vector; NULL on ENOMEM */
+void ocre_strv_free(char **v);
+size_t ocre_strv_len(const char *const *v);
+char *ocre_path_join(const char *a, const char *b); /* malloc'd "a/b" */
+
+/* ---- util/fsutil.c ---- */
+int ocre_mkdir_p(const char *path, int mode);   /* 0 or -1 (errno) */
+int ocre_rm_rf(const char *path);               /* 0 or -1 (errno); missing path is 0 */
+
+/* ---- library.c ---- */
+const struct ocre_runtime_vtable *ocre_find_engine(const char *name);
+const struct ocre_runtime_vtable *ocre_default_engine(void);
+/* Contexts registry: returns OCRE_OK or an error (set as last error). */
+int ocre_register_context(struct ocre_context *ctx, const char *workdir);
+void ocre_unregister_context(struct ocre_context *ctx);
+bool ocre_context_is_registered(struct ocre_context *ctx);
+/* Stop timer: kill @p c at @p deadline_ms (CLOCK_MONOTONIC) unless cancelled. */
+int ocre_timer_schedule_kill(struct ocre_container *c, unsigned delay_ms);
+void ocre_timer_cancel(struct ocre_container *c);
+void ocre_timer_shutdown(void);
+
+/* ---- container.c ---- */
+struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,
+					  const char *image_path, const struct ocre_runtime_vtable *engine,
+					  bool detached, const struct ocre_container_args *args, int stdin_fd,
+					  int stdout_fd, int stderr_fd);
+/* Detach from the context and free the engine side; 0 or OCRE_ERR_STATE. Caller holds the context lock. */
+int ocre_container_remove_from_context(struct ocre_container *c);
+struct ocre_container *ocre_container_list_next(struct ocre_container *c);
+void ocre_container_list_set_next(struct ocre_container *c, struct ocre_container *next);
+
+/* ---- context.c ---- */
+const char *ocre_context_workdir(const struct ocre_context *ctx);
+const char *ocre_context_containers_dir(const struct ocre_context *ctx);
+
+uint64_t ocre_monotonic_ms(void);
+
+#endif

@@ -1,0 +1,53 @@
+/* Image and container names (SPEC §4), and random ids. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define OCRE_NAME_MAX 255
+
+int ocre_check_name(const char *what, const char *name)
+{
+	size_t i, len;
+
+	if (!name || !*name)
+		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s must not be empty", what);
+	len = strlen(name);
+	if (len > OCRE_NAME_MAX)
+		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s is longer than %d characters", what, OCRE_NAME_MAX);
+	if (name[0] == '.')
+		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' must not start with '.'", what, name);
+	for (i = 0; i < len; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return ocre_fail(OCRE_ERR_INVALID_NAME,
+					 "%s '%s' may only contain a-z, 0-9, '.', '_' and '-'", what, name);
+	}
+	return OCRE_OK;
+}
+
+void ocre_random_id(char out[9])
+{
+	unsigned char bytes[4];
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
+		/* getrandom cannot fail for 4 bytes after boot; fall back to the clock anyway */
+		struct timespec ts;
+		unsigned v;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec ^ (unsigned)getpid();
+		memcpy(bytes, &v, sizeof(bytes));
+	}
+	for (i = 0; i < 4; i++) {
+		out[2 * i] = hex[bytes[i] >> 4];
+		out[2 * i + 1] = hex[bytes[i] & 15];
+	}
+	out[8] = '\0';
+}

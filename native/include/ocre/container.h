@@ -1,0 +1,173 @@
+/**
+ * @file container.h
+ * @brief Containers and their state machine.
+ *
+ *     CREATED --start--> RUNNING --(exits)--> EXITED --(observed)--> STOPPED
+ *                         |   ^                                        |
+ *                   pause v   | unpause                 start (restart)
+ *                         PAUSED                                       |
+ *     failure to start --> ERROR            STOPPED <------------------+
+ *
+ * Every function is thread-safe. A container pointer stays valid until it is
+ * removed; a caller that may race with removal holds a reference with
+ * ocre_container_retain() (getters then keep working on the removed container,
+ * and lifecycle calls fail with OCRE_ERR_NOT_FOUND).
+ */
+#ifndef OCRE_CONTAINER_H
+#define OCRE_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <ocre/runtime/vtable.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ocre_container;
+
+typedef enum {
+	OCRE_CONTAINER_STATUS_UNKNOWN = 0,
+	OCRE_CONTAINER_STATUS_CREATED,
+	OCRE_CONTAINER_STATUS_RUNNING,
+	OCRE_CONTAINER_STATUS_PAUSED,
+	OCRE_CONTAINER_STATUS_EXITED,
+	OCRE_CONTAINER_STATUS_STOPPED,
+	OCRE_CONTAINER_STATUS_ERROR,
+} ocre_container_status_t;
+
+/** Default grace period of ocre_container_stop(), in milliseconds. */
+#define OCRE_STOP_DEFAULT_GRACE_MS 10000
+
+/**
+ * Start (CREATED or STOPPED only) on a new thread. Returns once the run can be
+ * killed. An attached (not detached) container is then waited for: the call
+ * returns after it exits (its status is then in ocre_container_get_exit()).
+ * @return 0; OCRE_ERR_STATE; OCRE_ERR_RUNTIME/OCRE_ERR_NO_MEMORY if the thread
+ *         or instance could not be created (state becomes ERROR).
+ */
+int ocre_container_start(struct ocre_container *container);
+
+/**
+ * Like ocre_container_start(), but never waits for the exit, whatever the
+ * detached flag: returns once the run can be killed. For embedders (such as
+ * the Node addon) that learn about the exit from the event callback.
+ */
+int ocre_container_start_async(struct ocre_container *container);
+
+/**
+ * Current status. An EXITED container is observed here: its thread is joined
+ * and STOPPED is returned. UNKNOWN for NULL.
+ */
+ocre_container_status_t ocre_container_get_status(struct ocre_container *container);
+
+/** The id. Owned by the container; valid while it is (NULL for NULL). */
+const char *ocre_container_get_id(const struct ocre_container *container);
+
+/** The image file name. Owned by the container; valid while it is. */
+const char *ocre_container_get_image(const struct ocre_container *container);
+
+/** Engine name. Owned by the library; static for the library's lifetime. */
+const char *ocre_container_get_runtime(const struct ocre_container *container);
+
+/** Park a RUNNING container at its next host call. 0, OCRE_ERR_STATE. */
+int ocre_container_pause(struct ocre_container *container);
+
+/** Resume a PAUSED container. 0, OCRE_ERR_STATE. */
+int ocre_container_unpause(struct ocre_container *container);
+
+/**
+ * Stop with the default grace period and wait for the exit: asks the
+ * container to finish (stdin reads see end-of-file), kills it after
+ * OCRE_STOP_DEFAULT_GRACE_MS. 0 (also if already stopped), OCRE_ERR_STATE
+ * for CREATED/ERROR.
+ */
+int ocre_container_stop(struct ocre_container *container);
+
+/**
+ * Like ocre_container_stop() with a grace period of @p grace_ms (0: kill at
+ * once), but does not wait: returns at once, the kill (if needed) happens on
+ * the library's timer thread. Observe the end with wait() or the event callback.
+ */
+int ocre_container_stop_async(struct ocre_container *container, unsigned grace_ms);
+
+/**
+ * Kill a RUNNING or PAUSED container: it ends within milliseconds (also from
+ * a busy loop, a WASI sleep, or a blocked stdin read) with status
+ * OCRE_EXIT_STATUS_KILLED. Does not wait. 0; OCRE_ERR_STATE otherwise
+ * (killing a container that already exited is 0).
+ */
+int ocre_container_kill(struct ocre_container *container);
+
+/**
+ * Wait for a RUNNING/PAUSED container to exit; for a STOPPED one return the
+ * last status at once. @p status may be NULL.
+ * @return 0; OCRE_ERR_STATE for CREATED/ERROR.
+ */
+int ocre_container_wait(struct ocre_container *container, int *status);
+
+/** Like ocre_container_wait() but gives up after @p timeout_ms (OCRE_ERR_TIMEOUT). */
+int ocre_container_wait_timeout(struct ocre_container *container, int *status, unsigned timeout_ms);
+
+/** Whether the container was created detached. false for NULL. */
+bool ocre_container_is_detached(struct ocre_container *container);
+
+/** How the last run ended. */
+struct ocre_exit_info {
+	int status;                /**< exit status (valid when reason != NONE) */
+	ocre_exit_reason_t reason; /**< NONE while never run or running */
+	char message[256];         /**< trap/engine message; "" otherwise */
+	unsigned runs;             /**< number of completed runs */
+};
+
+/** Copy the last run's exit information into @p info. 0 or OCRE_ERR_INVALID_ARGUMENT. */
+int ocre_container_get_exit(struct ocre_container *container, struct ocre_exit_info *info);
+
+/**
+ * Replace the stdio of the next run (CREATED or STOPPED only). Same rules as
+ * at creation: fds < 0 mean the process's own; others must stay open until
+ * the next ocre_container_start() returns.
+ */
+int ocre_container_set_stdio(struct ocre_container *container, int stdin_fd, int stdout_fd, int stderr_fd);
+
+/**
+ * Limit the container's memory (its WebAssembly linear memory) to @p bytes
+ * from the next start on; 0 restores the default
+ * (CONFIG_OCRE_DEFAULT_MEMORY_LIMIT, 256 MiB). Past the limit memory.grow
+ * fails, as it would at the module's own maximum. Any state but removed.
+ */
+int ocre_container_set_memory_limit(struct ocre_container *container, size_t bytes);
+
+/** The memory limit in bytes. 0 for NULL. */
+size_t ocre_container_get_memory_limit(struct ocre_container *container);
+
+/**
+ * Event callback: called after each status change (RUNNING, PAUSED, EXITED,
+ * STOPPED, ERROR) on the thread that made the change (often the container
+ * thread). No lock is held during the call, but it must not block for long.
+ * It may call the getters; it must not wait for the container, nor replace
+ * the callback.
+ */
+typedef void (*ocre_container_event_cb)(struct ocre_container *container, ocre_container_status_t status,
+					void *user_data);
+
+/**
+ * Install (or with NULL remove) the event callback. When this returns, no
+ * call of the previous callback is still running, so its user_data may be
+ * freed.
+ */
+int ocre_container_set_event_callback(struct ocre_container *container, ocre_container_event_cb cb,
+				      void *user_data);
+
+/** Take a reference: the memory stays valid until the matching release. */
+void ocre_container_retain(struct ocre_container *container);
+/** Drop a reference taken with ocre_container_retain(). */
+void ocre_container_release(struct ocre_container *container);
+
+/** Convert a status to "created", "running", ... ("unknown"). Static storage. */
+const char *ocre_container_status_name(ocre_container_status_t status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,95 @@
+/**
+ * @file context.h
+ * @brief Contexts: one per working directory, owning its containers.
+ *
+ * Layout of a working directory:
+ *     <workdir>/images/<image>          images
+ *     <workdir>/containers/<id>/        private dirs (the `filesystem` capability)
+ */
+#ifndef OCRE_CONTEXT_H
+#define OCRE_CONTEXT_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ocre_context;
+struct ocre_container;
+
+/** NULL-terminated string arrays. The core copies them; they need not outlive the call. */
+struct ocre_container_args {
+	const char **argv;         /**< arguments after argv[0] (argv[0] is the image name) */
+	const char **envp;         /**< "KEY=VALUE" entries */
+	const char **capabilities; /**< "filesystem", "networking", "ocre:api" */
+	const char **mounts;       /**< "/host/abs:/guest/abs" or "/host/abs:/guest/abs:ro" */
+};
+
+/**
+ * Create a context on @p workdir (absolute path; NULL for
+ * CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY). Creates workdir/, images/ and
+ * containers/ if missing.
+ * @return the context, or NULL (last error: OCRE_ERR_NOT_INITIALIZED,
+ *         OCRE_ERR_INVALID_ARGUMENT for a relative path, OCRE_ERR_EXISTS if a
+ *         live context already uses this workdir, OCRE_ERR_IO).
+ */
+struct ocre_context *ocre_create_context(const char *workdir);
+
+/**
+ * Kill every running container, wait for all, remove them, free the context.
+ * The pointer is invalid afterwards. Returns 0, or an error for NULL / an
+ * unknown context.
+ */
+int ocre_destroy_context(struct ocre_context *context);
+
+/**
+ * Create a container (state CREATED). The image is loaded now, so a bad image
+ * fails here, not at start.
+ * @param image        file name in workdir/images/ (naming rules: [a-z0-9._-], not starting with '.')
+ * @param runtime      engine name, or NULL for the best engine for the image
+ * @param container_id id (same rules), or NULL for a random 8-hex-digit id
+ * @param detached     recorded; ocre_container_start() of an attached
+ *                     container waits for its exit
+ * @param arguments    may be NULL
+ * @param stdin_fd, stdout_fd, stderr_fd  < 0: the process's own. Otherwise
+ *                     the caller's fds, which must stay open until each
+ *                     ocre_container_start() has returned: every run gets its
+ *                     own duplicates, closed when the run ends (so a reader
+ *                     of a stdout pipe sees end-of-file when the container
+ *                     exits, once the caller has closed its own write end).
+ * @return the container (owned by the context; valid until removed), or NULL
+ *         with the reason in the last error. On failure nothing is left on disk.
+ */
+struct ocre_container *ocre_context_create_container(struct ocre_context *context, const char *image,
+						     const char *runtime, const char *container_id, bool detached,
+						     const struct ocre_container_args *arguments, int stdin_fd,
+						     int stdout_fd, int stderr_fd);
+
+/** The container with @p id, or NULL (last error OCRE_ERR_NOT_FOUND). */
+struct ocre_container *ocre_context_get_container_by_id(struct ocre_context *context, const char *id);
+
+/**
+ * Remove a container in state CREATED, STOPPED or ERROR (an EXITED container
+ * is first observed, becoming STOPPED). Deletes its private directory. The
+ * pointer is invalid afterwards (unless retained with ocre_container_retain()).
+ * @return 0, OCRE_ERR_STATE while running or paused, OCRE_ERR_NOT_FOUND.
+ */
+int ocre_context_remove_container(struct ocre_context *context, struct ocre_container *container);
+
+/** Number of containers, or -1 for a NULL/unknown context. */
+int ocre_context_get_container_count(struct ocre_context *context);
+
+/**
+ * Fill @p containers with up to @p max_size containers (creation order).
+ * @return the number written, or -1 on bad arguments.
+ */
+int ocre_context_get_containers(struct ocre_context *context, struct ocre_container **containers, int max_size);
+
+/** The context's working directory. Owned by the context. NULL for NULL. */
+const char *ocre_context_get_working_directory(const struct ocre_context *context);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

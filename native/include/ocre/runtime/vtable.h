@@ -1,0 +1,101 @@
+/**
+ * @file runtime/vtable.h
+ * @brief The engine interface. An engine runs one image per container.
+ *
+ * Lifecycle guarantees the core gives an engine, per engine context:
+ * - create() is called once, from any thread, at container creation;
+ * - thread_execute() runs on the container's own thread, once per start, never
+ *   twice at the same time;
+ * - stop/kill/pause/unpause may be called from any thread while
+ *   thread_execute() runs, including before it has posted its semaphore
+ *   (then they must make the run end or park as soon as it begins);
+ * - destroy() is called once, after the last thread_execute() returned.
+ * Optional members may be NULL; the core then reports OCRE_ERR_UNSUPPORTED.
+ */
+#ifndef OCRE_RUNTIME_VTABLE_H
+#define OCRE_RUNTIME_VTABLE_H
+
+#include <semaphore.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Exit statuses with a fixed meaning (ordinary WASI exit codes are 0..125). */
+#define OCRE_EXIT_STATUS_TRAP 134   /**< 128 + SIGABRT: the module trapped */
+#define OCRE_EXIT_STATUS_KILLED 137 /**< 128 + SIGKILL: killed (Docker's convention) */
+
+/** Why a run ended. */
+typedef enum {
+	OCRE_EXIT_REASON_NONE = 0, /**< has not run to an end yet */
+	OCRE_EXIT_REASON_EXIT,     /**< main returned or proc_exit was called */
+	OCRE_EXIT_REASON_KILLED,   /**< kill, or stop after its grace period */
+	OCRE_EXIT_REASON_TRAP,     /**< a WebAssembly trap or an engine failure at run time */
+} ocre_exit_reason_t;
+
+struct ocre_runtime_vtable {
+	/** Unique engine name, e.g. "wamr/wasip1". */
+	const char *const runtime_name;
+
+	/** Called once by ocre_initialize(). 0 on success. */
+	int (*init)(void);
+	/** Called once by ocre_deinitialize(), after every context is destroyed. */
+	int (*deinit)(void);
+
+	/**
+	 * Prepare an instance of @p img_path (loaded here, not run).
+	 * @param id            container id
+	 * @param workdir       the container's private directory (the `filesystem`
+	 *                      capability), or NULL
+	 * @param capabilities, argv, envp, mounts  NULL-terminated arrays (may be
+	 *                      NULL); argv does not include argv[0]
+	 * @param stdin_fd, stdout_fd, stderr_fd  the caller's fds (-1: the process's
+	 *                      own); valid until thread_execute() has posted its
+	 *                      semaphore: the engine duplicates them for each run
+	 * @return an engine context, or NULL with the reason in the last error.
+	 */
+	void *(*create)(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+			const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+			int stderr_fd);
+	/** Free an engine context. */
+	int (*destroy)(void *runtime_context);
+
+	/**
+	 * Run the instance to its end on the calling thread. Post @p sem exactly
+	 * once, as soon as kill() can take effect (or on early failure).
+	 * @return the exit status (0..255; OCRE_EXIT_STATUS_TRAP/KILLED for those).
+	 */
+	int (*thread_execute)(void *runtime_context, sem_t *sem);
+
+	/** Ask the run to finish (e.g. stdin reads see end-of-file). Non-blocking. */
+	int (*stop)(void *runtime_context);
+	/** Make the run end promptly with OCRE_EXIT_STATUS_KILLED. Non-blocking. */
+	int (*kill)(void *runtime_context);
+	/** Park the run at its next host call. Non-blocking. */
+	int (*pause)(void *runtime_context);
+	/** Let a paused run continue. */
+	int (*unpause)(void *runtime_context);
+
+	/* ---- ocre-node additions (may be NULL) ---- */
+
+	/**
+	 * Why the last run ended, with a message for traps (e.g. "integer divide
+	 * by zero"). @p message receives a NUL-terminated string (may be empty).
+	 */
+	ocre_exit_reason_t (*exit_reason)(void *runtime_context, char *message, size_t message_size);
+
+	/** Replace the stdio fds used by the next run (same rules as create). */
+	int (*set_stdio)(void *runtime_context, int stdin_fd, int stdout_fd, int stderr_fd);
+
+	/**
+	 * Called before each start, before the container thread exists: reset
+	 * per-run state (a kill may arrive between this and thread_execute()).
+	 */
+	int (*prepare)(void *runtime_context);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,462 @@
+/* The "wamr/wasip1" engine: WASI preview1 commands on WAMR's fast interpreter.
+ *
+ * Per container: the module is loaded once at create; each start instantiates
+ * it on the container thread, runs `_start` in an exec env of our own, and
+ * frees the instance at the end of the run.
+ *
+ * Kill: a busy loop is ended through the exec env's terminate flag (bit 0 of
+ * suspend_flags, checked by the interpreter at every branch); host calls that
+ * block (sleep, stdin read, stdout write) wait on our condition variable or
+ * eventfd instead of the OS, so a kill wakes them (see wasi.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "internal.h"
+#include "version.h"
+#include "wasm_exec_env.h"
+#include "wasm_runtime_common.h"
+
+#include <ocre/platform/file.h>
+#include <ocre/platform/memory.h>
+
+LOG_MODULE_REGISTER(wamr_engine);
+
+#ifndef WAMR_VERSION_MAJOR
+#error "WAMR's core/version.h did not define WAMR_VERSION_MAJOR"
+#endif
+#if WAMR_VERSION_MAJOR != 1
+#error "this engine is written against WAMR 1.x (exec env suspend flags, WASI context layout)"
+#endif
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *ocre_wamr_version(void)
+{
+	return STR(WAMR_VERSION_MAJOR) "." STR(WAMR_VERSION_MINOR) "." STR(WAMR_VERSION_PATCH);
+}
+
+struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env)
+{
+	return (struct wamr_container *)wasm_runtime_get_user_data(exec_env);
+}
+
+/* ---- init / deinit ---- */
+
+static void *alloc_fn(unsigned int size)
+{
+	return user_malloc(size);
+}
+
+static void free_fn(void *ptr)
+{
+	user_free(ptr);
+}
+
+static void *realloc_fn(void *ptr, unsigned int size)
+{
+	return user_realloc(ptr, size);
+}
+
+static int wamr_init(void)
+{
+	RuntimeInitArgs args;
+
+	memset(&args, 0, sizeof(args));
+	args.mem_alloc_type = Alloc_With_Allocator;
+	args.mem_alloc_option.allocator.malloc_func = (void *)alloc_fn;
+	args.mem_alloc_option.allocator.free_func = (void *)free_fn;
+	args.mem_alloc_option.allocator.realloc_func = (void *)realloc_fn;
+	args.max_thread_num = 1; /* one thread per container; no wasi-threads */
+	if (!wasm_runtime_full_init(&args)) {
+		ocre_fail(OCRE_ERR_RUNTIME, "WAMR failed to initialise");
+		return -1;
+	}
+	if (!ocre_wasi_register()) {
+		wasm_runtime_destroy();
+		ocre_fail(OCRE_ERR_RUNTIME, "could not register the WASI overrides");
+		return -1;
+	}
+	LOG_INF("WAMR %s initialised", ocre_wamr_version());
+	return 0;
+}
+
+static int wamr_deinit(void)
+{
+	wasm_runtime_destroy();
+	return 0;
+}
+
+/* ---- create / destroy ---- */
+
+static void free_container(struct wamr_container *wc)
+{
+	int i;
+
+	if (wc->module)
+		wasm_runtime_unload(wc->module);
+	if (wc->buf)
+		ocre_unload_file(wc->buf, wc->buf_size);
+	ocre_strv_free(wc->argv);
+	ocre_strv_free(wc->envp);
+	for (i = 0; i < wc->ndirs; i++) {
+		free(wc->dirs[i].host);
+		free(wc->dirs[i].guest);
+	}
+	free(wc->dirs);
+	free(wc->dir_hosts);
+	if (wc->wake_fd >= 0)
+		close(wc->wake_fd);
+	pthread_cond_destroy(&wc->cond);
+	pthread_mutex_destroy(&wc->lock);
+	free(wc->id);
+	free(wc);
+}
+
+static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len, const char *guest, size_t guest_len,
+		    bool readonly)
+{
+	struct wamr_dir *d = &wc->dirs[wc->ndirs];
+	d->host = strndup(host, host_len);
+	d->guest = strndup(guest, guest_len);
+	d->readonly = readonly;
+	if (!d->host || !d->guest) {
+		free(d->host);
+		free(d->guest);
+		return false;
+	}
+	wc->dir_hosts[wc->ndirs] = d->host;
+	wc->ndirs++;
+	return true;
+}
+
+static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+			 const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+			 int stderr_fd)
+{
+	static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
+	static const char *const ns_pool[] = {"*"};
+	struct wamr_container *wc;
+	const char *image_name = strrchr(img_path, '/');
+	char error[256] = "";
+	size_t nmounts = ocre_strv_len(mounts), i;
+	const char **argv0;
+	pthread_condattr_t cattr;
+
+	image_name = image_name ? image_name + 1 : img_path;
+	wc = calloc(1, sizeof(*wc));
+	if (!wc) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&wc->lock, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&wc->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	wc->wake_fd = -1;
+	wc->fds[0] = stdin_fd;
+	wc->fds[1] = stdout_fd;
+	wc->fds[2] = stderr_fd;
+	wc->id = strdup(id);
+
+	/* argv[0] is the image name, as a shell would give a program its name */
+	argv0 = calloc(ocre_strv_len(argv) + 2, sizeof(char *));
+	if (!argv0)
+		goto err_nomem;
+	argv0[0] = image_name;
+	for (i = 0; argv && argv[i]; i++)
+		argv0[i + 1] = argv[i];
+	wc->argv = ocre_strv_dup(argv0);
+	free(argv0);
+	wc->envp = ocre_strv_dup(envp);
+	wc->dirs = calloc(nmounts + 1, sizeof(*wc->dirs));
+	wc->dir_hosts = calloc(nmounts + 2, sizeof(char *));
+	if (!wc->id || !wc->argv || !wc->envp || !wc->dirs || !wc->dir_hosts)
+		goto err_nomem;
+	wc->argc = (int)ocre_strv_len((const char *const *)wc->argv);
+	wc->envc = (int)ocre_strv_len((const char *const *)wc->envp);
+
+	/* Preopens: the private directory as the guest's "/", then the mounts. */
+	if (workdir && !add_dir(wc, workdir, strlen(workdir), "/", 1, false))
+		goto err_nomem;
+	for (i = 0; i < nmounts; i++) {
+		const char *m = mounts[i], *colon = strchr(m, ':'), *dst = colon + 1, *opt = strchr(dst, ':');
+		size_t dst_len = opt ? (size_t)(opt - dst) : strlen(dst);
+		if (!add_dir(wc, m, (size_t)(colon - m), dst, dst_len, opt && strcmp(opt, ":ro") == 0))
+			goto err_nomem;
+	}
+	for (i = 0; capabilities && capabilities[i]; i++)
+		if (strcmp(capabilities[i], "networking") == 0)
+			wc->networking = true;
+
+	wc->buf = ocre_load_file(img_path, &wc->buf_size);
+	if (!wc->buf) {
+		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "cannot read image %s: %s", img_path, strerror(errno));
+		goto err_free;
+	}
+	if (wc->buf_size > UINT32_MAX) {
+		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is larger than 4 GiB", image_name);
+		goto err_free;
+	}
+	wc->module = wasm_runtime_load(wc->buf, (uint32_t)wc->buf_size, error, sizeof(error));
+	if (!wc->module) {
+		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s: %s", image_name, error[0] ? error : "WAMR cannot load it");
+		goto err_free;
+	}
+	wasm_runtime_set_wasi_args_ex(wc->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0, (const char **)wc->envp,
+				      (uint32_t)wc->envc, wc->argv, wc->argc, -1, -1, -1);
+	if (wc->networking) {
+		wasm_runtime_set_wasi_addr_pool(wc->module, (const char **)ip_pool, 2);
+		wasm_runtime_set_wasi_ns_lookup_pool(wc->module, (const char **)ns_pool, 1);
+	}
+	return wc;
+
+err_nomem:
+	ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+err_free:
+	free_container(wc);
+	return NULL;
+}
+
+static int wamr_destroy(void *ctx)
+{
+	if (!ctx)
+		return -1;
+	free_container(ctx);
+	return 0;
+}
+
+static int wamr_set_stdio(void *ctx, int stdin_fd, int stdout_fd, int stderr_fd)
+{
+	struct wamr_container *wc = ctx;
+	pthread_mutex_lock(&wc->lock);
+	wc->fds[0] = stdin_fd;
+	wc->fds[1] = stdout_fd;
+	wc->fds[2] = stderr_fd;
+	pthread_mutex_unlock(&wc->lock);
+	return 0;
+}
+
+static int wamr_prepare(void *ctx)
+{
+	struct wamr_container *wc = ctx;
+	pthread_mutex_lock(&wc->lock);
+	wc->kill_flag = wc->pause_flag = wc->stop_flag = false;
+	wc->reason = OCRE_EXIT_REASON_NONE;
+	wc->message[0] = '\0';
+	if (wc->wake_fd >= 0) {
+		uint64_t drain;
+		while (read(wc->wake_fd, &drain, sizeof(drain)) > 0)
+			;
+	}
+	pthread_mutex_unlock(&wc->lock);
+	return 0;
+}
+
+/* ---- the run ---- */
+
+static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, const char *message)
+{
+	pthread_mutex_lock(&wc->lock);
+	wc->reason = reason;
+	snprintf(wc->message, sizeof(wc->message), "%s", message ? message : "");
+	pthread_mutex_unlock(&wc->lock);
+}
+
+static int wamr_thread_execute(void *ctx, sem_t *sem)
+{
+	struct wamr_container *wc = ctx;
+	wasm_module_inst_t inst = NULL;
+	wasm_exec_env_t exec_env = NULL;
+	wasm_function_inst_t start;
+	char error[256] = "";
+	const char *exception;
+	int status, i;
+	bool ok, killed;
+
+	if (!wasm_runtime_init_thread_env()) {
+		set_result(wc, OCRE_EXIT_REASON_TRAP, "WAMR could not set up the container thread");
+		return -1;
+	}
+
+	/* Every run gets duplicates numbered above 2: WAMR closes an instance's
+	 * fds > 2 when it is freed (so readers see end-of-file at exit), and
+	 * built with BH_VPRINTF it would send writes to host fds 1 and 2 through
+	 * its log hook instead of writev(). */
+	pthread_mutex_lock(&wc->lock);
+	for (i = 0; i < 3; i++) {
+		int from = wc->fds[i] >= 0 ? wc->fds[i] : i;
+		wc->run_fds[i] = fcntl(from, F_DUPFD_CLOEXEC, 3);
+		if (wc->run_fds[i] < 0) {
+			snprintf(error, sizeof(error), "cannot duplicate stdio fd %d: %s", from, strerror(errno));
+			while (--i >= 0)
+				if (wc->run_fds[i] >= 0)
+					close(wc->run_fds[i]);
+			pthread_mutex_unlock(&wc->lock);
+			set_result(wc, OCRE_EXIT_REASON_TRAP, error);
+			goto fail_thread_env;
+		}
+	}
+	wasm_runtime_set_wasi_args_ex(wc->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0, (const char **)wc->envp,
+				      (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0], wc->run_fds[1],
+				      wc->run_fds[2]);
+	pthread_mutex_unlock(&wc->lock);
+
+	inst = wasm_runtime_instantiate(wc->module, CONFIG_OCRE_WASM_STACK_SIZE, CONFIG_OCRE_WASM_HEAP_SIZE, error,
+					sizeof(error));
+	if (!inst) {
+		/* WAMR has already closed the fds it took over, or never took them */
+		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");
+		goto fail_thread_env;
+	}
+	start = wasm_runtime_lookup_wasi_start_function(inst);
+	if (!start) {
+		set_result(wc, OCRE_EXIT_REASON_TRAP, "the module is not a WASI command: it exports no _start function");
+		goto fail_inst;
+	}
+	exec_env = wasm_runtime_create_exec_env(inst, CONFIG_OCRE_WASM_STACK_SIZE);
+	if (!exec_env) {
+		set_result(wc, OCRE_EXIT_REASON_TRAP, "WAMR could not create an execution environment");
+		goto fail_inst;
+	}
+	wasm_runtime_set_user_data(exec_env, wc);
+	ocre_wasi_restrict(wc, inst);
+
+	pthread_mutex_lock(&wc->lock);
+	wc->inst = inst;
+	wc->exec_env = exec_env;
+	killed = wc->kill_flag;
+	pthread_mutex_unlock(&wc->lock);
+	sem_post(sem); /* from here a kill takes effect */
+
+	ok = killed ? false : wasm_runtime_call_wasm(exec_env, start, 0, NULL);
+
+	pthread_mutex_lock(&wc->lock);
+	wc->exec_env = NULL;
+	wc->inst = NULL;
+	killed = wc->kill_flag;
+	pthread_mutex_unlock(&wc->lock);
+
+	exception = wasm_runtime_get_exception(inst);
+	if (killed) {
+		status = OCRE_EXIT_STATUS_KILLED;
+		set_result(wc, OCRE_EXIT_REASON_KILLED, "");
+	} else if (ok || (exception && strstr(exception, "wasi proc exit"))) {
+		/* WAMR clears the "wasi proc exit" exception itself and reports
+		 * success: the code is in the WASI context (0 if main returned 0). */
+		status = (int)(wasm_runtime_get_wasi_exit_code(inst) & 0xff);
+		set_result(wc, OCRE_EXIT_REASON_EXIT, "");
+	} else {
+		const char *text = exception ? exception : "unknown failure";
+		if (strncmp(text, "Exception: ", 11) == 0)
+			text += 11;
+		status = OCRE_EXIT_STATUS_TRAP;
+		set_result(wc, OCRE_EXIT_REASON_TRAP, text);
+	}
+	wasm_runtime_destroy_exec_env(exec_env);
+	wasm_runtime_deinstantiate(inst);
+	wasm_runtime_destroy_thread_env();
+	return status;
+
+fail_inst:
+	wasm_runtime_deinstantiate(inst);
+fail_thread_env:
+	wasm_runtime_destroy_thread_env();
+	return -1;
+}
+
+/* ---- control from other threads ---- */
+
+static void wake_locked(struct wamr_container *wc)
+{
+	pthread_cond_broadcast(&wc->cond);
+	if (wc->wake_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t n = write(wc->wake_fd, &one, sizeof(one));
+		(void)n; /* a full eventfd is already awake */
+	}
+}
+
+static int wamr_kill(void *ctx)
+{
+	struct wamr_container *wc = ctx;
+
+	pthread_mutex_lock(&wc->lock);
+	wc->kill_flag = true;
+	/* Bit 0 of suspend_flags ends the interpreter loop at its next branch.
+	 * Atomic so the interpreter thread sees it promptly. */
+	if (wc->exec_env)
+		__atomic_fetch_or(&wc->exec_env->suspend_flags.flags, 1u, __ATOMIC_SEQ_CST);
+	wake_locked(wc);
+	pthread_mutex_unlock(&wc->lock);
+	return 0;
+}
+
+static int wamr_stop(void *ctx)
+{
+	struct wamr_container *wc = ctx;
+
+	pthread_mutex_lock(&wc->lock);
+	wc->stop_flag = true; /* stdin now reads as end-of-file */
+	wake_locked(wc);
+	pthread_mutex_unlock(&wc->lock);
+	return 0;
+}
+
+static int wamr_pause(void *ctx)
+{
+	struct wamr_container *wc = ctx;
+
+	pthread_mutex_lock(&wc->lock);
+	wc->pause_flag = true;
+	pthread_mutex_unlock(&wc->lock);
+	return 0;
+}
+
+static int wamr_unpause(void *ctx)
+{
+	struct wamr_container *wc = ctx;
+
+	pthread_mutex_lock(&wc->lock);
+	wc->pause_flag = false;
+	wake_locked(wc);
+	pthread_mutex_unlock(&wc->lock);
+	return 0;
+}
+
+static ocre_exit_reason_t wamr_exit_reason(void *ctx, char *message, size_t size)
+{
+	struct wamr_container *wc = ctx;
+	ocre_exit_reason_t reason;
+
+	pthread_mutex_lock(&wc->lock);
+	reason = wc->reason;
+	if (message && size)
+		snprintf(message, size, "%s", wc->message);
+	pthread_mutex_unlock(&wc->lock);
+	return reason;
+}
+
+const struct ocre_runtime_vtable ocre_wamr_engine = {
+	.runtime_name = OCRE_RUNTIME_WAMR_WASIP1,
+	.init = wamr_init,
+	.deinit = wamr_deinit,
+	.create = wamr_create,
+	.destroy = wamr_destroy,
+	.thread_execute = wamr_thread_execute,
+	.stop = wamr_stop,
+	.kill = wamr_kill,
+	.pause = wamr_pause,
+	.unpause = wamr_unpause,
+	.exit_reason = wamr_exit_reason,
+	.set_stdio = wamr_set_stdio,
+	.prepare = wamr_prepare,
+};

@@ -1,0 +1,550 @@
+/* WASI preview1 overrides registered in front of WAMR's own implementation.
+ *
+ * WAMR resolves an import against the most recently registered native table
+ * first, so registering every wasi_snapshot_preview1 function again after
+ * wasm_runtime_full_init() lets us:
+ *  - make every host call a pause/kill checkpoint (generic trampolines that
+ *    then call WAMR's function, kept as the symbol's attachment);
+ *  - replace the calls WAMR 1.1.2 gets wrong for us:
+ *      poll_oneoff           sleeps on a condition variable a kill/pause wakes
+ *      fd_read (stdin)       waits on poll(stdin, eventfd) so a kill wakes it;
+ *                            after stop() it reads end-of-file
+ *      fd_write (stdout/err) waits for room the same way
+ *      fd_prestat_get/dir_name  report the guest path of each preopen
+ *                            (1.1.2 ignores "map dirs" and shows host paths)
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "wasm_runtime_common.h"
+#include "wasmtime_ssp.h"
+
+#include <ocre/platform/log.h>
+
+LOG_MODULE_REGISTER(wamr_wasi);
+
+/* Every WASI parameter is an i32, an i64 or a pointer, all passed in integer
+ * registers or 8-byte stack slots on the ABIs below; a trampoline taking
+ * uint64_t for each therefore forwards any of them unchanged. This is the
+ * same ABI knowledge WAMR's own invokeNative relies on. */
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "the WASI trampolines assume the x86-64 or AArch64 calling convention"
+#endif
+
+typedef uint64_t u64;
+
+/* ---- checkpoints ---- */
+
+static void kill_guest(wasm_exec_env_t exec_env)
+{
+	wasm_runtime_set_exception(wasm_runtime_get_module_inst(exec_env), OCRE_KILLED_EXCEPTION);
+}
+
+bool ocre_wasi_checkpoint(struct wamr_container *wc)
+{
+	bool killed;
+
+	pthread_mutex_lock(&wc->lock);
+	while (wc->pause_flag && !wc->kill_flag)
+		pthread_cond_wait(&wc->cond, &wc->lock);
+	killed = wc->kill_flag;
+	pthread_mutex_unlock(&wc->lock);
+	return !killed;
+}
+
+#define CHECKPOINT(exec_env)                                                                                           \
+	do {                                                                                                           \
+		if (!ocre_wasi_checkpoint(ocre_wamr_from_exec_env(exec_env))) {                                        \
+			kill_guest(exec_env);                                                                          \
+			return __WASI_EINTR;                                                                           \
+		}                                                                                                      \
+	} while (0)
+
+#define ORIGINAL(exec_env) wasm_runtime_get_function_attachment(exec_env)
+
+/* ---- generic trampolines, by arity ---- */
+
+#define T_ARGS0
+#define T_ARGS1 , u64 a1
+#define T_ARGS2 T_ARGS1, u64 a2
+#define T_ARGS3 T_ARGS2, u64 a3
+#define T_ARGS4 T_ARGS3, u64 a4
+#define T_ARGS5 T_ARGS4, u64 a5
+#define T_ARGS6 T_ARGS5, u64 a6
+#define T_ARGS7 T_ARGS6, u64 a7
+#define T_ARGS8 T_ARGS7, u64 a8
+#define T_ARGS9 T_ARGS8, u64 a9
+#define T_PASS0
+#define T_PASS1 , a1
+#define T_PASS2 T_PASS1, a2
+#define T_PASS3 T_PASS2, a3
+#define T_PASS4 T_PASS3, a4
+#define T_PASS5 T_PASS4, a5
+#define T_PASS6 T_PASS5, a6
+#define T_PASS7 T_PASS6, a7
+#define T_PASS8 T_PASS7, a8
+#define T_PASS9 T_PASS8, a9
+
+#define TRAMPOLINE(n)                                                                                                  \
+	static uint32_t trampoline_##n(wasm_exec_env_t exec_env T_ARGS##n)                                             \
+	{                                                                                                              \
+		CHECKPOINT(exec_env);                                                                                  \
+		return ((uint32_t(*)(wasm_exec_env_t T_ARGS##n))ORIGINAL(exec_env))(exec_env T_PASS##n) & 0xffffu;    \
+	}
+
+TRAMPOLINE(0)
+TRAMPOLINE(1)
+TRAMPOLINE(2)
+TRAMPOLINE(3)
+TRAMPOLINE(4)
+TRAMPOLINE(5)
+TRAMPOLINE(6)
+TRAMPOLINE(7)
+TRAMPOLINE(8)
+TRAMPOLINE(9)
+
+static void *const trampolines[] = {
+	(void *)trampoline_0, (void *)trampoline_1, (void *)trampoline_2, (void *)trampoline_3, (void *)trampoline_4,
+	(void *)trampoline_5, (void *)trampoline_6, (void *)trampoline_7, (void *)trampoline_8, (void *)trampoline_9,
+};
+
+/* proc_exit returns nothing */
+static void trampoline_proc_exit(wasm_exec_env_t exec_env, u64 code)
+{
+	if (!ocre_wasi_checkpoint(ocre_wamr_from_exec_env(exec_env))) {
+		kill_guest(exec_env);
+		return;
+	}
+	((void (*)(wasm_exec_env_t, u64))ORIGINAL(exec_env))(exec_env, code);
+}
+
+/* ---- stdio that a kill can interrupt ---- */
+
+static int wake_fd_locked(struct wamr_container *wc)
+{
+	if (wc->wake_fd < 0)
+		wc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return wc->wake_fd;
+}
+
+/* Wait until @p host_fd is ready for @p events. Returns false if killed
+ * (exception set); true when ready or when the fd cannot be polled (the
+ * original call then reports the error). *stopped tells a stop request. */
+static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int host_fd, short events, bool *stopped)
+{
+	for (;;) {
+		struct pollfd pfd[2];
+		int wake, n;
+
+		pthread_mutex_lock(&wc->lock);
+		while (wc->pause_flag && !wc->kill_flag)
+			pthread_cond_wait(&wc->cond, &wc->lock);
+		if (wc->kill_flag) {
+			pthread_mutex_unlock(&wc->lock);
+			kill_guest(exec_env);
+			return false;
+		}
+		if (stopped && wc->stop_flag) {
+			pthread_mutex_unlock(&wc->lock);
+			*stopped = true;
+			return true;
+		}
+		wake = wake_fd_locked(wc);
+		pthread_mutex_unlock(&wc->lock);
+		if (wake < 0)
+			return true; /* no eventfd: fall back to WAMR's blocking call */
+
+		pfd[0].fd = host_fd;
+		pfd[0].events = events;
+		pfd[1].fd = wake;
+		pfd[1].events = POLLIN;
+		n = poll(pfd, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (pfd[0].revents & (POLLNVAL)))
+			return true;
+		if (pfd[1].revents & POLLIN) {
+			uint64_t drain;
+			while (read(wake, &drain, sizeof(drain)) > 0)
+				;
+			continue; /* re-check kill/pause/stop */
+		}
+		if (pfd[0].revents)
+			return true;
+	}
+}
+
+static int host_stdio_fd(struct wamr_container *wc, int wasi_fd)
+{
+	int fd;
+	pthread_mutex_lock(&wc->lock);
+	fd = wc->run_fds[wasi_fd];
+	pthread_mutex_unlock(&wc->lock);
+	return fd;
+}
+
+static uint32_t ocre_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nread)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	bool stopped = false;
+
+	CHECKPOINT(exec_env);
+	if ((uint32_t)fd == 0) {
+		if (!wait_fd(exec_env, wc, host_stdio_fd(wc, 0), POLLIN, &stopped))
+			return __WASI_EINTR;
+		if (stopped) {
+			wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+			uint32_t *out = (uint32_t *)(uintptr_t)nread;
+			if (!wasm_runtime_validate_native_addr(inst, out, sizeof(uint32_t)))
+				return __WASI_EFAULT;
+			*out = 0; /* end-of-file: the container was asked to stop */
+			return 0;
+		}
+	}
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
+										       nread) &
+	       0xffffu;
+}
+
+static uint32_t ocre_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nwritten)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+
+	CHECKPOINT(exec_env);
+	if ((uint32_t)fd == 1 || (uint32_t)fd == 2) {
+		if (!wait_fd(exec_env, wc, host_stdio_fd(wc, (int)(uint32_t)fd), POLLOUT, NULL))
+			return __WASI_EINTR;
+	}
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
+										       nwritten) &
+	       0xffffu;
+}
+
+/* ---- preopens under their guest names ---- */
+
+struct wasi_prestat_abi {
+	uint8_t tag;
+	uint8_t pad[3];
+	uint32_t name_len;
+};
+
+static const struct wamr_dir *preopen_of(struct wamr_container *wc, uint32_t fd)
+{
+	if (fd < 3 || fd - 3 >= (uint32_t)wc->ndirs)
+		return NULL;
+	return &wc->dirs[fd - 3];
+}
+
+static uint32_t ocre_fd_prestat_get(wasm_exec_env_t exec_env, u64 fd, u64 prestat)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	const struct wamr_dir *dir;
+	uint32_t err;
+
+	CHECKPOINT(exec_env);
+	err = ((uint32_t(*)(wasm_exec_env_t, u64, u64))ORIGINAL(exec_env))(exec_env, fd, prestat) & 0xffffu;
+	if (err == 0 && (dir = preopen_of(wc, (uint32_t)fd))) {
+		struct wasi_prestat_abi *p = (struct wasi_prestat_abi *)(uintptr_t)prestat;
+		p->name_len = (uint32_t)strlen(dir->guest);
+	}
+	return err;
+}
+
+static bool is_preopen(wasm_exec_env_t exec_env, uint32_t fd)
+{
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+	__wasi_prestat_t prestat;
+	return wasi && wasmtime_ssp_fd_prestat_get(wasi->prestats, fd, &prestat) == 0;
+}
+
+static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, u64 fd, u64 path, u64 path_len)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+	const struct wamr_dir *dir = preopen_of(wc, (uint32_t)fd);
+	size_t len;
+
+	CHECKPOINT(exec_env);
+	/* Only answer for fds that are still preopens in WAMR's table. */
+	if (!dir || !is_preopen(exec_env, (uint32_t)fd))
+		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, path,
+											 path_len) &
+		       0xffffu;
+	len = strlen(dir->guest);
+	if ((uint32_t)path_len < len)
+		return __WASI_ENAMETOOLONG;
+	if (!wasm_runtime_validate_native_addr(inst, (void *)(uintptr_t)path, (uint32_t)path_len))
+		return __WASI_EFAULT;
+	memcpy((void *)(uintptr_t)path, dir->guest, len); /* not NUL-terminated, as WASI says */
+	return 0;
+}
+
+/* ---- poll_oneoff: sleeps that a kill or pause interrupts ---- */
+
+#define SLICE_NS (50ull * 1000000ull) /* fd polls re-check kill/pause this often */
+#define OCRE_SLICE_USERDATA 0x6f6372652d736c63ull
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static clockid_t host_clock(__wasi_clockid_t id)
+{
+	switch (id) {
+	case __WASI_CLOCK_REALTIME:
+		return CLOCK_REALTIME;
+	case __WASI_CLOCK_PROCESS_CPUTIME_ID:
+		return CLOCK_PROCESS_CPUTIME_ID;
+	case __WASI_CLOCK_THREAD_CPUTIME_ID:
+		return CLOCK_THREAD_CPUTIME_ID;
+	default:
+		return CLOCK_MONOTONIC;
+	}
+}
+
+/* Monotonic deadline (ns) of a clock subscription. */
+static uint64_t clock_deadline(const __wasi_subscription_clock_t *clk, uint64_t mono_now)
+{
+	if (clk->flags & __WASI_SUBSCRIPTION_CLOCK_ABSTIME) {
+		uint64_t now = now_ns(host_clock(clk->clock_id));
+		return clk->timeout <= now ? mono_now : mono_now + (clk->timeout - now);
+	}
+	return clk->timeout > UINT64_MAX - mono_now ? UINT64_MAX : mono_now + clk->timeout;
+}
+
+/* Sleep until @p deadline (monotonic ns) on the container's condition
+ * variable. Stays parked past the deadline while paused. false if killed. */
+static bool interruptible_sleep(struct wamr_container *wc, uint64_t deadline)
+{
+	bool killed;
+
+	pthread_mutex_lock(&wc->lock);
+	for (;;) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		struct timespec ts;
+		if (wc->kill_flag)
+			break;
+		if (wc->pause_flag) {
+			pthread_cond_wait(&wc->cond, &wc->lock);
+			continue;
+		}
+		if (now >= deadline)
+			break;
+		ts.tv_sec = (time_t)(deadline / 1000000000ull);
+		ts.tv_nsec = (long)(deadline % 1000000000ull);
+		pthread_cond_timedwait(&wc->cond, &wc->lock, &ts);
+	}
+	killed = wc->kill_flag;
+	pthread_mutex_unlock(&wc->lock);
+	return !killed;
+}
+
+static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, u64 nsubs_u, u64 nevents_p)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+	const __wasi_subscription_t *in = (const __wasi_subscription_t *)(uintptr_t)in_p;
+	__wasi_event_t *out = (__wasi_event_t *)(uintptr_t)out_p;
+	uint32_t *nevents_app = (uint32_t *)(uintptr_t)nevents_p;
+	uint32_t nsubs = (uint32_t)nsubs_u, i, n = 0;
+	uint64_t mono = now_ns(CLOCK_MONOTONIC), first = UINT64_MAX;
+	bool only_clocks = true;
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
+
+	CHECKPOINT(exec_env);
+	if (nsubs == 0)
+		return __WASI_EINVAL;
+	if ((uint64_t)nsubs * sizeof(*in) > UINT32_MAX ||
+	    !wasm_runtime_validate_native_addr(inst, (void *)in, nsubs * (uint32_t)sizeof(*in)) ||
+	    !wasm_runtime_validate_native_addr(inst, out, nsubs * (uint32_t)sizeof(*out)) ||
+	    !wasm_runtime_validate_native_addr(inst, nevents_app, sizeof(uint32_t)))
+		return __WASI_EFAULT;
+	for (i = 0; i < nsubs; i++) {
+		if (in[i].u.type != __WASI_EVENTTYPE_CLOCK) {
+			only_clocks = false;
+			continue;
+		}
+		uint64_t d = clock_deadline(&in[i].u.u.clock, mono);
+		if (d < first)
+			first = d;
+	}
+
+	if (only_clocks) {
+		uint64_t now;
+		if (!interruptible_sleep(wc, first)) {
+			kill_guest(exec_env);
+			return __WASI_EINTR;
+		}
+		now = now_ns(CLOCK_MONOTONIC);
+		for (i = 0; i < nsubs; i++) {
+			if (clock_deadline(&in[i].u.u.clock, mono) > now)
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].userdata = in[i].userdata;
+			out[n].type = __WASI_EVENTTYPE_CLOCK;
+			n++;
+		}
+		*nevents_app = n;
+		return 0;
+	}
+
+	/* fd subscriptions: WAMR polls them; we do it in slices, with the
+	 * guest's clocks turned into one slice-capped relative timeout, so that
+	 * kill and pause are noticed between slices. */
+	{
+		__wasi_subscription_t *subs = calloc((size_t)nsubs + 1, sizeof(*subs));
+		__wasi_event_t *events = calloc((size_t)nsubs + 1, sizeof(*events));
+		uint32_t nfd = 0;
+		uint32_t err = 0;
+
+		if (!subs || !events || !wasi) {
+			free(subs);
+			free(events);
+			return __WASI_ENOMEM;
+		}
+		for (i = 0; i < nsubs; i++)
+			if (in[i].u.type != __WASI_EVENTTYPE_CLOCK)
+				subs[nfd++] = in[i];
+		for (;;) {
+			uint64_t now = now_ns(CLOCK_MONOTONIC), wait;
+			size_t got = 0, k;
+
+			if (!ocre_wasi_checkpoint(wc)) {
+				kill_guest(exec_env);
+				err = __WASI_EINTR;
+				break;
+			}
+			wait = first <= now ? 0 : first - now;
+			if (wait > SLICE_NS)
+				wait = SLICE_NS;
+			memset(&subs[nfd], 0, sizeof(subs[nfd]));
+			subs[nfd].userdata = OCRE_SLICE_USERDATA;
+			subs[nfd].u.type = __WASI_EVENTTYPE_CLOCK;
+			subs[nfd].u.u.clock.clock_id = __WASI_CLOCK_MONOTONIC;
+			subs[nfd].u.u.clock.timeout = wait;
+			err = wasmtime_ssp_poll_oneoff(wasi->curfds, subs, events, nfd + 1, &got);
+			if (err)
+				break;
+			for (k = 0; k < got; k++)
+				if (!(events[k].type == __WASI_EVENTTYPE_CLOCK && events[k].userdata == OCRE_SLICE_USERDATA))
+					out[n++] = events[k];
+			if (n == 0 && now_ns(CLOCK_MONOTONIC) >= first) {
+				/* the guest's own timeout(s) expired */
+				uint64_t t = now_ns(CLOCK_MONOTONIC);
+				for (i = 0; i < nsubs; i++) {
+					if (in[i].u.type != __WASI_EVENTTYPE_CLOCK ||
+					    clock_deadline(&in[i].u.u.clock, mono) > t)
+						continue;
+					memset(&out[n], 0, sizeof(out[n]));
+					out[n].userdata = in[i].userdata;
+					out[n].type = __WASI_EVENTTYPE_CLOCK;
+					n++;
+				}
+			}
+			if (n > 0)
+				break;
+		}
+		free(subs);
+		free(events);
+		if (err)
+			return err;
+		*nevents_app = n;
+		return 0;
+	}
+}
+
+/* ---- read-only mounts ---- */
+
+#define WRITE_RIGHTS                                                                                                   \
+	(__WASI_RIGHT_FD_DATASYNC | __WASI_RIGHT_FD_SYNC | __WASI_RIGHT_FD_WRITE | __WASI_RIGHT_FD_ALLOCATE |          \
+	 __WASI_RIGHT_PATH_CREATE_DIRECTORY | __WASI_RIGHT_PATH_CREATE_FILE | __WASI_RIGHT_PATH_LINK_SOURCE |          \
+	 __WASI_RIGHT_PATH_LINK_TARGET | __WASI_RIGHT_PATH_RENAME_SOURCE | __WASI_RIGHT_PATH_RENAME_TARGET |           \
+	 __WASI_RIGHT_PATH_FILESTAT_SET_SIZE | __WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                                 \
+	 __WASI_RIGHT_FD_FILESTAT_SET_SIZE | __WASI_RIGHT_FD_FILESTAT_SET_TIMES | __WASI_RIGHT_PATH_SYMLINK |          \
+	 __WASI_RIGHT_PATH_REMOVE_DIRECTORY | __WASI_RIGHT_PATH_UNLINK_FILE)
+
+void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst)
+{
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
+	int i;
+
+	for (i = 0; wasi && i < wc->ndirs; i++) {
+		__wasi_fdstat_t st;
+		__wasi_fd_t fd = (__wasi_fd_t)(3 + i);
+		if (!wc->dirs[i].readonly)
+			continue;
+		/* Rights only shrink, and files opened through the directory
+		 * inherit them: nothing under a read-only mount is writable. */
+		if (wasmtime_ssp_fd_fdstat_get(wasi->curfds, fd, &st) != 0 ||
+		    wasmtime_ssp_fd_fdstat_set_rights(wasi->curfds, fd, st.fs_rights_base & ~(__wasi_rights_t)WRITE_RIGHTS,
+						      st.fs_rights_inheriting & ~(__wasi_rights_t)WRITE_RIGHTS) != 0)
+			LOG_ERR("container %s: could not make %s read-only", wc->id, wc->dirs[i].guest);
+	}
+}
+
+/* ---- registration ---- */
+
+uint32_t get_libc_wasi_export_apis(NativeSymbol **p_libc_wasi_apis);
+
+static const struct {
+	const char *name;
+	void *fn;
+} overrides[] = {
+	{"fd_read", (void *)ocre_fd_read},
+	{"fd_write", (void *)ocre_fd_write},
+	{"fd_prestat_get", (void *)ocre_fd_prestat_get},
+	{"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
+	{"poll_oneoff", (void *)ocre_poll_oneoff},
+	{"proc_exit", (void *)trampoline_proc_exit},
+};
+
+static int count_params(const char *signature)
+{
+	const char *p;
+	int n = 0;
+	for (p = signature + 1; *p && *p != ')'; p++)
+		n++;
+	return n;
+}
+
+bool ocre_wasi_register(void)
+{
+	/* WAMR keeps (and sorts) the array while the runtime lives; it is built
+	 * once per process and reused if the runtime is initialised again. */
+	static NativeSymbol *ours;
+	static uint32_t n;
+	NativeSymbol *wamr_table;
+	uint32_t i, k;
+
+	if (ours)
+		return wasm_runtime_register_natives("wasi_snapshot_preview1", ours, n);
+	n = get_libc_wasi_export_apis(&wamr_table);
+	ours = calloc(n, sizeof(*ours));
+	if (!ours)
+		return false;
+	for (i = 0; i < n; i++) {
+		int params = count_params(wamr_table[i].signature);
+		ours[i].symbol = wamr_table[i].symbol;
+		ours[i].signature = wamr_table[i].signature;
+		ours[i].attachment = wamr_table[i].func_ptr;
+		if (params < 0 || params >= (int)(sizeof(trampolines) / sizeof(trampolines[0]))) {
+			free(ours);
+			ours = NULL;
+			return false;
+		}
+		ours[i].func_ptr = trampolines[params];
+		for (k = 0; k < sizeof(overrides) / sizeof(overrides[0]); k++)
+			if (strcmp(overrides[k].name, wamr_table[i].symbol) == 0)
+				ours[i].func_ptr = overrides[k].fn;
+	}
+	return wasm_runtime_register_natives("wasi_snapshot_preview1", ours, n);
+}

@@ -1,0 +1,192 @@
+/* Runs: output, exit codes, argv/env, traps, restart, attached start. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+/* Run @p image to its end with stdout captured; returns stdout, sets *status. */
+static char *run_capture(const char *image, const char **argv, const char **envp, int *status,
+			 struct ocre_exit_info *info)
+{
+	struct ocre_container_args args = {.argv = argv, .envp = envp};
+	struct ocre_container *c;
+	int out[2];
+	char *text;
+
+	test_pipe(out);
+	c = ocre_context_create_container(test_context(), image, NULL, NULL, true, &args, -1, out[1], -1);
+	CHECK(c != NULL);
+	if (!c) {
+		close(out[0]);
+		close(out[1]);
+		return strdup("");
+	}
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]); /* the run has its own copy; EOF comes when it ends */
+	text = test_read_all(out[0]);
+	close(out[0]);
+	CHECK_INT(ocre_container_wait(c, status), 0);
+	if (info)
+		CHECK_INT(ocre_container_get_exit(c, info), 0);
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	return text;
+}
+
+static void hello_prints_and_exits_zero(void)
+{
+	struct ocre_exit_info info;
+	int status = -1;
+	char *out = run_capture("hello.wasm", NULL, NULL, &status, &info);
+	CHECK_STR(out, "Hello from WebAssembly!\n");
+	CHECK_INT(status, 0);
+	CHECK_INT(info.reason, OCRE_EXIT_REASON_EXIT);
+	CHECK_STR(info.message, "");
+	free(out);
+}
+
+static void exit_codes_from_main_and_proc_exit(void)
+{
+	static const int codes[] = {0, 1, 3, 42, 125, 255};
+	size_t i;
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		char num[16];
+		const char *argv_ret[] = {num, NULL};
+		const char *argv_exit[] = {num, "proc", NULL};
+		int status = -1;
+		snprintf(num, sizeof(num), "%d", codes[i]);
+		free(run_capture("exit-code.wasm", argv_ret, NULL, &status, NULL));
+		CHECK_INT(status, codes[i]);
+		status = -1;
+		free(run_capture("exit-code.wasm", argv_exit, NULL, &status, NULL));
+		CHECK_INT(status, codes[i]);
+	}
+}
+
+static void args_and_env_reach_the_guest(void)
+{
+	const char *argv[] = {"--port", "80", "with space", NULL};
+	const char *envp[] = {"A=1", "EMPTY=", "K=v=w", NULL};
+	int status = -1;
+	char *out = run_capture("args-env.wasm", argv, envp, &status, NULL);
+	CHECK_STR(out, "argc=4\nargv[0]=args-env.wasm\nargv[1]=--port\nargv[2]=80\nargv[3]=with space\n"
+		       "env:A=1\nenv:EMPTY=\nenv:K=v=w\n");
+	CHECK_INT(status, 0);
+	free(out);
+}
+
+static void traps_end_with_trap_status_and_message(void)
+{
+	static const struct {
+		const char *mode;
+		const char *message;
+	} traps[] = {
+		{"unreachable", "unreachable"},
+		{"oob", "out of bounds memory access"},
+		{"divzero", "integer divide by zero"},
+		{"stack", "stack overflow"},
+		{"indirect", "indirect call type mismatch"},
+	};
+	size_t i;
+	for (i = 0; i < sizeof(traps) / sizeof(traps[0]); i++) {
+		const char *argv[] = {traps[i].mode, NULL};
+		struct ocre_exit_info info;
+		int status = -1;
+		char *out = run_capture("trap.wasm", argv, NULL, &status, &info);
+		char expected[64];
+		snprintf(expected, sizeof(expected), "trap: %s\n", traps[i].mode);
+		CHECK_STR(out, expected);
+		CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+		CHECK_INT(info.reason, OCRE_EXIT_REASON_TRAP);
+		if (!strstr(info.message, traps[i].message))
+			test_fail(__FILE__, __LINE__, "trap %s: message \"%s\" lacks \"%s\"", traps[i].mode,
+				  info.message, traps[i].message);
+		free(out);
+	}
+}
+
+static void exhaustion_is_reported_by_the_guest(void)
+{
+	const char *grow[] = {"grow", NULL};
+	const char *alloc[] = {"malloc", NULL};
+	int status = -1;
+	char *out = run_capture("trap.wasm", grow, NULL, &status, NULL);
+	CHECK(strstr(out, "grew ") != NULL);
+	CHECK_INT(status, 0);
+	free(out);
+	out = run_capture("trap.wasm", alloc, NULL, &status, NULL);
+	CHECK(strstr(out, "allocated ") != NULL);
+	CHECK_INT(status, 0);
+	free(out);
+}
+
+static void restart_runs_again_and_keeps_exit_info(void)
+{
+	const char *argv[] = {"7", NULL};
+	struct ocre_container *c = test_create("exit-code.wasm", "restart", true, argv, -1, -1, -1);
+	struct ocre_exit_info info;
+	int status = -1, i;
+
+	CHECK(c != NULL);
+	for (i = 1; i <= 3; i++) {
+		CHECK_INT(ocre_container_start(c), 0);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, 7);
+		CHECK_INT(ocre_container_get_exit(c, &info), 0);
+		CHECK_INT(info.runs, i);
+		/* wait on a stopped container returns the last status at once */
+		status = -1;
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, 7);
+	}
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+static void attached_start_returns_after_exit(void)
+{
+	const char *argv[] = {"0.2", NULL};
+	struct ocre_container *c = test_create("sleeper.wasm", "attached", false, argv, -1, -1, -1);
+	uint64_t t0 = test_now_us();
+	CHECK(c != NULL);
+	CHECK(!ocre_container_is_detached(c));
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK(test_now_us() - t0 >= 150000); /* it slept 0.2 s before start returned */
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+static void exited_is_observed_once_into_stopped(void)
+{
+	struct ocre_container *c = test_create("trivial.wasm", "observe", true, NULL, -1, -1, -1);
+	struct ocre_exit_info info = {0};
+	uint64_t deadline;
+	CHECK(c != NULL);
+	CHECK_INT(ocre_container_start(c), 0);
+	/* the run ends by itself; the first status query moves EXITED to STOPPED */
+	deadline = test_now_us() + 5000000;
+	while (test_now_us() < deadline) {
+		ocre_container_get_exit(c, &info);
+		if (info.reason != OCRE_EXIT_REASON_NONE)
+			break;
+		test_sleep_ms(1);
+	}
+	CHECK_INT(info.reason, OCRE_EXIT_REASON_EXIT);
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+int main(void)
+{
+	test_setup();
+	RUN(hello_prints_and_exits_zero);
+	RUN(exit_codes_from_main_and_proc_exit);
+	RUN(args_and_env_reach_the_guest);
+	RUN(traps_end_with_trap_status_and_message);
+	RUN(exhaustion_is_reported_by_the_guest);
+	RUN(restart_runs_again_and_keeps_exit_info);
+	RUN(attached_start_returns_after_exit);
+	RUN(exited_is_observed_once_into_stopped);
+	test_teardown();
+	return test_finish();
+}
