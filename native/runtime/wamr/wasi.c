@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +134,8 @@ static int wake_fd_locked(struct wamr_container *wc)
 	return wc->wake_fd;
 }
 
+static int bytes_available(int fd);
+
 /* Wait until @p host_fd is ready for @p events. Returns false if killed
  * (exception set); true when ready or when the fd cannot be polled (the
  * original call then reports the error). *stopped tells a stop request. */
@@ -152,7 +155,9 @@ static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int hos
 		}
 		if (stopped && wc->stop_flag) {
 			pthread_mutex_unlock(&wc->lock);
-			*stopped = true;
+			/* like closing the pipe's write end: what was written is
+			 * still read, then end-of-file */
+			*stopped = bytes_available(host_fd) == 0;
 			return true;
 		}
 		wake = wake_fd_locked(wc);
@@ -178,6 +183,14 @@ static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int hos
 		if (pfd[0].revents)
 			return true;
 	}
+}
+
+static int bytes_available(int fd)
+{
+	int n = 0;
+	if (ioctl(fd, FIONREAD, &n) != 0)
+		return 0;
+	return n;
 }
 
 static int host_stdio_fd(struct wamr_container *wc, int wasi_fd)
