@@ -1,0 +1,252 @@
+/* Mounts at guest paths, the sandbox around them, read-only mounts, and the
+ * `filesystem` capability's private directory. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+/* Run fs.wasm with @p argv (NULL-terminated) and the given capabilities and
+ * mounts; returns its stdout, *status its exit status. */
+static char *fs_run(const char *id, const char **caps, const char **mounts, const char **argv, int *status)
+{
+	struct ocre_container_args args = {.argv = argv, .capabilities = caps, .mounts = mounts};
+	struct ocre_container *c;
+	int out[2];
+	char *text;
+
+	test_pipe(out);
+	c = ocre_context_create_container(test_context(), "fs.wasm", NULL, id, true, &args, -1, out[1], -1);
+	CHECK(c != NULL);
+	if (!c) {
+		close(out[0]);
+		close(out[1]);
+		return strdup("");
+	}
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]);
+	text = test_read_all(out[0]);
+	close(out[0]);
+	CHECK_INT(ocre_container_wait(c, status), 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	return text;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *read_file(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	char *text;
+	if (fd < 0)
+		return strdup("(missing)");
+	text = test_read_all(fd);
+	close(fd);
+	return text;
+}
+
+#define EXPECT_RUN(id, caps, mounts, expected_out, expected_status, ...)                                              \
+	do {                                                                                                           \
+		const char *argv_[] = {__VA_ARGS__, NULL};                                                             \
+		int st_ = -1;                                                                                          \
+		char *out_ = fs_run(id, caps, mounts, argv_, &st_);                                                    \
+		CHECK_STR(out_, expected_out);                                                                         \
+		CHECK_INT(st_, expected_status);                                                                       \
+		free(out_);                                                                                            \
+	} while (0)
+
+static void mount_is_seen_at_its_guest_path(void)
+{
+	const char *host = test_tmpdir("data");
+	char mount[700], file[700];
+	const char *mounts[] = {mount, NULL};
+	char *text;
+
+	snprintf(mount, sizeof(mount), "%s:/data", host);
+	snprintf(file, sizeof(file), "%s/in.txt", host);
+	write_file(file, "from host");
+	EXPECT_RUN("m1", NULL, mounts, "from host", 0, "read", "/data/in.txt");
+	EXPECT_RUN("m2", NULL, mounts, "ok\n", 0, "write", "/data/out.txt", "from guest");
+	snprintf(file, sizeof(file), "%s/out.txt", host);
+	text = read_file(file);
+	CHECK_STR(text, "from guest");
+	free(text);
+	EXPECT_RUN("m3", NULL, mounts, "in.txt\nout.txt\n", 0, "ls", "/data");
+	/* the host path means nothing inside the guest */
+	{
+		const char *argv[] = {"read", file, NULL};
+		int st = -1;
+		char *out = fs_run("m4", NULL, mounts, argv, &st);
+		CHECK(strncmp(out, "error: ", 7) == 0);
+		CHECK_INT(st, 1);
+		free(out);
+	}
+}
+
+static void mount_cannot_be_escaped(void)
+{
+	const char *base = test_tmpdir("escape");
+	char inner[700], secret[700], link[700], mount[800];
+	const char *mounts[] = {mount, NULL};
+	int st;
+
+	snprintf(inner, sizeof(inner), "%s/inner", base);
+	snprintf(secret, sizeof(secret), "%s/secret.txt", base);
+	snprintf(link, sizeof(link), "%s/inner/link", base);
+	mkdir(inner, 0755);
+	write_file(secret, "do not read");
+	CHECK_INT(symlink(secret, link), 0);
+	snprintf(mount, sizeof(mount), "%s:/data", inner);
+
+	{
+		static const char *const attempts[] = {"/data/../secret.txt", "/data/link", "/data/../../etc/passwd",
+						       "/etc/passwd", "../secret.txt", NULL};
+		int i;
+		for (i = 0; attempts[i]; i++) {
+			const char *argv[] = {"read", attempts[i], NULL};
+			char *out = fs_run("esc", NULL, mounts, argv, &st);
+			if (strncmp(out, "error: ", 7) != 0 || st != 1)
+				test_fail(__FILE__, __LINE__, "reading %s escaped the mount: \"%s\" (status %d)",
+					  attempts[i], out, st);
+			free(out);
+		}
+	}
+	/* writing through the symlink does not touch the target either */
+	{
+		const char *argv[] = {"write", "/data/link", "overwritten", NULL};
+		char *out = fs_run("esc-w", NULL, mounts, argv, &st), *after;
+		CHECK_INT(st, 1);
+		free(out);
+		after = read_file(secret);
+		CHECK_STR(after, "do not read");
+		free(after);
+	}
+}
+
+static void no_capabilities_no_host_files(void)
+{
+	const char *argv[] = {"read", "/etc/passwd", NULL};
+	int st = -1;
+	char *out = fs_run("nocap", NULL, NULL, argv, &st);
+	CHECK(strncmp(out, "error: ", 7) == 0);
+	CHECK_INT(st, 1);
+	free(out);
+	EXPECT_RUN("nocap2", NULL, NULL, "error: Capabilities insufficient\n", 1, "ls", "/");
+}
+
+static void readonly_mount_rejects_writes(void)
+{
+	const char *host = test_tmpdir("ro");
+	char mount[700], file[700];
+	const char *mounts[] = {mount, NULL};
+	char *text;
+	int st;
+
+	snprintf(mount, sizeof(mount), "%s:/ro:ro", host);
+	snprintf(file, sizeof(file), "%s/keep.txt", host);
+	write_file(file, "original");
+	EXPECT_RUN("ro1", NULL, mounts, "original", 0, "read", "/ro/keep.txt");
+	{
+		static const char *const writes[][4] = {
+			{"write", "/ro/keep.txt", "changed", NULL}, {"write", "/ro/new.txt", "x", NULL},
+			{"append", "/ro/keep.txt", "more", NULL},   {"rm", "/ro/keep.txt", NULL, NULL},
+			{"mkdir", "/ro/sub", NULL, NULL},
+		};
+		size_t i;
+		for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+			char *out = fs_run("ro-w", NULL, mounts, (const char **)writes[i], &st);
+			if (strncmp(out, "error: ", 7) != 0 || st != 1)
+				test_fail(__FILE__, __LINE__, "%s %s on a read-only mount: \"%s\" (status %d)",
+					  writes[i][0], writes[i][1], out, st);
+			free(out);
+		}
+	}
+	text = read_file(file);
+	CHECK_STR(text, "original");
+	free(text);
+	snprintf(file, sizeof(file), "%s/new.txt", host);
+	CHECK(access(file, F_OK) != 0);
+}
+
+static void filesystem_capability_private_dir(void)
+{
+	const char *caps[] = {"filesystem", NULL};
+	const char *write_argv[] = {"write", "/state.txt", "kept", NULL};
+	const char *read_argv[] = {"read", "/state.txt", NULL};
+	struct ocre_container_args wargs = {.argv = write_argv, .capabilities = caps};
+	struct ocre_container_args rargs = {.argv = read_argv, .capabilities = caps};
+	char dir[1024], file[1100];
+	struct ocre_container *c, *other;
+	struct stat st;
+	int status = -1, out[2];
+	char *text;
+
+	c = ocre_context_create_container(test_context(), "fs.wasm", NULL, "keeper", true, &wargs, -1, -1, -1);
+	CHECK(c != NULL);
+	snprintf(dir, sizeof(dir), "%s/containers/keeper", ocre_context_get_working_directory(test_context()));
+	snprintf(file, sizeof(file), "%s/state.txt", dir);
+	CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode)); /* created at create */
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	text = read_file(file);
+	CHECK_STR(text, "kept");
+	free(text);
+	/* a restart sees the same directory */
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK(stat(file, &st) == 0);
+
+	/* another filesystem container has its own, empty, directory */
+	test_pipe(out);
+	other = ocre_context_create_container(test_context(), "fs.wasm", NULL, "other", true, &rargs, -1, out[1], -1);
+	CHECK_INT(ocre_container_start(other), 0);
+	close(out[1]);
+	text = test_read_all(out[0]);
+	close(out[0]);
+	CHECK_STR(text, "error: No such file or directory\n");
+	free(text);
+	CHECK_INT(ocre_container_wait(other, &status), 0);
+	CHECK_INT(status, 1);
+	CHECK_INT(ocre_context_remove_container(test_context(), other), 0);
+
+	/* removal deletes the directory */
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	CHECK(stat(dir, &st) != 0);
+}
+
+static void mounts_and_private_dir_together(void)
+{
+	const char *host = test_tmpdir("both");
+	char mount[700], file[700];
+	const char *caps[] = {"filesystem", NULL};
+	const char *mounts[] = {mount, NULL};
+	char *text;
+
+	snprintf(mount, sizeof(mount), "%s:/srv/data", host);
+	EXPECT_RUN("both1", caps, mounts, "ok\n", 0, "write", "/srv/data/a.txt", "mounted");
+	EXPECT_RUN("both2", caps, mounts, "ok\n", 0, "mkdir", "/srv2");
+	snprintf(file, sizeof(file), "%s/a.txt", host);
+	text = read_file(file);
+	CHECK_STR(text, "mounted");
+	free(text);
+}
+
+int main(void)
+{
+	test_setup();
+	RUN(mount_is_seen_at_its_guest_path);
+	RUN(mount_cannot_be_escaped);
+	RUN(no_capabilities_no_host_files);
+	RUN(readonly_mount_rejects_writes);
+	RUN(filesystem_capability_private_dir);
+	RUN(mounts_and_private_dir_together);
+	test_teardown();
+	return test_finish();
+}
