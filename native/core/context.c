@@ -363,7 +363,7 @@ int ocre_context_get_container_count(struct ocre_context *ctx)
 	return n;
 }
 
-int ocre_context_get_containers(struct ocre_context *ctx, struct ocre_container **containers, int max_size)
+static int list_containers(struct ocre_context *ctx, struct ocre_container **containers, int max_size, bool retain)
 {
 	struct ocre_container *c;
 	int n = 0;
@@ -375,10 +375,23 @@ int ocre_context_get_containers(struct ocre_context *ctx, struct ocre_container 
 		return -1;
 	}
 	pthread_mutex_lock(&ctx->lock);
-	for (c = ctx->head; c && n < max_size; c = ocre_container_list_next(c))
+	for (c = ctx->head; c && n < max_size; c = ocre_container_list_next(c)) {
+		if (retain)
+			ocre_container_retain(c);
 		containers[n++] = c;
+	}
 	pthread_mutex_unlock(&ctx->lock);
 	return n;
+}
+
+int ocre_context_get_containers(struct ocre_context *ctx, struct ocre_container **containers, int max_size)
+{
+	return list_containers(ctx, containers, max_size, false);
+}
+
+int ocre_context_get_containers_retained(struct ocre_context *ctx, struct ocre_container **containers, int max_size)
+{
+	return list_containers(ctx, containers, max_size, true);
 }
 
 const char *ocre_context_get_working_directory(const struct ocre_context *ctx)

@@ -86,6 +86,14 @@ int ocre_context_get_container_count(struct ocre_context *context);
  */
 int ocre_context_get_containers(struct ocre_context *context, struct ocre_container **containers, int max_size);
 
+/**
+ * Like ocre_context_get_containers(), but takes a reference on each container
+ * returned (under the context's lock), so they stay valid even if another
+ * thread removes them. Release each with ocre_container_release().
+ */
+int ocre_context_get_containers_retained(struct ocre_context *context, struct ocre_container **containers,
+					 int max_size);
+
 /** The context's working directory. Owned by the context. NULL for NULL. */
 const char *ocre_context_get_working_directory(const struct ocre_context *context);
 
