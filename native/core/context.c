@@ -140,12 +140,16 @@ int ocre_destroy_context(struct ocre_context *ctx)
 			ocre_container_wait(all[i], NULL);
 	}
 	pthread_mutex_lock(&ctx->lock);
-	for (i = 0; i < n; i++)
-		ocre_container_remove_from_context(all[i]);
+	for (i = 0; i < n; i++) {
+		if (ocre_container_remove_from_context(all[i]) != OCRE_OK)
+			LOG_ERR("container %s could not be removed: %s", ocre_container_get_id(all[i]),
+				ocre_last_error_message());
+		ocre_container_release(all[i]); /* the context's reference */
+	}
 	ctx->head = ctx->tail = NULL;
 	pthread_mutex_unlock(&ctx->lock);
 	for (i = 0; i < n; i++)
-		ocre_container_release(all[i]);
+		ocre_container_release(all[i]); /* ours */
 	free(all);
 
 	ocre_unregister_context(ctx);

@@ -1,0 +1,190 @@
+/* stdio: pipes in and out (large data), stdout to a file, stderr kept apart,
+ * new stdio for a restart, and the event callback. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+struct feeder {
+	int fd;
+	const char *data;
+	size_t len;
+};
+
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	size_t done = 0;
+	while (done < f->len) {
+		ssize_t n = write(f->fd, f->data + done, f->len - done);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+static void cat_round_trips_a_megabyte(void)
+{
+	size_t len = 1 << 20, i;
+	char *data = malloc(len), *out;
+	int in[2], outp[2], status = -1;
+	struct ocre_container *c;
+	struct feeder f;
+	pthread_t t;
+
+	for (i = 0; i < len; i++)
+		data[i] = (char)('a' + (i * 7) % 26);
+	data[len - 1] = '\0'; /* binary-safe: includes a NUL */
+	test_pipe(in);
+	test_pipe(outp);
+	c = test_create("cat.wasm", "cat", true, NULL, in[0], outp[1], -1);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(in[0]);
+	close(outp[1]);
+	f.fd = in[1];
+	f.data = data;
+	f.len = len;
+	pthread_create(&t, NULL, feed, &f);
+	{
+		size_t cap = len + 1, got = 0;
+		ssize_t n;
+		out = malloc(cap);
+		while ((n = read(outp[0], out + got, cap - got)) > 0)
+			got += (size_t)n;
+		CHECK_INT(got, len);
+		CHECK(memcmp(out, data, len) == 0);
+	}
+	pthread_join(t, NULL);
+	close(outp[0]);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	free(out);
+	free(data);
+}
+
+static void stdout_to_a_file_and_stderr_apart(void)
+{
+	const char *path = test_tmpdir("out");
+	char file[700];
+	const char *argv[] = {"3", NULL};
+	struct ocre_container *c;
+	int fd, err[2], status = -1;
+	char *text;
+
+	snprintf(file, sizeof(file), "%s/stdout.txt", path);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	test_pipe(err);
+	c = test_create("hello.wasm", "to-file", true, NULL, -1, fd, err[1]);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(err[1]);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	close(fd);
+	text = test_read_all(err[0]);
+	CHECK_STR(text, ""); /* hello writes nothing to stderr */
+	free(text);
+	close(err[0]);
+	fd = open(file, O_RDONLY);
+	text = test_read_all(fd);
+	close(fd);
+	CHECK_STR(text, "Hello from WebAssembly!\n");
+	free(text);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	/* chatty writes only to stderr */
+	test_pipe(err);
+	{
+		int outp[2];
+		test_pipe(outp);
+		c = test_create("chatty.wasm", "chatty", true, argv, -1, outp[1], err[1]);
+		CHECK_INT(ocre_container_start(c), 0);
+		close(outp[1]);
+		close(err[1]);
+		text = test_read_all(err[0]);
+		CHECK_STR(text, "line 0\nline 1\nline 2\n");
+		free(text);
+		text = test_read_all(outp[0]);
+		CHECK_STR(text, "");
+		free(text);
+		close(outp[0]);
+		close(err[0]);
+	}
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+static void new_stdio_for_a_restart(void)
+{
+	struct ocre_container *c;
+	int a[2], b[2], status;
+	char *text;
+
+	test_pipe(a);
+	c = test_create("hello.wasm", "restdio", true, NULL, -1, a[1], -1);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(a[1]);
+	text = test_read_all(a[0]);
+	CHECK_STR(text, "Hello from WebAssembly!\n");
+	free(text);
+	close(a[0]);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	test_pipe(b);
+	CHECK_INT(ocre_container_set_stdio(c, -1, b[1], -1), 0);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(b[1]);
+	text = test_read_all(b[0]);
+	CHECK_STR(text, "Hello from WebAssembly!\n");
+	free(text);
+	close(b[0]);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(ocre_container_set_stdio(c, 999, -1, -1), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static char events[256];
+
+static void on_event(struct ocre_container *c, ocre_container_status_t status, void *data)
+{
+	pthread_mutex_lock(&ev_lock);
+	strncat(events, ocre_container_status_name(status), sizeof(events) - strlen(events) - 2);
+	strcat(events, " ");
+	pthread_mutex_unlock(&ev_lock);
+	(void)c;
+	(void)data;
+}
+
+static void events_follow_the_state_machine(void)
+{
+	const char *argv[] = {"60", NULL};
+	struct ocre_container *c = test_create("sleeper.wasm", "events", true, argv, -1, -1, -1);
+	int status;
+
+	CHECK_INT(ocre_container_set_event_callback(c, on_event, NULL), 0);
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_set_stdio(c, -1, -1, -1), OCRE_ERR_STATE); /* not while running */
+	CHECK_INT(ocre_container_pause(c), 0);
+	CHECK_INT(ocre_container_unpause(c), 0);
+	CHECK_INT(ocre_container_kill(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(ocre_container_set_event_callback(c, NULL, NULL), 0);
+	pthread_mutex_lock(&ev_lock);
+	CHECK_STR(events, "running paused running exited stopped ");
+	pthread_mutex_unlock(&ev_lock);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+int main(void)
+{
+	test_setup();
+	RUN(cat_round_trips_a_megabyte);
+	RUN(stdout_to_a_file_and_stderr_apart);
+	RUN(new_stdio_for_a_restart);
+	RUN(events_follow_the_state_machine);
+	test_teardown();
+	return test_finish();
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// `npm test`: type-check, build check, C tests (ctest), mocha tests; then one
+// summary line "N passed, N failed" over both suites.
+//
+//   --only c|js          run one suite
+//   --sanitize address   C tests under ASan+UBSan (build/asan)
+//   --sanitize thread    the concurrency test under TSan (build/tsan)
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const argv = process.argv.slice(2)
+const option = (name) => {
+  const i = argv.indexOf(name)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+const only = option('--only')
+const sanitize = option('--sanitize')
+if (only && !['c', 'js'].includes(only)) fail(`--only takes c or js, not ${only}`)
+if (sanitize && !['address', 'thread'].includes(sanitize)) fail(`--sanitize takes address or thread, not ${sanitize}`)
+
+let passed = 0
+let failed = 0
+let skipped = 0
+
+function fail(message) {
+  process.stderr.write(`run-tests: ${message}\n`)
+  process.exit(2)
+}
+
+function step(title, cmd, args, { capture = false, env = {} } = {}) {
+  process.stdout.write(`\n== ${title}\n`)
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  })
+  if (capture) {
+    process.stdout.write(r.stdout ?? '')
+    process.stderr.write(r.stderr ?? '')
+  }
+  if (r.error) fail(`${cmd}: ${r.error.message}`)
+  return r
+}
+
+function must(r, what) {
+  if (r.status !== 0) {
+    process.stdout.write(`\n${what} failed\n0 passed, 1 failed\n`)
+    process.exit(1)
+  }
+}
+
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+const runJs = only !== 'c' && !sanitize
+const runC = only !== 'js'
+
+if (runJs) {
+  must(step('type-check', process.execPath, [tsc, '-p', 'tsconfig.test.json', '--noEmit']), 'type-check')
+  must(step('build check: addon', process.execPath, ['scripts/build-addon.mjs']), 'addon build')
+  must(step('build check: TypeScript', process.execPath, [tsc, '-p', 'tsconfig.json']), 'TypeScript build')
+}
+
+if (runC) {
+  const dir = sanitize === 'address' ? 'build/asan' : sanitize === 'thread' ? 'build/tsan' : 'build/core'
+  const config = ['-S', '.', '-B', dir, '-DCMAKE_BUILD_TYPE=' + (sanitize ? 'Debug' : 'Release')]
+  if (sanitize) config.push(`-DOCRE_SANITIZE=${sanitize}`)
+  must(step(`C library: configure (${dir})`, 'cmake', config, { capture: true }), 'cmake configure')
+  must(step('C library: build', 'cmake', ['--build', dir, '--parallel', '2']), 'cmake build')
+  const ctestArgs = ['--test-dir', dir, '--output-on-failure']
+  if (sanitize === 'thread') ctestArgs.push('-R', '^concurrency$')
+  const r = step('C tests (ctest)', 'ctest', ctestArgs, {
+    capture: true,
+    env: sanitize ? { OCRE_TEST_SLOW: '1' } : {},
+  })
+  const m = /(\d+)% tests passed, (\d+) tests? failed out of (\d+)/.exec(r.stdout ?? '')
+  if (!m) {
+    failed += 1
+  } else {
+    failed += Number(m[2])
+    passed += Number(m[3]) - Number(m[2])
+  }
+  if (r.status !== 0 && (!m || Number(m[2]) === 0)) failed += 1
+}
+
+if (runJs) {
+  const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js')
+  const hasTests = fs.existsSync(path.join(root, 'test')) &&
+    fs.readdirSync(path.join(root, 'test')).some((f) => f.endsWith('.test.ts'))
+  if (hasTests) {
+    const r = step('JavaScript tests (mocha)', process.execPath, [mocha], { capture: true })
+    const out = r.stdout ?? ''
+    const num = (re) => Number((re.exec(out) ?? [, '0'])[1])
+    const ok = num(/(\d+) passing/)
+    const bad = num(/(\d+) failing/)
+    passed += ok
+    failed += bad
+    skipped += num(/(\d+) pending/)
+    if (r.status !== 0 && bad === 0) failed += 1
+  }
+}
+
+process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`)
+process.exit(failed ? 1 : 0)
