@@ -209,6 +209,61 @@ static void exited_is_observed_once_into_stopped(void)
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 }
 
+static void ocre_api_needs_its_capability(void)
+{
+	const char *uname_argv[] = {"uname", NULL};
+	const char *caps[] = {"ocre:api", NULL};
+	struct ocre_container_args args = {.argv = uname_argv, .capabilities = caps};
+	struct ocre_exit_info info;
+	struct ocre_container *c;
+	int out[2], status = -1;
+	char *text;
+
+	/* granted: uname answers */
+	test_pipe(out);
+	c = ocre_context_create_container(test_context(), "ocre-api.wasm", NULL, NULL, true, &args, -1, out[1], -1);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]);
+	text = test_read_all(out[0]);
+	close(out[0]);
+	CHECK(strncmp(text, "ocre-node (Linux) ", 18) == 0);
+	free(text);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	/* not granted: the call traps and says why */
+	text = run_capture("ocre-api.wasm", uname_argv, NULL, &status, &info);
+	CHECK_STR(text, "");
+	CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+	CHECK_INT(info.reason, OCRE_EXIT_REASON_TRAP);
+	CHECK(strstr(info.message, "ocre:api capability") != NULL);
+	free(text);
+}
+
+static void ocre_sleep_is_killable(void)
+{
+	const char *argv[] = {"sleep", "60000", NULL};
+	const char *caps[] = {"ocre:api", NULL};
+	struct ocre_container_args args = {.argv = argv, .capabilities = caps};
+	struct ocre_container *c;
+	int out[2], status = -1;
+	uint64_t t0;
+
+	test_pipe(out);
+	c = ocre_context_create_container(test_context(), "ocre-api.wasm", NULL, NULL, true, &args, -1, out[1], -1);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]);
+	CHECK(test_read_until(out[0], "sleeping", 5000));
+	t0 = test_now_us();
+	CHECK_INT(ocre_container_kill(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK(test_now_us() - t0 < 1000000);
+	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	close(out[0]);
+}
+
 int main(void)
 {
 	test_setup();
@@ -220,6 +275,8 @@ int main(void)
 	RUN(restart_runs_again_and_keeps_exit_info);
 	RUN(attached_start_returns_after_exit);
 	RUN(exited_is_observed_once_into_stopped);
+	RUN(ocre_api_needs_its_capability);
+	RUN(ocre_sleep_is_killable);
 	test_teardown();
 	return test_finish();
 }

@@ -79,9 +79,9 @@ static int wamr_init(void)
 		ocre_fail(OCRE_ERR_RUNTIME, "WAMR failed to initialise");
 		return -1;
 	}
-	if (!ocre_wasi_register()) {
+	if (!ocre_wasi_register() || !ocre_api_register()) {
 		wasm_runtime_destroy();
-		ocre_fail(OCRE_ERR_RUNTIME, "could not register the WASI overrides");
+		ocre_fail(OCRE_ERR_RUNTIME, "could not register the WASI overrides and the Ocre API");
 		return -1;
 	}
 	LOG_INF("WAMR %s initialised", ocre_wamr_version());
@@ -196,6 +196,8 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 	for (i = 0; capabilities && capabilities[i]; i++)
 		if (strcmp(capabilities[i], "networking") == 0)
 			wc->networking = true;
+		else if (strcmp(capabilities[i], "ocre:api") == 0)
+			wc->ocre_api = true;
 
 	wc->buf = ocre_load_file(img_path, &wc->buf_size);
 	if (!wc->buf) {

@@ -32,6 +32,7 @@ struct wamr_container {
 	int ndirs;
 	const char **dir_hosts; /* views for wasm_runtime_set_wasi_args_ex */
 	bool networking;
+	bool ocre_api; /* the Ocre host API may be called */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* monotonic clock: kill, pause and stop changes */
@@ -52,8 +53,14 @@ bool ocre_wasi_register(void);
 /* Park while paused; false (with the instance's exception set) once killed.
  * Called on the container thread at every host call. */
 bool ocre_wasi_checkpoint(struct wamr_container *wc);
+/* Sleep @p ms on the container's condition variable (kill/pause aware).
+ * false if killed. */
+bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
+
+/* ocre_api.c */
+bool ocre_api_register(void);
 
 /* engine.c */
 struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env);

@@ -361,6 +361,11 @@ static bool interruptible_sleep(struct wamr_container *wc, uint64_t deadline)
 	return !killed;
 }
 
+bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms)
+{
+	return interruptible_sleep(wc, now_ns(CLOCK_MONOTONIC) + (uint64_t)ms * 1000000ull);
+}
+
 static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, u64 nsubs_u, u64 nevents_p)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
