@@ -73,8 +73,8 @@ Napi::Value Init(const Napi::CallbackInfo &info)
 		ThrowType(env, "a function", "options.OcreError", ctor);
 	if (!on_log.IsFunction())
 		ThrowType(env, "a function", "options.onLog", on_log);
-	if (!data->error_ctor.IsEmpty())
-		throw Napi::Error::New(env, "ocre: the binding is already initialised in this environment");
+	// Another copy of lib/ in this environment may call init() again: the
+	// last one wins (its OcreError class, its log handler).
 	data->error_ctor = Napi::Persistent(ctor.As<Napi::Function>());
 	LogInitEnv(env, data, on_log.As<Napi::Function>());
 	return env.Undefined();

@@ -37,6 +37,7 @@ struct LogEnv;
 // Per-environment (main thread or worker thread) state.
 struct AddonData {
 	Napi::FunctionReference error_ctor;      // OcreError, from init()
+	Napi::FunctionReference on_log;          // log handler, from init()
 	Napi::FunctionReference context_ctor;    // ContextWrap class
 	Napi::FunctionReference container_ctor;  // ContainerWrap class
 	std::set<ContextWrap *> contexts;        // open contexts of this environment

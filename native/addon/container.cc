@@ -73,7 +73,7 @@ void ContainerEventCallJs(Napi::Env env, Napi::Function fn, ContainerWrap *w, vo
 		return; // the queue is emptied at teardown: nothing to do
 	try {
 		Napi::Object snap = w->Snapshot(env);
-		snap.Set("event", Napi::String::New(env, StatusName((ocre_container_status_t)(intptr_t)data)));
+		snap.Set("event", Napi::String::New(env, ocre_container_status_name((ocre_container_status_t)(intptr_t)data)));
 		fn.Call({snap});
 	} catch (const Napi::Error &e) {
 		e.ThrowAsJavaScriptException();

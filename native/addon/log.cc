@@ -98,11 +98,15 @@ void Deliver(Napi::Env env, Napi::Function fn, int level, const std::string &mod
 		 Napi::Number::New(env, (double)time_ms)});
 }
 
-void CallJs(Napi::Env env, Napi::Function fn, LogEnv *ctx, LogRecordCopy *rec)
+void CallJs(Napi::Env env, Napi::Function, LogEnv *ctx, LogRecordCopy *rec)
 {
 	std::unique_ptr<LogRecordCopy> owned(rec);
-	if (env == nullptr || fn.IsEmpty() || !rec)
+	if (env == nullptr || !rec)
 		return; // the queue is being emptied at teardown; ctx may be gone
+	AddonData *data = AddonData::Get(env);
+	if (!data || data->on_log.IsEmpty())
+		return;
+	Napi::Function fn = data->on_log.Value();
 	try {
 		uint64_t dropped = ctx->dropped.exchange(0, std::memory_order_relaxed);
 		if (dropped)
@@ -124,10 +128,13 @@ void LogInstallSinkOnce()
 
 void LogInitEnv(Napi::Env env, AddonData *data, Napi::Function on_log)
 {
+	// A second init() (another copy of lib/ in the same environment) only
+	// replaces the handler.
+	data->on_log = Napi::Persistent(on_log);
 	if (data->log)
-		throw Napi::Error::New(env, "ocre: the log handler is already installed");
+		return;
 	LogEnv *e = new LogEnv();
-	e->tsfn = LogTsfn::New(env, on_log, "ocre log", kLogQueueSize, 1, e,
+	e->tsfn = LogTsfn::New(env, "ocre log", kLogQueueSize, 1, e,
 			       [](Napi::Env, void *, LogEnv *ctx) { delete ctx; });
 	// Log forwarding must never keep the process alive.
 	e->tsfn.Unref(env);

@@ -264,6 +264,46 @@ static void ocre_sleep_is_killable(void)
 	close(out[0]);
 }
 
+static void containers_of_one_image_keep_their_own_args(void)
+{
+	const char *a_argv[] = {"first", NULL}, *b_argv[] = {"second", NULL};
+	const char *a_env[] = {"WHO=a", NULL}, *b_env[] = {"WHO=b", NULL};
+	int status;
+	char *a = run_capture("args-env.wasm", a_argv, a_env, &status, NULL);
+	char *b = run_capture("args-env.wasm", b_argv, b_env, &status, NULL);
+	CHECK_STR(a, "argc=2\nargv[0]=args-env.wasm\nargv[1]=first\nenv:WHO=a\n");
+	CHECK_STR(b, "argc=2\nargv[0]=args-env.wasm\nargv[1]=second\nenv:WHO=b\n");
+	free(a);
+	free(b);
+}
+
+static void a_replaced_image_file_is_loaded_again(void)
+{
+	const char *wd = ocre_context_get_working_directory(test_context());
+	char swap[1024], cmd[4400];
+	struct ocre_container *first, *second;
+	int status = -1;
+
+	snprintf(swap, sizeof(swap), "%s/images/swap.wasm", wd);
+	snprintf(cmd, sizeof(cmd), "cp %s/images/hello.wasm %s", wd, swap);
+	CHECK_INT(system(cmd), 0);
+	first = test_create("swap.wasm", "swap-1", true, NULL, -1, -1, -1);
+	/* replace the file (a new inode, as an image store's rename does) */
+	snprintf(cmd, sizeof(cmd), "cp %s/images/exit-code.wasm %s.tmp && mv %s.tmp %s", wd, swap, swap, swap);
+	CHECK_INT(system(cmd), 0);
+	{
+		const char *argv[] = {"9", NULL};
+		second = test_create("swap.wasm", "swap-2", true, argv, -1, -1, -1);
+	}
+	CHECK(first && second);
+	CHECK_INT(ocre_container_start(second), 0);
+	CHECK_INT(ocre_container_wait(second, &status), 0);
+	CHECK_INT(status, 9); /* exit-code.wasm ran, not the old hello */
+	CHECK_INT(ocre_context_remove_container(test_context(), first), 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), second), 0);
+	unlink(swap);
+}
+
 int main(void)
 {
 	test_setup();
@@ -275,6 +315,8 @@ int main(void)
 	RUN(restart_runs_again_and_keeps_exit_info);
 	RUN(attached_start_returns_after_exit);
 	RUN(exited_is_observed_once_into_stopped);
+	RUN(containers_of_one_image_keep_their_own_args);
+	RUN(a_replaced_image_file_is_loaded_again);
 	RUN(ocre_api_needs_its_capability);
 	RUN(ocre_sleep_is_killable);
 	test_teardown();

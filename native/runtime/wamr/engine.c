@@ -94,16 +94,116 @@ static int wamr_deinit(void)
 	return 0;
 }
 
+/* ---- the module cache ---- */
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wamr_module *cache;
+
+static void image_free(struct wamr_module *m)
+{
+	if (m->module)
+		wasm_runtime_unload(m->module);
+	if (m->buf)
+		ocre_unload_file(m->buf, m->buf_size);
+	pthread_mutex_destroy(&m->lock);
+	free(m->path);
+	free(m);
+}
+
+static bool same_file(const struct wamr_module *m, const char *path, const struct stat *st)
+{
+	return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+	       m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       strcmp(m->path, path) == 0;
+}
+
+/* The loaded module for @p path, shared; NULL with the last error set. */
+static struct wamr_module *image_get(const char *path, const char *image_name)
+{
+	struct wamr_module *m;
+	char error[256] = "";
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "cannot read image %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	pthread_mutex_lock(&cache_lock);
+	for (m = cache; m; m = m->next) {
+		if (same_file(m, path, &st)) {
+			m->refs++;
+			pthread_mutex_unlock(&cache_lock);
+			return m;
+		}
+	}
+	/* Loaded under the cache lock: concurrent creates of one new image
+	 * load it once. Loading is short (a parse of the bytes). */
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->path = strdup(path))) {
+		free(m);
+		pthread_mutex_unlock(&cache_lock);
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->size = st.st_size;
+	m->mtime = st.st_mtim;
+	m->buf = ocre_load_file(path, &m->buf_size);
+	if (!m->buf) {
+		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "cannot read image %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (m->buf_size > UINT32_MAX) {
+		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is larger than 4 GiB", image_name);
+		goto fail;
+	}
+	m->module = wasm_runtime_load(m->buf, (uint32_t)m->buf_size, error, sizeof(error));
+	if (!m->module) {
+		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s: %s", image_name, error[0] ? error : "WAMR cannot load it");
+		goto fail;
+	}
+	m->refs = 1;
+	m->next = cache;
+	cache = m;
+	pthread_mutex_unlock(&cache_lock);
+	LOG_DBG("loaded %s (%zu bytes)", path, m->buf_size);
+	return m;
+
+fail:
+	pthread_mutex_unlock(&cache_lock);
+	image_free(m);
+	return NULL;
+}
+
+static void image_put(struct wamr_module *m)
+{
+	struct wamr_module **pp;
+
+	pthread_mutex_lock(&cache_lock);
+	if (--m->refs > 0) {
+		pthread_mutex_unlock(&cache_lock);
+		return;
+	}
+	for (pp = &cache; *pp; pp = &(*pp)->next) {
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	image_free(m);
+}
+
 /* ---- create / destroy ---- */
 
 static void free_container(struct wamr_container *wc)
 {
 	int i;
 
-	if (wc->module)
-		wasm_runtime_unload(wc->module);
-	if (wc->buf)
-		ocre_unload_file(wc->buf, wc->buf_size);
+	if (wc->image)
+		image_put(wc->image);
 	ocre_strv_free(wc->argv);
 	ocre_strv_free(wc->envp);
 	for (i = 0; i < wc->ndirs; i++) {
@@ -141,11 +241,8 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 			 const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
 			 int stderr_fd)
 {
-	static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
-	static const char *const ns_pool[] = {"*"};
 	struct wamr_container *wc;
 	const char *image_name = strrchr(img_path, '/');
-	char error[256] = "";
 	size_t nmounts = ocre_strv_len(mounts), i;
 	const char **argv0;
 	pthread_condattr_t cattr;
@@ -199,26 +296,9 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 		else if (strcmp(capabilities[i], "ocre:api") == 0)
 			wc->ocre_api = true;
 
-	wc->buf = ocre_load_file(img_path, &wc->buf_size);
-	if (!wc->buf) {
-		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "cannot read image %s: %s", img_path, strerror(errno));
+	wc->image = image_get(img_path, image_name);
+	if (!wc->image)
 		goto err_free;
-	}
-	if (wc->buf_size > UINT32_MAX) {
-		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is larger than 4 GiB", image_name);
-		goto err_free;
-	}
-	wc->module = wasm_runtime_load(wc->buf, (uint32_t)wc->buf_size, error, sizeof(error));
-	if (!wc->module) {
-		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s: %s", image_name, error[0] ? error : "WAMR cannot load it");
-		goto err_free;
-	}
-	wasm_runtime_set_wasi_args_ex(wc->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0, (const char **)wc->envp,
-				      (uint32_t)wc->envc, wc->argv, wc->argc, -1, -1, -1);
-	if (wc->networking) {
-		wasm_runtime_set_wasi_addr_pool(wc->module, (const char **)ip_pool, 2);
-		wasm_runtime_set_wasi_ns_lookup_pool(wc->module, (const char **)ns_pool, 1);
-	}
 	return wc;
 
 err_nomem:
@@ -273,6 +353,9 @@ static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, con
 	pthread_mutex_unlock(&wc->lock);
 }
 
+static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
+static const char *const ns_pool[] = {"*"};
+
 static int wamr_thread_execute(void *ctx, sem_t *sem)
 {
 	struct wamr_container *wc = ctx;
@@ -307,13 +390,24 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 			goto fail_thread_env;
 		}
 	}
-	wasm_runtime_set_wasi_args_ex(wc->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0, (const char **)wc->envp,
-				      (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0], wc->run_fds[1],
-				      wc->run_fds[2]);
 	pthread_mutex_unlock(&wc->lock);
 
-	inst = wasm_runtime_instantiate(wc->module, CONFIG_OCRE_WASM_STACK_SIZE, CONFIG_OCRE_WASM_HEAP_SIZE, error,
-					sizeof(error));
+	/* The module is shared and WAMR reads the WASI args from it while it
+	 * instantiates: set this container's and instantiate under its lock. */
+	pthread_mutex_lock(&wc->image->lock);
+	wasm_runtime_set_wasi_args_ex(wc->image->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0,
+				      (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0],
+				      wc->run_fds[1], wc->run_fds[2]);
+	if (wc->networking) {
+		wasm_runtime_set_wasi_addr_pool(wc->image->module, (const char **)ip_pool, 2);
+		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, (const char **)ns_pool, 1);
+	} else {
+		wasm_runtime_set_wasi_addr_pool(wc->image->module, NULL, 0);
+		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, NULL, 0);
+	}
+	inst = wasm_runtime_instantiate(wc->image->module, CONFIG_OCRE_WASM_STACK_SIZE, CONFIG_OCRE_WASM_HEAP_SIZE,
+					error, sizeof(error));
+	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
 		/* WAMR has already closed the fds it took over, or never took them */
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");

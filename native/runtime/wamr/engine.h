@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "wasm_export.h"
 
@@ -18,12 +20,26 @@ struct wamr_dir {
 	bool readonly;
 };
 
+/* A loaded image, shared by every container created from the same file
+ * (same device, inode, size and modification time). */
+struct wamr_module {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	uint8_t *buf; /* the bytes WAMR loaded from; must outlive the module */
+	size_t buf_size;
+	wasm_module_t module;
+	int refs;              /* protected by the cache lock */
+	pthread_mutex_t lock;  /* WAMR keeps WASI args on the module: set + instantiate under it */
+	struct wamr_module *next;
+};
+
 struct wamr_container {
 	/* set at create, immutable afterwards */
 	char *id;
-	uint8_t *buf; /* module bytes (must outlive module) */
-	size_t buf_size;
-	wasm_module_t module;
+	struct wamr_module *image;
 	char **argv; /* argv[0] = image name */
 	int argc;
 	char **envp;
