@@ -64,6 +64,20 @@ if (runJs) {
   must(step('build check: TypeScript', process.execPath, [tsc, '-p', 'tsconfig.json']), 'TypeScript build')
 }
 
+if (runC && !sanitize) {
+  // clang-format over our C sources (never WAMR's): Linux style, tabs, 120 columns
+  const files = spawnSync('git', ['ls-files', 'native/*.c', 'native/*.h', 'native/*.cc', 'bench/c/*.c', 'test/fixtures/src/*.c'], {
+    cwd: root,
+    encoding: 'utf8',
+  }).stdout.split('\n').filter(Boolean)
+  const probe = spawnSync('clang-format', ['--version'], { encoding: 'utf8' })
+  if (probe.error) {
+    process.stdout.write('\n== format check skipped: clang-format is not installed (apt-get install clang-format)\n')
+  } else if (files.length) {
+    must(step('format check (clang-format)', 'clang-format', ['--dry-run', '--Werror', ...files]), 'format check')
+  }
+}
+
 if (runC) {
   const dir = sanitize === 'address' ? 'build/asan' : sanitize === 'thread' ? 'build/tsan' : 'build/core'
   const config = ['-S', '.', '-B', dir, '-DCMAKE_BUILD_TYPE=' + (sanitize ? 'Debug' : 'Release')]

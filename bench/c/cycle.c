@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			double t0 = now_us();
 			struct ocre_container *c =
-				ocre_context_create_container(ctx, "trivial.wasm", NULL, NULL, true, NULL, -1, -1, -1);
+			    ocre_context_create_container(ctx, "trivial.wasm", NULL, NULL, true, NULL, -1, -1, -1);
 			int st;
 			ocre_container_start(c);
 			ocre_container_wait(c, &st);
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 		struct ocre_container_args a = {.argv = args};
 		for (i = 0; i < n; i++) {
 			struct ocre_container *c =
-				ocre_context_create_container(ctx, "sleeper.wasm", NULL, NULL, true, &a, -1, -1, -1);
+			    ocre_context_create_container(ctx, "sleeper.wasm", NULL, NULL, true, &a, -1, -1, -1);
 			if (!c || ocre_container_start(c) != 0) {
 				fprintf(stderr, "at %d: %s\n", i, ocre_last_error_message());
 				break;

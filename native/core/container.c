@@ -181,7 +181,8 @@ static int unlock_and_fail_state(struct ocre_container *c, bool observed, const 
 	pthread_mutex_unlock(&c->lock);
 	if (observed)
 		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
-	return ocre_fail(OCRE_ERR_STATE, "cannot %s container %s: it is %s", what, c->id, ocre_container_status_name(st));
+	return ocre_fail(OCRE_ERR_STATE, "cannot %s container %s: it is %s", what, c->id,
+	                 ocre_container_status_name(st));
 }
 
 /* ---- creation ---- */
@@ -196,9 +197,9 @@ static bool has_capability(const struct ocre_container_args *args, const char *c
 }
 
 struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,
-					  const char *image_path, const struct ocre_runtime_vtable *engine,
-					  bool detached, const struct ocre_container_args *args, int stdin_fd,
-					  int stdout_fd, int stderr_fd)
+                                          const char *image_path, const struct ocre_runtime_vtable *engine,
+                                          bool detached, const struct ocre_container_args *args, int stdin_fd,
+                                          int stdout_fd, int stderr_fd)
 {
 	struct ocre_container *c = calloc(1, sizeof(*c));
 	bool made_dir = false;
@@ -245,13 +246,13 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 	}
 
 	ocre_clear_error();
-	c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
-				       args ? args->argv : NULL, args ? args->envp : NULL, args ? args->mounts : NULL,
-				       c->fds[0], c->fds[1], c->fds[2]);
+	c->engine_ctx =
+	    engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL, args ? args->argv : NULL,
+	                   args ? args->envp : NULL, args ? args->mounts : NULL, c->fds[0], c->fds[1], c->fds[2]);
 	if (!c->engine_ctx) {
 		if (ocre_last_error() == OCRE_OK)
 			ocre_fail(OCRE_ERR_RUNTIME, "engine '%s' could not create container %s", engine->runtime_name,
-				  id);
+			          id);
 		goto err_dir;
 	}
 	LOG_INF("container %s created from %s (%s)", id, image, engine->runtime_name);
@@ -316,7 +317,7 @@ static void *container_main(void *arg)
 		pthread_mutex_lock(&c->lock);
 		c->start_failed = true;
 		snprintf(c->exit.message, sizeof(c->exit.message), "%s",
-			 message[0] ? message : "the engine could not start the container");
+		         message[0] ? message : "the engine could not start the container");
 		c->thread_done = true;
 		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->lock);
@@ -330,7 +331,7 @@ static void *container_main(void *arg)
 	pthread_mutex_lock(&c->lock);
 	if (reason == OCRE_EXIT_REASON_NONE)
 		reason = c->kill_requested && status == OCRE_EXIT_STATUS_KILLED ? OCRE_EXIT_REASON_KILLED
-										 : OCRE_EXIT_REASON_EXIT;
+		                                                                : OCRE_EXIT_REASON_EXIT;
 	c->exit.status = status;
 	c->exit.reason = reason;
 	snprintf(c->exit.message, sizeof(c->exit.message), "%s", message);
@@ -339,10 +340,10 @@ static void *container_main(void *arg)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	LOG_INF("container %s exited with status %d (%s)%s%s", c->id, status,
-		reason == OCRE_EXIT_REASON_KILLED ? "killed"
-		: reason == OCRE_EXIT_REASON_TRAP ? "trap"
-						  : "exit",
-		message[0] ? ": " : "", message);
+	        reason == OCRE_EXIT_REASON_KILLED ? "killed"
+	        : reason == OCRE_EXIT_REASON_TRAP ? "trap"
+	                                          : "exit",
+	        message[0] ? ": " : "", message);
 
 	fire_event(c, OCRE_CONTAINER_STATUS_EXITED);
 
@@ -395,8 +396,7 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit)
 		if (observed)
 			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
 		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
-		return ocre_fail(OCRE_ERR_RUNTIME, "cannot create a thread for container %s: %s", c->id,
-				 strerror(rc));
+		return ocre_fail(OCRE_ERR_RUNTIME, "cannot create a thread for container %s: %s", c->id, strerror(rc));
 	}
 	c->thread_alive = true;
 	pthread_mutex_unlock(&c->lock);
@@ -542,8 +542,8 @@ int ocre_container_kill(struct ocre_container *c)
 		}
 		c->kill_requested = true;
 		ret = c->engine->kill(c->engine_ctx) == 0
-			      ? OCRE_OK
-			      : ocre_fail(OCRE_ERR_RUNTIME, "engine failed to kill container %s", c->id);
+		          ? OCRE_OK
+		          : ocre_fail(OCRE_ERR_RUNTIME, "engine failed to kill container %s", c->id);
 		pthread_mutex_unlock(&c->lock);
 		if (ret == OCRE_OK)
 			LOG_DBG("container %s: kill requested", c->id);
@@ -633,12 +633,12 @@ static int wait_impl(struct ocre_container *c, int *status, const unsigned *time
 		if (!timeout_ms) {
 			pthread_cond_wait(&c->cond, &c->lock);
 		} else if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT &&
-			   (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED)) {
+		           (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED)) {
 			pthread_mutex_unlock(&c->lock);
 			if (observed)
 				fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
 			return ocre_fail(OCRE_ERR_TIMEOUT, "container %s still running after %u ms", c->id,
-					 *timeout_ms);
+			                 *timeout_ms);
 		}
 	}
 	if (observe_locked(c))

@@ -143,7 +143,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 	for (i = 0; i < n; i++) {
 		if (ocre_container_remove_from_context(all[i]) != OCRE_OK)
 			LOG_ERR("container %s could not be removed: %s", ocre_container_get_id(all[i]),
-				ocre_last_error_message());
+			        ocre_last_error_message());
 		ocre_container_release(all[i]); /* the context's reference */
 	}
 	ctx->head = ctx->tail = NULL;
@@ -213,14 +213,14 @@ static int check_capability(const char *cap)
 	for (i = 0; known_capabilities[i]; i++)
 		if (strcmp(cap, known_capabilities[i]) == 0)
 			return OCRE_OK;
-	return ocre_fail(OCRE_ERR_INVALID_CAPABILITY, "unknown capability '%s' (known: filesystem, networking, ocre:api)",
-			 cap);
+	return ocre_fail(OCRE_ERR_INVALID_CAPABILITY,
+	                 "unknown capability '%s' (known: filesystem, networking, ocre:api)", cap);
 }
 
-struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, const char *image,
-						     const char *runtime, const char *container_id, bool detached,
-						     const struct ocre_container_args *args, int stdin_fd,
-						     int stdout_fd, int stderr_fd)
+struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, const char *image, const char *runtime,
+                                                     const char *container_id, bool detached,
+                                                     const struct ocre_container_args *args, int stdin_fd,
+                                                     int stdout_fd, int stderr_fd)
 {
 	const struct ocre_runtime_vtable *engine;
 	struct ocre_container *c = NULL;
@@ -288,7 +288,7 @@ struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, c
 	/* Loading the module happens here, under the context lock, so that two
 	 * creates of one id cannot both succeed. It is short (mmap + parse). */
 	c = ocre_container_new(ctx, container_id, image, image_path, engine, detached, args, stdin_fd, stdout_fd,
-			       stderr_fd);
+	                       stderr_fd);
 	if (c) {
 		if (ctx->tail)
 			ocre_container_list_set_next(ctx->tail, c);

@@ -13,22 +13,22 @@ static const struct {
 	const char *code;
 	const char *text;
 } errors[OCRE_ERR__COUNT] = {
-	[OCRE_OK] = {"OK", "success"},
-	[OCRE_ERR_INVALID_ARGUMENT] = {"ERR_OCRE_INVALID_ARGUMENT", "invalid argument"},
-	[OCRE_ERR_INVALID_NAME] = {"ERR_OCRE_INVALID_NAME", "invalid name"},
-	[OCRE_ERR_INVALID_MOUNT] = {"ERR_OCRE_INVALID_MOUNT", "invalid mount"},
-	[OCRE_ERR_INVALID_CAPABILITY] = {"ERR_OCRE_INVALID_CAPABILITY", "unknown capability"},
-	[OCRE_ERR_IMAGE_NOT_FOUND] = {"ERR_OCRE_IMAGE_NOT_FOUND", "image not found"},
-	[OCRE_ERR_INVALID_IMAGE] = {"ERR_OCRE_INVALID_IMAGE", "invalid image"},
-	[OCRE_ERR_EXISTS] = {"ERR_OCRE_EXISTS", "already exists"},
-	[OCRE_ERR_NOT_FOUND] = {"ERR_OCRE_NOT_FOUND", "not found"},
-	[OCRE_ERR_STATE] = {"ERR_OCRE_STATE", "not allowed in the current state"},
-	[OCRE_ERR_RUNTIME] = {"ERR_OCRE_RUNTIME", "runtime error"},
-	[OCRE_ERR_NO_MEMORY] = {"ERR_OCRE_NO_MEMORY", "out of memory"},
-	[OCRE_ERR_IO] = {"ERR_OCRE_IO", "input/output error"},
-	[OCRE_ERR_NOT_INITIALIZED] = {"ERR_OCRE_NOT_INITIALIZED", "library not initialized"},
-	[OCRE_ERR_UNSUPPORTED] = {"ERR_OCRE_UNSUPPORTED", "operation not supported"},
-	[OCRE_ERR_TIMEOUT] = {"ERR_OCRE_TIMEOUT", "timed out"},
+    [OCRE_OK] = {"OK", "success"},
+    [OCRE_ERR_INVALID_ARGUMENT] = {"ERR_OCRE_INVALID_ARGUMENT", "invalid argument"},
+    [OCRE_ERR_INVALID_NAME] = {"ERR_OCRE_INVALID_NAME", "invalid name"},
+    [OCRE_ERR_INVALID_MOUNT] = {"ERR_OCRE_INVALID_MOUNT", "invalid mount"},
+    [OCRE_ERR_INVALID_CAPABILITY] = {"ERR_OCRE_INVALID_CAPABILITY", "unknown capability"},
+    [OCRE_ERR_IMAGE_NOT_FOUND] = {"ERR_OCRE_IMAGE_NOT_FOUND", "image not found"},
+    [OCRE_ERR_INVALID_IMAGE] = {"ERR_OCRE_INVALID_IMAGE", "invalid image"},
+    [OCRE_ERR_EXISTS] = {"ERR_OCRE_EXISTS", "already exists"},
+    [OCRE_ERR_NOT_FOUND] = {"ERR_OCRE_NOT_FOUND", "not found"},
+    [OCRE_ERR_STATE] = {"ERR_OCRE_STATE", "not allowed in the current state"},
+    [OCRE_ERR_RUNTIME] = {"ERR_OCRE_RUNTIME", "runtime error"},
+    [OCRE_ERR_NO_MEMORY] = {"ERR_OCRE_NO_MEMORY", "out of memory"},
+    [OCRE_ERR_IO] = {"ERR_OCRE_IO", "input/output error"},
+    [OCRE_ERR_NOT_INITIALIZED] = {"ERR_OCRE_NOT_INITIALIZED", "library not initialized"},
+    [OCRE_ERR_UNSUPPORTED] = {"ERR_OCRE_UNSUPPORTED", "operation not supported"},
+    [OCRE_ERR_TIMEOUT] = {"ERR_OCRE_TIMEOUT", "timed out"},
 };
 
 const char *ocre_strerror(int err)

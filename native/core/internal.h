@@ -26,8 +26,8 @@ size_t ocre_strv_len(const char *const *v);
 char *ocre_path_join(const char *a, const char *b); /* malloc'd "a/b" */
 
 /* ---- util/fsutil.c ---- */
-int ocre_mkdir_p(const char *path, int mode);   /* 0 or -1 (errno) */
-int ocre_rm_rf(const char *path);               /* 0 or -1 (errno); missing path is 0 */
+int ocre_mkdir_p(const char *path, int mode); /* 0 or -1 (errno) */
+int ocre_rm_rf(const char *path);             /* 0 or -1 (errno); missing path is 0 */
 
 /* ---- library.c ---- */
 const struct ocre_runtime_vtable *ocre_find_engine(const char *name);
@@ -43,9 +43,9 @@ void ocre_timer_shutdown(void);
 
 /* ---- container.c ---- */
 struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,
-					  const char *image_path, const struct ocre_runtime_vtable *engine,
-					  bool detached, const struct ocre_container_args *args, int stdin_fd,
-					  int stdout_fd, int stderr_fd);
+                                          const char *image_path, const struct ocre_runtime_vtable *engine,
+                                          bool detached, const struct ocre_container_args *args, int stdin_fd,
+                                          int stdout_fd, int stderr_fd);
 /* Detach from the context and free the engine side; 0 or OCRE_ERR_STATE. Caller holds the context lock. */
 int ocre_container_remove_from_context(struct ocre_container *c);
 struct ocre_container *ocre_container_list_next(struct ocre_container *c);

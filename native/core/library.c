@@ -44,7 +44,7 @@ static int add_engine_locked(const struct ocre_runtime_vtable *vt)
 
 	if (!vt->runtime_name || !*vt->runtime_name || !vt->create || !vt->destroy || !vt->thread_execute)
 		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT,
-				 "engine vtable needs a name, create, destroy and thread_execute");
+		                 "engine vtable needs a name, create, destroy and thread_execute");
 	for (i = 0; i < engine_count; i++)
 		if (strcmp(engines[i]->runtime_name, vt->runtime_name) == 0)
 			return ocre_fail(OCRE_ERR_EXISTS, "engine '%s' is registered twice", vt->runtime_name);
@@ -256,7 +256,8 @@ static void *timer_main(void *arg)
 		if (next == UINT64_MAX) {
 			pthread_cond_wait(&timer_cond, &timer_lock);
 		} else {
-			struct timespec ts = {.tv_sec = (time_t)(next / 1000), .tv_nsec = (long)(next % 1000) * 1000000};
+			struct timespec ts = {.tv_sec = (time_t)(next / 1000),
+			                      .tv_nsec = (long)(next % 1000) * 1000000};
 			pthread_cond_timedwait(&timer_cond, &timer_lock, &ts);
 		}
 	}

@@ -55,8 +55,8 @@ static void null_arguments_never_crash(void)
 
 static void invalid_names_are_rejected(void)
 {
-	static const char *const bad[] = {"", ".", "..", ".hidden", "/x", "a/b", "UPPER.wasm", "sp ace", "tab\t", "a:b",
-					  "\xc3\xa9", NULL};
+	static const char *const bad[] = {"",           ".",      "..",    ".hidden", "/x",       "a/b",
+	                                  "UPPER.wasm", "sp ace", "tab\t", "a:b",     "\xc3\xa9", NULL};
 	static const char *const good_ids[] = {"a", "web-1", "x_y.z", "0", NULL};
 	char long_name[300];
 	int i;
@@ -87,8 +87,8 @@ static void invalid_names_are_rejected(void)
 
 static void invalid_mounts_and_capabilities_are_rejected(void)
 {
-	static const char *const bad[] = {"relative:/data", "/tmp", "/tmp:", "/tmp:relative", "/tmp:/", "/tmp:/x:rx",
-					  "/does/not/exist:/x", "", NULL};
+	static const char *const bad[] = {
+	    "relative:/data", "/tmp", "/tmp:", "/tmp:relative", "/tmp:/", "/tmp:/x:rx", "/does/not/exist:/x", "", NULL};
 	int i;
 
 	for (i = 0; bad[i]; i++) {
@@ -103,7 +103,7 @@ static void invalid_mounts_and_capabilities_are_rejected(void)
 		const char *mounts[] = {"/tmp:/data:ro", "/tmp:/data2:rw", NULL};
 		struct ocre_container_args args = {.mounts = mounts};
 		struct ocre_container *c =
-			ocre_context_create_container(test_context(), "hello.wasm", NULL, NULL, true, &args, -1, -1, -1);
+		    ocre_context_create_container(test_context(), "hello.wasm", NULL, NULL, true, &args, -1, -1, -1);
 		CHECK(c != NULL);
 		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 	}
@@ -111,7 +111,7 @@ static void invalid_mounts_and_capabilities_are_rejected(void)
 		const char *caps[] = {"filesystem", "teleport", NULL};
 		struct ocre_container_args args = {.capabilities = caps};
 		CHECK(ocre_context_create_container(test_context(), "hello.wasm", NULL, "tele", true, &args, -1, -1,
-						    -1) == NULL);
+		                                    -1) == NULL);
 		CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_CAPABILITY);
 		/* the filesystem directory of the failed create is not left behind */
 		char dir[1024];
@@ -122,8 +122,8 @@ static void invalid_mounts_and_capabilities_are_rejected(void)
 	{
 		const char *envp[] = {"NOEQUALS", NULL};
 		struct ocre_container_args args = {.envp = envp};
-		CHECK(ocre_context_create_container(test_context(), "hello.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
-		      NULL);
+		CHECK(ocre_context_create_container(test_context(), "hello.wasm", NULL, NULL, true, &args, -1, -1,
+		                                    -1) == NULL);
 		CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
 	}
 	CHECK(test_create("hello.wasm", NULL, true, NULL, 987, -1, -1) == NULL); /* fd not open */
@@ -145,7 +145,7 @@ static void images_and_runtimes(void)
 	CHECK_INT(ocre_last_error(), OCRE_ERR_RUNTIME);
 	{
 		struct ocre_container *c = ocre_context_create_container(test_context(), "hello.wasm", "wamr/wasip1",
-									   NULL, true, NULL, -1, -1, -1);
+		                                                         NULL, true, NULL, -1, -1, -1);
 		CHECK(c != NULL);
 		CHECK_STR(ocre_container_get_runtime(c), "wamr/wasip1");
 		CHECK_STR(ocre_container_get_image(c), "hello.wasm");
@@ -245,7 +245,7 @@ static void destroy_context_with_running_containers(void)
 		const char *image = i % 3 == 0 ? "spin.wasm" : i % 3 == 1 ? "sleeper.wasm" : "ticker.wasm";
 		struct ocre_container_args args = {.argv = i % 3 == 0 ? NULL : argv};
 		struct ocre_container *c =
-			ocre_context_create_container(ctx, image, NULL, NULL, true, &args, -1, -1, -1);
+		    ocre_context_create_container(ctx, image, NULL, NULL, true, &args, -1, -1, -1);
 		CHECK(c != NULL);
 		CHECK_INT(ocre_container_start(c), 0);
 		if (i == 5)
@@ -265,7 +265,7 @@ static int fake_init(void)
 	return 0;
 }
 static void *fake_create(const char *id, const char *img, const char *wd, const char **caps, const char **argv,
-			 const char **envp, const char **mounts, int i, int o, int e)
+                         const char **envp, const char **mounts, int i, int o, int e)
 {
 	static int token;
 	return &token;
@@ -282,11 +282,11 @@ static int fake_execute(void *ctx, sem_t *sem)
 }
 
 static const struct ocre_runtime_vtable fake_engine = {
-	.runtime_name = "test/fake",
-	.init = fake_init,
-	.create = fake_create,
-	.destroy = fake_destroy,
-	.thread_execute = fake_execute,
+    .runtime_name = "test/fake",
+    .init = fake_init,
+    .create = fake_create,
+    .destroy = fake_destroy,
+    .thread_execute = fake_execute,
 };
 static const struct ocre_runtime_vtable nameless_engine = {.runtime_name = NULL};
 
@@ -307,7 +307,7 @@ static void extra_engines_are_registered(void)
 	CHECK_INT(ocre_initialize(engines), 0);
 	ctx = ocre_create_context(test_tmpdir("fake"));
 	snprintf(cmd, sizeof(cmd), "cp %s/hello.wasm %s/images/", getenv("OCRE_FIXTURES"),
-		 ocre_context_get_working_directory(ctx));
+	         ocre_context_get_working_directory(ctx));
 	CHECK_INT(system(cmd), 0);
 	c = ocre_context_create_container(ctx, "hello.wasm", "test/fake", NULL, true, NULL, -1, -1, -1);
 	CHECK(c != NULL);

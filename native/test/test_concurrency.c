@@ -31,7 +31,7 @@ static void *worker(void *arg)
 		const char *argv[] = {"30", NULL};
 		struct ocre_container_args args = {.argv = strcmp(image, "spin.wasm") ? argv : NULL};
 		struct ocre_container *c =
-			ocre_context_create_container(test_context(), image, NULL, NULL, true, &args, -1, -1, -1);
+		    ocre_context_create_container(test_context(), image, NULL, NULL, true, &args, -1, -1, -1);
 		int steps = 1 + (int)(next_rand(&seed) % 6), status, i;
 
 		if (!c) {

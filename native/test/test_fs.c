@@ -51,7 +51,7 @@ static char *read_file(const char *path)
 	return text;
 }
 
-#define EXPECT_RUN(id, caps, mounts, expected_out, expected_status, ...)                                              \
+#define EXPECT_RUN(id, caps, mounts, expected_out, expected_status, ...)                                               \
 	do {                                                                                                           \
 		const char *argv_[] = {__VA_ARGS__, NULL};                                                             \
 		int st_ = -1;                                                                                          \
@@ -105,15 +105,15 @@ static void mount_cannot_be_escaped(void)
 	snprintf(mount, sizeof(mount), "%s:/data", inner);
 
 	{
-		static const char *const attempts[] = {"/data/../secret.txt", "/data/link", "/data/../../etc/passwd",
-						       "/etc/passwd", "../secret.txt", NULL};
+		static const char *const attempts[] = {"/data/../secret.txt", "/data/link",    "/data/../../etc/passwd",
+		                                       "/etc/passwd",         "../secret.txt", NULL};
 		int i;
 		for (i = 0; attempts[i]; i++) {
 			const char *argv[] = {"read", attempts[i], NULL};
 			char *out = fs_run("esc", NULL, mounts, argv, &st);
 			if (strncmp(out, "error: ", 7) != 0 || st != 1)
 				test_fail(__FILE__, __LINE__, "reading %s escaped the mount: \"%s\" (status %d)",
-					  attempts[i], out, st);
+				          attempts[i], out, st);
 			free(out);
 		}
 	}
@@ -154,16 +154,16 @@ static void readonly_mount_rejects_writes(void)
 	EXPECT_RUN("ro1", NULL, mounts, "original", 0, "read", "/ro/keep.txt");
 	{
 		static const char *const writes[][4] = {
-			{"write", "/ro/keep.txt", "changed", NULL}, {"write", "/ro/new.txt", "x", NULL},
-			{"append", "/ro/keep.txt", "more", NULL},   {"rm", "/ro/keep.txt", NULL, NULL},
-			{"mkdir", "/ro/sub", NULL, NULL},
+		    {"write", "/ro/keep.txt", "changed", NULL}, {"write", "/ro/new.txt", "x", NULL},
+		    {"append", "/ro/keep.txt", "more", NULL},   {"rm", "/ro/keep.txt", NULL, NULL},
+		    {"mkdir", "/ro/sub", NULL, NULL},
 		};
 		size_t i;
 		for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 			char *out = fs_run("ro-w", NULL, mounts, (const char **)writes[i], &st);
 			if (strncmp(out, "error: ", 7) != 0 || st != 1)
 				test_fail(__FILE__, __LINE__, "%s %s on a read-only mount: \"%s\" (status %d)",
-					  writes[i][0], writes[i][1], out, st);
+				          writes[i][0], writes[i][1], out, st);
 			free(out);
 		}
 	}

@@ -19,7 +19,7 @@ static unsigned bound_us(void)
 /* Start @p image (stdout to a pipe), wait for @p ready on stdout, kill it and
  * check it ends killed within the bound. */
 static void kill_after(const char *label, const char *image, const char **argv, const char *ready, int stdin_fd,
-		       bool pause_first)
+                       bool pause_first)
 {
 	struct ocre_exit_info info;
 	struct ocre_container *c;
@@ -227,7 +227,7 @@ static void stop_kills_after_the_grace_period(void)
 	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_RUNNING);
 	CHECK_INT(ocre_container_wait(c, &status), 0);
 	dt = test_now_us() - t0;
-	CHECK(dt >= 290000);           /* it was given the grace period */
+	CHECK(dt >= 290000);             /* it was given the grace period */
 	CHECK(dt < 300000 + bound_us()); /* and killed promptly after it */
 	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
 	CHECK_INT(ocre_container_get_exit(c, &info), 0);

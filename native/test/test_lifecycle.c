@@ -6,7 +6,7 @@
 
 /* Run @p image to its end with stdout captured; returns stdout, sets *status. */
 static char *run_capture(const char *image, const char **argv, const char **envp, int *status,
-			 struct ocre_exit_info *info)
+                         struct ocre_exit_info *info)
 {
 	struct ocre_container_args args = {.argv = argv, .envp = envp};
 	struct ocre_container *c;
@@ -70,7 +70,7 @@ static void args_and_env_reach_the_guest(void)
 	int status = -1;
 	char *out = run_capture("args-env.wasm", argv, envp, &status, NULL);
 	CHECK_STR(out, "argc=4\nargv[0]=args-env.wasm\nargv[1]=--port\nargv[2]=80\nargv[3]=with space\n"
-		       "env:A=1\nenv:EMPTY=\nenv:K=v=w\n");
+	               "env:A=1\nenv:EMPTY=\nenv:K=v=w\n");
 	CHECK_INT(status, 0);
 	free(out);
 }
@@ -81,11 +81,11 @@ static void traps_end_with_trap_status_and_message(void)
 		const char *mode;
 		const char *message;
 	} traps[] = {
-		{"unreachable", "unreachable"},
-		{"oob", "out of bounds memory access"},
-		{"divzero", "integer divide by zero"},
-		{"stack", "stack overflow"},
-		{"indirect", "indirect call type mismatch"},
+	    {"unreachable", "unreachable"},
+	    {"oob", "out of bounds memory access"},
+	    {"divzero", "integer divide by zero"},
+	    {"stack", "stack overflow"},
+	    {"indirect", "indirect call type mismatch"},
 	};
 	size_t i;
 	for (i = 0; i < sizeof(traps) / sizeof(traps[0]); i++) {
@@ -100,7 +100,7 @@ static void traps_end_with_trap_status_and_message(void)
 		CHECK_INT(info.reason, OCRE_EXIT_REASON_TRAP);
 		if (!strstr(info.message, traps[i].message))
 			test_fail(__FILE__, __LINE__, "trap %s: message \"%s\" lacks \"%s\"", traps[i].mode,
-				  info.message, traps[i].message);
+			          info.message, traps[i].message);
 		free(out);
 	}
 }

@@ -34,7 +34,7 @@ void test_run(const char *name, void (*fn)(void))
 	test_current = name;
 	fn();
 	fprintf(stderr, "%s %s (%.1f ms)\n", test_failures == before ? "ok  " : "FAIL", name,
-		(double)(test_now_us() - t0) / 1000.0);
+	        (double)(test_now_us() - t0) / 1000.0);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -136,8 +136,8 @@ int test_finish(void)
 	return test_failures ? 1 : 0;
 }
 
-struct ocre_container *test_create(const char *image, const char *id, bool detached, const char **argv,
-				   int stdin_fd, int stdout_fd, int stderr_fd)
+struct ocre_container *test_create(const char *image, const char *id, bool detached, const char **argv, int stdin_fd,
+                                   int stdout_fd, int stderr_fd)
 {
 	struct ocre_container_args args = {.argv = argv};
 	return ocre_context_create_container(ctx, image, NULL, id, detached, &args, stdin_fd, stdout_fd, stderr_fd);

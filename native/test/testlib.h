@@ -20,8 +20,8 @@ void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((
 	do {                                                                                                           \
 		test_checks++;                                                                                         \
 		if (!(cond))                                                                                           \
-			test_fail(__FILE__, __LINE__, "CHECK(%s) failed (last error: %s)", #cond,                     \
-				  ocre_last_error_message());                                                          \
+			test_fail(__FILE__, __LINE__, "CHECK(%s) failed (last error: %s)", #cond,                      \
+			          ocre_last_error_message());                                                          \
 	} while (0)
 
 #define CHECK_INT(a, b)                                                                                                \
@@ -30,7 +30,7 @@ void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((
 		test_checks++;                                                                                         \
 		if (a_ != b_)                                                                                          \
 			test_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld (last error: %s)", #a, a_, #b,  \
-				  b_, ocre_last_error_message());                                                      \
+			          b_, ocre_last_error_message());                                                      \
 	} while (0)
 
 #define CHECK_STR(a, b)                                                                                                \
@@ -38,8 +38,8 @@ void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((
 		const char *a_ = (a), *b_ = (b);                                                                       \
 		test_checks++;                                                                                         \
 		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                                 \
-			test_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a, a_ ? a_ : "(null)",        \
-				  b_ ? b_ : "(null)");                                                                 \
+			test_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a, a_ ? a_ : "(null)",         \
+			          b_ ? b_ : "(null)");                                                                 \
 	} while (0)
 
 #define RUN(fn) test_run(#fn, fn)
@@ -56,8 +56,8 @@ const char *test_tmpdir(const char *tag);
 int test_finish(void);
 
 /* Create a container from @p image with argv (NULL-terminated, may be NULL). */
-struct ocre_container *test_create(const char *image, const char *id, bool detached, const char **argv,
-				   int stdin_fd, int stdout_fd, int stderr_fd);
+struct ocre_container *test_create(const char *image, const char *id, bool detached, const char **argv, int stdin_fd,
+                                   int stdout_fd, int stderr_fd);
 
 /* A pipe with both ends CLOEXEC. */
 void test_pipe(int fds[2]);

@@ -25,8 +25,8 @@ int ocre_check_name(const char *what, const char *name)
 	for (i = 0; i < len; i++) {
 		char ch = name[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
-			return ocre_fail(OCRE_ERR_INVALID_NAME,
-					 "%s '%s' may only contain a-z, 0-9, '.', '_' and '-'", what, name);
+			return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' may only contain a-z, 0-9, '.', '_' and '-'",
+			                 what, name);
 	}
 	return OCRE_OK;
 }

@@ -149,15 +149,14 @@ size_t ocre_container_get_memory_limit(struct ocre_container *container);
  * the callback.
  */
 typedef void (*ocre_container_event_cb)(struct ocre_container *container, ocre_container_status_t status,
-					void *user_data);
+                                        void *user_data);
 
 /**
  * Install (or with NULL remove) the event callback. When this returns, no
  * call of the previous callback is still running, so its user_data may be
  * freed.
  */
-int ocre_container_set_event_callback(struct ocre_container *container, ocre_container_event_cb cb,
-				      void *user_data);
+int ocre_container_set_event_callback(struct ocre_container *container, ocre_container_event_cb cb, void *user_data);
 
 /** Take a reference: the memory stays valid until the matching release. */
 void ocre_container_retain(struct ocre_container *container);

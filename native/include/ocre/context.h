@@ -62,9 +62,9 @@ int ocre_destroy_context(struct ocre_context *context);
  *         with the reason in the last error. On failure nothing is left on disk.
  */
 struct ocre_container *ocre_context_create_container(struct ocre_context *context, const char *image,
-						     const char *runtime, const char *container_id, bool detached,
-						     const struct ocre_container_args *arguments, int stdin_fd,
-						     int stdout_fd, int stderr_fd);
+                                                     const char *runtime, const char *container_id, bool detached,
+                                                     const struct ocre_container_args *arguments, int stdin_fd,
+                                                     int stdout_fd, int stderr_fd);
 
 /** The container with @p id, or NULL (last error OCRE_ERR_NOT_FOUND). */
 struct ocre_container *ocre_context_get_container_by_id(struct ocre_context *context, const char *id);
@@ -92,7 +92,7 @@ int ocre_context_get_containers(struct ocre_context *context, struct ocre_contai
  * thread removes them. Release each with ocre_container_release().
  */
 int ocre_context_get_containers_retained(struct ocre_context *context, struct ocre_container **containers,
-					 int max_size);
+                                         int max_size);
 
 /** The context's working directory. Owned by the context. NULL for NULL. */
 const char *ocre_context_get_working_directory(const struct ocre_context *context);

@@ -17,21 +17,21 @@ extern "C" {
 /** Error codes. Int-returning ocre calls return one of these (0 = success). */
 typedef enum {
 	OCRE_OK = 0,
-	OCRE_ERR_INVALID_ARGUMENT,  /**< NULL or malformed argument */
-	OCRE_ERR_INVALID_NAME,      /**< image or container id breaks the naming rules */
-	OCRE_ERR_INVALID_MOUNT,     /**< mount is not "/abs/src:/abs/dst[:ro]" */
-	OCRE_ERR_INVALID_CAPABILITY,/**< unknown capability name */
-	OCRE_ERR_IMAGE_NOT_FOUND,   /**< no such file in workdir/images/ */
-	OCRE_ERR_INVALID_IMAGE,     /**< the engine refused to load the image */
-	OCRE_ERR_EXISTS,            /**< id already used, or a context already owns the workdir */
-	OCRE_ERR_NOT_FOUND,         /**< no such container */
-	OCRE_ERR_STATE,             /**< the call is not allowed in the container's current state */
-	OCRE_ERR_RUNTIME,           /**< unknown runtime, or the engine failed */
-	OCRE_ERR_NO_MEMORY,         /**< allocation failed */
-	OCRE_ERR_IO,                /**< a file-system or OS call failed (errno text in the message) */
-	OCRE_ERR_NOT_INITIALIZED,   /**< ocre_initialize() has not been called */
-	OCRE_ERR_UNSUPPORTED,       /**< the engine does not implement this operation */
-	OCRE_ERR_TIMEOUT,           /**< a timed wait expired */
+	OCRE_ERR_INVALID_ARGUMENT,   /**< NULL or malformed argument */
+	OCRE_ERR_INVALID_NAME,       /**< image or container id breaks the naming rules */
+	OCRE_ERR_INVALID_MOUNT,      /**< mount is not "/abs/src:/abs/dst[:ro]" */
+	OCRE_ERR_INVALID_CAPABILITY, /**< unknown capability name */
+	OCRE_ERR_IMAGE_NOT_FOUND,    /**< no such file in workdir/images/ */
+	OCRE_ERR_INVALID_IMAGE,      /**< the engine refused to load the image */
+	OCRE_ERR_EXISTS,             /**< id already used, or a context already owns the workdir */
+	OCRE_ERR_NOT_FOUND,          /**< no such container */
+	OCRE_ERR_STATE,              /**< the call is not allowed in the container's current state */
+	OCRE_ERR_RUNTIME,            /**< unknown runtime, or the engine failed */
+	OCRE_ERR_NO_MEMORY,          /**< allocation failed */
+	OCRE_ERR_IO,                 /**< a file-system or OS call failed (errno text in the message) */
+	OCRE_ERR_NOT_INITIALIZED,    /**< ocre_initialize() has not been called */
+	OCRE_ERR_UNSUPPORTED,        /**< the engine does not implement this operation */
+	OCRE_ERR_TIMEOUT,            /**< a timed wait expired */
 	OCRE_ERR__COUNT
 } ocre_err_t;
 

@@ -34,12 +34,11 @@ void *ocre_load_file(const char *path, size_t *size)
 	*size = (size_t)st.st_size;
 	return buffer;
 
-err_close:
-	{
-		int saved = errno;
-		close(fd);
-		errno = saved;
-	}
+err_close : {
+	int saved = errno;
+	close(fd);
+	errno = saved;
+}
 	return NULL;
 }
 

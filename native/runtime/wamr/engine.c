@@ -221,7 +221,7 @@ static void free_container(struct wamr_container *wc)
 }
 
 static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len, const char *guest, size_t guest_len,
-		    bool readonly)
+                    bool readonly)
 {
 	struct wamr_dir *d = &wc->dirs[wc->ndirs];
 	d->host = strndup(host, host_len);
@@ -238,8 +238,8 @@ static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len
 }
 
 static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
-			 const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-			 int stderr_fd)
+                         const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                         int stderr_fd)
 {
 	struct wamr_container *wc;
 	const char *image_name = strrchr(img_path, '/');
@@ -396,8 +396,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	 * instantiates: set this container's and instantiate under its lock. */
 	pthread_mutex_lock(&wc->image->lock);
 	wasm_runtime_set_wasi_args_ex(wc->image->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0,
-				      (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0],
-				      wc->run_fds[1], wc->run_fds[2]);
+	                              (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0],
+	                              wc->run_fds[1], wc->run_fds[2]);
 	if (wc->networking) {
 		wasm_runtime_set_wasi_addr_pool(wc->image->module, (const char **)ip_pool, 2);
 		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, (const char **)ns_pool, 1);
@@ -406,7 +406,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, NULL, 0);
 	}
 	inst = wasm_runtime_instantiate(wc->image->module, CONFIG_OCRE_WASM_STACK_SIZE, CONFIG_OCRE_WASM_HEAP_SIZE,
-					error, sizeof(error));
+	                                error, sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
 		/* WAMR has already closed the fds it took over, or never took them */
@@ -415,7 +415,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	start = wasm_runtime_lookup_wasi_start_function(inst);
 	if (!start) {
-		set_result(wc, OCRE_EXIT_REASON_TRAP, "the module is not a WASI command: it exports no _start function");
+		set_result(wc, OCRE_EXIT_REASON_TRAP,
+		           "the module is not a WASI command: it exports no _start function");
 		goto fail_inst;
 	}
 	exec_env = wasm_runtime_create_exec_env(inst, CONFIG_OCRE_WASM_STACK_SIZE);
@@ -542,17 +543,17 @@ static ocre_exit_reason_t wamr_exit_reason(void *ctx, char *message, size_t size
 }
 
 const struct ocre_runtime_vtable ocre_wamr_engine = {
-	.runtime_name = OCRE_RUNTIME_WAMR_WASIP1,
-	.init = wamr_init,
-	.deinit = wamr_deinit,
-	.create = wamr_create,
-	.destroy = wamr_destroy,
-	.thread_execute = wamr_thread_execute,
-	.stop = wamr_stop,
-	.kill = wamr_kill,
-	.pause = wamr_pause,
-	.unpause = wamr_unpause,
-	.exit_reason = wamr_exit_reason,
-	.set_stdio = wamr_set_stdio,
-	.prepare = wamr_prepare,
+    .runtime_name = OCRE_RUNTIME_WAMR_WASIP1,
+    .init = wamr_init,
+    .deinit = wamr_deinit,
+    .create = wamr_create,
+    .destroy = wamr_destroy,
+    .thread_execute = wamr_thread_execute,
+    .stop = wamr_stop,
+    .kill = wamr_kill,
+    .pause = wamr_pause,
+    .unpause = wamr_unpause,
+    .exit_reason = wamr_exit_reason,
+    .set_stdio = wamr_set_stdio,
+    .prepare = wamr_prepare,
 };

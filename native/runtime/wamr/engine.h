@@ -31,8 +31,8 @@ struct wamr_module {
 	uint8_t *buf; /* the bytes WAMR loaded from; must outlive the module */
 	size_t buf_size;
 	wasm_module_t module;
-	int refs;              /* protected by the cache lock */
-	pthread_mutex_t lock;  /* WAMR keeps WASI args on the module: set + instantiate under it */
+	int refs;             /* protected by the cache lock */
+	pthread_mutex_t lock; /* WAMR keeps WASI args on the module: set + instantiate under it */
 	struct wamr_module *next;
 };
 
@@ -56,11 +56,11 @@ struct wamr_container {
 	bool kill_flag;
 	bool pause_flag;
 	bool stop_flag;
-	int wake_fd;                /* eventfd that interrupts blocking stdio, lazily made, -1 */
-	wasm_exec_env_t exec_env;   /* of the current run, NULL outside it */
-	wasm_module_inst_t inst;    /* of the current run */
-	int run_fds[3];             /* host fds of the current run's stdio */
-	ocre_exit_reason_t reason;  /* of the last run */
+	int wake_fd;               /* eventfd that interrupts blocking stdio, lazily made, -1 */
+	wasm_exec_env_t exec_env;  /* of the current run, NULL outside it */
+	wasm_module_inst_t inst;   /* of the current run */
+	int run_fds[3];            /* host fds of the current run's stdio */
+	ocre_exit_reason_t reason; /* of the last run */
 	char message[256];
 };
 

@@ -24,7 +24,7 @@ static bool granted(wasm_exec_env_t exec_env)
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	if (!wc->ocre_api) {
 		wasm_runtime_set_exception(wasm_runtime_get_module_inst(exec_env),
-					   "the Ocre API needs the ocre:api capability");
+		                           "the Ocre API needs the ocre:api capability");
 		return false;
 	}
 	if (!ocre_wasi_checkpoint(wc)) {
@@ -66,12 +66,12 @@ static int api_sleep(wasm_exec_env_t exec_env, int milliseconds)
 }
 
 static NativeSymbol ocre_api_natives[] = {
-	{"uname", (void *)api_uname, "(*)i", NULL},
-	{"ocre_sleep", (void *)api_sleep, "(i)i", NULL},
+    {"uname", (void *)api_uname, "(*)i", NULL},
+    {"ocre_sleep", (void *)api_sleep, "(i)i", NULL},
 };
 
 bool ocre_api_register(void)
 {
 	return wasm_runtime_register_natives("env", ocre_api_natives,
-					     sizeof(ocre_api_natives) / sizeof(ocre_api_natives[0]));
+	                                     sizeof(ocre_api_natives) / sizeof(ocre_api_natives[0]));
 }

@@ -96,7 +96,7 @@ bool ocre_wasi_checkpoint(struct wamr_container *wc)
 	static uint32_t trampoline_##n(wasm_exec_env_t exec_env T_ARGS##n)                                             \
 	{                                                                                                              \
 		CHECKPOINT(exec_env);                                                                                  \
-		return ((uint32_t(*)(wasm_exec_env_t T_ARGS##n))ORIGINAL(exec_env))(exec_env T_PASS##n) & 0xffffu;    \
+		return ((uint32_t(*)(wasm_exec_env_t T_ARGS##n))ORIGINAL(exec_env))(exec_env T_PASS##n) & 0xffffu;     \
 	}
 
 TRAMPOLINE(0)
@@ -111,8 +111,8 @@ TRAMPOLINE(8)
 TRAMPOLINE(9)
 
 static void *const trampolines[] = {
-	(void *)trampoline_0, (void *)trampoline_1, (void *)trampoline_2, (void *)trampoline_3, (void *)trampoline_4,
-	(void *)trampoline_5, (void *)trampoline_6, (void *)trampoline_7, (void *)trampoline_8, (void *)trampoline_9,
+    (void *)trampoline_0, (void *)trampoline_1, (void *)trampoline_2, (void *)trampoline_3, (void *)trampoline_4,
+    (void *)trampoline_5, (void *)trampoline_6, (void *)trampoline_7, (void *)trampoline_8, (void *)trampoline_9,
 };
 
 /* proc_exit returns nothing */
@@ -221,7 +221,7 @@ static uint32_t ocre_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iov
 		}
 	}
 	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
-										       nread) &
+	                                                                              nread) &
 	       0xffffu;
 }
 
@@ -235,7 +235,7 @@ static uint32_t ocre_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 io
 			return __WASI_EINTR;
 	}
 	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
-										       nwritten) &
+	                                                                              nwritten) &
 	       0xffffu;
 }
 
@@ -286,8 +286,7 @@ static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, u64 fd, u64 p
 	CHECKPOINT(exec_env);
 	/* Only answer for fds that are still preopens in WAMR's table. */
 	if (!dir || !is_preopen(exec_env, (uint32_t)fd))
-		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, path,
-											 path_len) &
+		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, path, path_len) &
 		       0xffffu;
 	len = strlen(dir->guest);
 	if ((uint32_t)path_len < len)
@@ -453,7 +452,8 @@ static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, 
 			if (err)
 				break;
 			for (k = 0; k < got; k++)
-				if (!(events[k].type == __WASI_EVENTTYPE_CLOCK && events[k].userdata == OCRE_SLICE_USERDATA))
+				if (!(events[k].type == __WASI_EVENTTYPE_CLOCK &&
+				      events[k].userdata == OCRE_SLICE_USERDATA))
 					out[n++] = events[k];
 			if (n == 0 && now_ns(CLOCK_MONOTONIC) >= first) {
 				/* the guest's own timeout(s) expired */
@@ -486,7 +486,7 @@ static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, 
 	(__WASI_RIGHT_FD_DATASYNC | __WASI_RIGHT_FD_SYNC | __WASI_RIGHT_FD_WRITE | __WASI_RIGHT_FD_ALLOCATE |          \
 	 __WASI_RIGHT_PATH_CREATE_DIRECTORY | __WASI_RIGHT_PATH_CREATE_FILE | __WASI_RIGHT_PATH_LINK_SOURCE |          \
 	 __WASI_RIGHT_PATH_LINK_TARGET | __WASI_RIGHT_PATH_RENAME_SOURCE | __WASI_RIGHT_PATH_RENAME_TARGET |           \
-	 __WASI_RIGHT_PATH_FILESTAT_SET_SIZE | __WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                                 \
+	 __WASI_RIGHT_PATH_FILESTAT_SET_SIZE | __WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                                  \
 	 __WASI_RIGHT_FD_FILESTAT_SET_SIZE | __WASI_RIGHT_FD_FILESTAT_SET_TIMES | __WASI_RIGHT_PATH_SYMLINK |          \
 	 __WASI_RIGHT_PATH_REMOVE_DIRECTORY | __WASI_RIGHT_PATH_UNLINK_FILE)
 
@@ -503,8 +503,9 @@ void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst)
 		/* Rights only shrink, and files opened through the directory
 		 * inherit them: nothing under a read-only mount is writable. */
 		if (wasmtime_ssp_fd_fdstat_get(wasi->curfds, fd, &st) != 0 ||
-		    wasmtime_ssp_fd_fdstat_set_rights(wasi->curfds, fd, st.fs_rights_base & ~(__wasi_rights_t)WRITE_RIGHTS,
-						      st.fs_rights_inheriting & ~(__wasi_rights_t)WRITE_RIGHTS) != 0)
+		    wasmtime_ssp_fd_fdstat_set_rights(wasi->curfds, fd,
+		                                      st.fs_rights_base & ~(__wasi_rights_t)WRITE_RIGHTS,
+		                                      st.fs_rights_inheriting & ~(__wasi_rights_t)WRITE_RIGHTS) != 0)
 			LOG_ERR("container %s: could not make %s read-only", wc->id, wc->dirs[i].guest);
 	}
 }
@@ -517,12 +518,12 @@ static const struct {
 	const char *name;
 	void *fn;
 } overrides[] = {
-	{"fd_read", (void *)ocre_fd_read},
-	{"fd_write", (void *)ocre_fd_write},
-	{"fd_prestat_get", (void *)ocre_fd_prestat_get},
-	{"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
-	{"poll_oneoff", (void *)ocre_poll_oneoff},
-	{"proc_exit", (void *)trampoline_proc_exit},
+    {"fd_read", (void *)ocre_fd_read},
+    {"fd_write", (void *)ocre_fd_write},
+    {"fd_prestat_get", (void *)ocre_fd_prestat_get},
+    {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
+    {"poll_oneoff", (void *)ocre_poll_oneoff},
+    {"proc_exit", (void *)trampoline_proc_exit},
 };
 
 static int count_params(const char *signature)

@@ -63,7 +63,7 @@ int ocre_log_enabled(ocre_log_level_t level);
 
 /** Format and deliver a record. Prefer the LOG_* macros. */
 void ocre_log_emit(ocre_log_level_t level, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /** Deliver an already formatted message (used by bridges such as WAMR's). */
 void ocre_log_emit_text(ocre_log_level_t level, const char *module, const char *message);

@@ -56,8 +56,8 @@ struct ocre_runtime_vtable {
 	 * @return an engine context, or NULL with the reason in the last error.
 	 */
 	void *(*create)(const char *id, const char *img_path, const char *workdir, const char **capabilities,
-			const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-			int stderr_fd);
+	                const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+	                int stderr_fd);
 	/** Free an engine context. */
 	int (*destroy)(void *runtime_context);
 
