@@ -1,0 +1,112 @@
+// Loads the native addon (build/Release/ocre_node.node or a prebuild) with
+// node-gyp-build, hands it the OcreError class and the log handler, and
+// describes its (internal) interface. Nothing here is public API.
+import path from 'node:path'
+import { OcreError } from './errors'
+
+/** What the addon reports about a container (read on the JS thread). */
+export interface NativeSnapshot {
+  status: 'created' | 'running' | 'paused' | 'stopped' | 'error' | 'unknown'
+  /** Completed runs. */
+  runs: number
+  exitCode: number
+  reason: 'none' | 'exit' | 'killed' | 'trap'
+  message: string
+  removed: boolean
+  /** Set on event deliveries: the status change that triggered it. */
+  event?: string
+}
+
+export interface NativeContainerInfo {
+  id: string
+  image: string
+  runtime: string
+  detached: boolean
+  memoryLimit: number
+}
+
+export interface NativeContainer {
+  info(): NativeContainerInfo
+  start(stdinFd: number, stdoutFd: number, stderrFd: number): Promise<NativeSnapshot>
+  remove(): Promise<void>
+  kill(): void
+  stop(graceMs: number): void
+  pause(): void
+  unpause(): void
+  probeWait(): boolean
+  snapshot(): NativeSnapshot
+  setRef(ref: boolean): void
+  setMemoryLimit(bytes: number): void
+}
+
+export interface NativeCreateOptions {
+  image: string
+  runtime?: string
+  id?: string
+  detached?: boolean
+  args?: string[]
+  env?: string[]
+  capabilities?: string[]
+  mounts?: string[]
+  memoryLimit?: number
+}
+
+export interface NativeContext {
+  readonly workdir: string
+  createContainer(options: NativeCreateOptions, onEvent: (snapshot: NativeSnapshot) => void): Promise<NativeContainer>
+  close(): Promise<void>
+  count(): number
+}
+
+export type NativeLogHandler = (level: number, module: string, message: string, timeMs: number) => void
+
+export interface NativeBinding {
+  init(options: { OcreError: typeof OcreError; onLog: NativeLogHandler }): void
+  version(): string
+  pipe(): [number, number]
+  closeFd(fd: number): void
+  setLogLevel(level: number): void
+  getLogLevel(): number
+  emitLog(level: number, module: string, message: string, count?: number): void
+  shutdown(): void
+  openContext(workdir: string | null): Promise<NativeContext>
+}
+
+/** The package root (lib/ and dist/ both sit one level below it). */
+const root = path.resolve(__dirname, '..')
+
+function load(): NativeBinding {
+  let loaded: unknown
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
+    loaded = nodeGypBuild(root)
+  } catch (err) {
+    const tried = [
+      path.join(root, 'build', 'Release', 'ocre_node.node'),
+      path.join(root, 'build', 'Debug', 'ocre_node.node'),
+      path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, '*.node'),
+    ]
+    throw new Error(
+      `ocre-node: cannot load the native addon (${(err as Error).message.trim()}).\n` +
+        `Tried, in this order:\n${tried.map((t) => `  ${t}`).join('\n')}\n` +
+        'To fix it: build it with `npm run build` in the package directory (needs cmake >= 3.16 and a ' +
+        'C/C++ compiler; `node scripts/build-addon.mjs --debug` for a debug build), or install a ' +
+        `version with a prebuild for ${process.platform}-${process.arch} (Node-API 8).`,
+      { cause: err },
+    )
+  }
+  return loaded as NativeBinding
+}
+
+/** Where log records go until lib/log.ts installs its dispatcher. */
+let logHandler: NativeLogHandler = (level, module, message) => {
+  if (level <= 2) process.stderr.write(`ocre <${level === 1 ? 'err' : 'wrn'}> ${module}: ${message}\n`)
+}
+
+/** lib/log.ts routes records to the current logger through this. */
+export function setNativeLogHandler(handler: NativeLogHandler): void {
+  logHandler = handler
+}
+
+export const binding: NativeBinding = load()
+binding.init({ OcreError, onLog: (level, module, message, timeMs) => logHandler(level, module, message, timeMs) })

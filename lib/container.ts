@@ -1,0 +1,408 @@
+// Container: one ocre container, an EventEmitter like ChildProcess.
+//
+// Where its state comes from: the addon delivers every C status change
+// through a ThreadSafeFunction as a fresh snapshot (status, completed runs,
+// last exit). `#sync()` folds snapshots into the JS view: a new run count
+// means a run ended ('exit'); a different status emits 'status'. Nothing in
+// here waits in native code: waits are promises settled by those events.
+import { EventEmitter } from 'node:events'
+import type { Readable, Writable } from 'node:stream'
+import type { NativeContainer, NativeSnapshot } from './binding'
+import { captureCallSite, OcreError, withCallSite } from './errors'
+import { RunStdio, type StdioSlot } from './stdio'
+import type { ContainerStatus, ExitResult, RemoveOptions, StopOptions } from './types'
+import { checkBoolean, checkInteger, checkOptions } from './validate'
+
+/** Events of a {@link Container}. */
+export interface ContainerEvents {
+  /** The status changed. Every run is seen as `running` before it is `stopped`. */
+  status: [status: ContainerStatus]
+  /** A run ended. */
+  exit: [result: ExitResult]
+  /** A run ended and its piped stdout/stderr have closed (all output read). */
+  close: [result: ExitResult]
+}
+
+/** What a Container needs from its Context (internal). */
+export interface ContainerOwner {
+  /** Track pool work so that close() waits for it; rejects once closing. */
+  track<T>(work: () => Promise<T>): Promise<T>
+  forget(container: Container): void
+}
+
+/** Package-internal operations on containers (not re-exported by index.ts). */
+export interface ContainerInternals {
+  create(native: NativeContainer, owner: ContainerOwner, stdio: readonly StdioSlot[]): Container
+  /** Deliver a snapshot from the addon. */
+  onEvent(c: Container, snap: NativeSnapshot): void
+  /** Start the next run without waiting for its exit, whatever `detached` says. */
+  begin(c: Container): Promise<number>
+  /** The exit of the current (or next) run. */
+  nextExit(c: Container): Promise<ExitResult>
+  /** The context removed it (its close()). */
+  markRemoved(c: Container): void
+}
+
+// eslint-disable-next-line prefer-const
+export let containerInternals: ContainerInternals
+
+const MAX_TIMEOUT = 0xffffffff
+
+function toResult(s: NativeSnapshot): ExitResult {
+  const reason = s.reason === 'killed' || s.reason === 'trap' ? s.reason : 'exit'
+  const result: ExitResult = { exitCode: s.exitCode, reason }
+  if (s.message) result.message = s.message
+  return result
+}
+
+function publicStatus(s: NativeSnapshot['status']): ContainerStatus {
+  return s === 'unknown' ? 'error' : s
+}
+
+/** What `start()` resolves with: the exit result when attached, `undefined` when detached. */
+export type StartResult<Detached extends boolean> = Detached extends true ? undefined : ExitResult
+
+/**
+ * A container. Get one from {@link Context.create}. Its state lives in the C
+ * runtime; this object follows it through events. `Detached` is its
+ * `detached` option when known at compile time (it types `start()`).
+ */
+export class Container<Detached extends boolean = boolean> extends EventEmitter<ContainerEvents> {
+  /** The id, unique in its context. */
+  readonly id: string
+  /** The image file name it was created from. */
+  readonly image: string
+  /** The engine that runs it, e.g. `wamr/wasip1`. */
+  readonly runtime: string
+  /** Whether `start()` resolves once running (detached) or at exit (attached). */
+  readonly detached: Detached
+
+  #native: NativeContainer
+  #owner: ContainerOwner
+  #stdioSlots: readonly StdioSlot[]
+  #status: ContainerStatus = 'created'
+  #runsSeen = 0
+  #lastExit: ExitResult | null = null
+  #waiters: { run: number; resolve: (r: ExitResult) => void }[] = []
+  #run: RunStdio | null = null
+  #starting = false
+  /** The start in flight (settles when the core's start has returned). */
+  #startWork: Promise<unknown> | null = null
+  #removed = false
+  #refWanted = true
+  #refed = false
+
+  static {
+    containerInternals = {
+      create: (native, owner, stdio) => new Container(native, owner, stdio),
+      onEvent: (c, snap) => c.#sync(snap),
+      begin: (c) => c.#begin(),
+      nextExit: (c) => c.#exitOfRun(c.#runsSeen + 1),
+      markRemoved: (c) => c.#markRemoved(),
+    }
+  }
+
+  /** Containers come from {@link Context.create}. */
+  private constructor(native: NativeContainer, owner: ContainerOwner, stdio: readonly StdioSlot[]) {
+    super()
+    const info = native.info()
+    this.id = info.id
+    this.image = info.image
+    this.runtime = info.runtime
+    this.detached = info.detached as Detached
+    this.#native = native
+    this.#owner = owner
+    this.#stdioSlots = stdio
+  }
+
+  /** Current status (`created`, `running`, `paused`, `stopped`, `error`). */
+  get status(): ContainerStatus {
+    return this.#status
+  }
+
+  /** How the last run ended, or null if none has. */
+  get exitResult(): ExitResult | null {
+    return this.#lastExit
+  }
+
+  /** Whether it has been removed (by remove() or the context's close()). */
+  get removed(): boolean {
+    return this.#removed
+  }
+
+  /** Its memory limit in bytes (see CreateOptions.memoryLimit). */
+  get memoryLimit(): number {
+    return this.#native.info().memoryLimit
+  }
+
+  /** The current run's stdin, when stdin is `'pipe'` (a new stream per start). */
+  get stdin(): Writable | null {
+    return this.#run?.stdin ?? null
+  }
+
+  /** The current run's stdout, when stdout is `'pipe'`. Ends when the container exits. */
+  get stdout(): Readable | null {
+    return this.#run?.stdout ?? null
+  }
+
+  /** The current run's stderr, when stderr is `'pipe'`. Ends when the container exits. */
+  get stderr(): Readable | null {
+    return this.#run?.stderr ?? null
+  }
+
+  // ---- events from the addon ----
+
+  #setStatus(status: ContainerStatus): void {
+    if (status === this.#status) return
+    this.#status = status
+    this.#updateRef()
+    this.emit('status', status)
+  }
+
+  #sync(snap: NativeSnapshot): void {
+    if (snap.runs > this.#runsSeen) {
+      // A run ended (snapshots may skip one if the container was restarted
+      // from a listener: the last one is what the core kept).
+      if (this.#status !== 'running' && this.#status !== 'paused') this.#setStatus('running')
+      this.#runsSeen = snap.runs
+      const result = toResult(snap)
+      this.#lastExit = result
+      this.#setStatus('stopped')
+      this.#onRunEnded(result)
+    }
+    if (!this.#starting || snap.status !== 'created') this.#setStatus(publicStatus(snap.status))
+  }
+
+  #onRunEnded(result: ExitResult): void {
+    const run = this.#run
+    // Like ChildProcess: our end of stdin is closed when the program is gone.
+    run?.stdin?.destroy()
+    const waiters = this.#waiters.filter((w) => w.run <= this.#runsSeen)
+    this.#waiters = this.#waiters.filter((w) => w.run > this.#runsSeen)
+    for (const w of waiters) w.resolve(result)
+    this.emit('exit', result)
+    // 'close' once the piped outputs of that run have closed too.
+    const open = [run?.stdout, run?.stderr].filter((s): s is Readable => !!s && !s.closed && !s.destroyed)
+    if (open.length === 0) {
+      this.emit('close', result)
+      return
+    }
+    let pending = open.length
+    for (const s of open)
+      s.once('close', () => {
+        if (--pending === 0) this.emit('close', result)
+      })
+  }
+
+  #updateRef(): void {
+    const want = this.#refWanted && !this.#removed && (this.#status === 'running' || this.#status === 'paused')
+    if (want === this.#refed) return
+    this.#refed = want
+    this.#native.setRef(want)
+  }
+
+  /** Resolves with the exit of run number `run` (1-based). */
+  #exitOfRun(run: number): Promise<ExitResult> {
+    if (this.#runsSeen >= run && this.#lastExit) return Promise.resolve(this.#lastExit)
+    return new Promise((resolve) => this.#waiters.push({ run, resolve }))
+  }
+
+  // ---- lifecycle ----
+
+  /** Start the next run; resolves once it runs (or has already ended). */
+  async #begin(): Promise<number> {
+    const site = captureCallSite(this.start)
+    if (this.#starting) {
+      throw withCallSite(new OcreError('ERR_OCRE_STATE', `cannot start container ${this.id}: it is starting`), site)
+    }
+    // A restart may come before the previous exit event: settle that run
+    // first, so that its end is reported on its own streams.
+    this.#sync(this.#native.snapshot())
+    // Streams exist from here on, so that `c.start(); c.stdout.pipe(...)` works.
+    const run = new RunStdio(this.#stdioSlots)
+    const previous = this.#run
+    this.#run = run
+    this.#starting = true
+    const runNumber = this.#runsSeen + 1
+    let snap: NativeSnapshot
+    try {
+      // Once removed, the core says so (ERR_OCRE_NOT_FOUND).
+      const work = () => this.#native.start(...run.childFds)
+      const p = this.#removed ? work() : this.#owner.track(work)
+      this.#startWork = p
+      snap = await p
+    } catch (err) {
+      run.abort()
+      this.#run = previous
+      this.#starting = false
+      this.#startWork = null
+      this.#sync(this.#native.snapshot())
+      throw withCallSite(err, site)
+    }
+    run.closeChildEnds()
+    this.#starting = false
+    this.#startWork = null
+    this.#sync(snap)
+    return runNumber
+  }
+
+  /** kill/stop/pause right after start(): act on the run being started. */
+  async #afterStart(): Promise<void> {
+    if (this.#startWork) await this.#startWork.catch(() => {})
+  }
+
+  /**
+   * Start (from `created` or `stopped`; a restart gets fresh stdio streams).
+   * Attached containers: resolves when the run ends, with its result.
+   * Detached: resolves once it runs, with `undefined`.
+   * Errors: ERR_OCRE_STATE (wrong state), ERR_OCRE_RUNTIME (the engine could
+   * not start it: status becomes `error`), ERR_OCRE_NOT_FOUND (removed).
+   */
+  async start(): Promise<StartResult<Detached>> {
+    const run = await this.#begin()
+    if (this.detached) return undefined as StartResult<Detached>
+    return (await this.#exitOfRun(run)) as StartResult<Detached>
+  }
+
+  /**
+   * Wait for the end of the current run; resolves with the last result at
+   * once when stopped. ERR_OCRE_STATE for a container that never ran
+   * (`created`, `error`); ERR_OCRE_NOT_FOUND once removed.
+   */
+  async wait(): Promise<ExitResult> {
+    const site = captureCallSite(this.wait)
+    await this.#afterStart()
+    let running: boolean
+    try {
+      running = this.#native.probeWait()
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    if (!running) {
+      this.#sync(this.#native.snapshot())
+      if (this.#lastExit) return this.#lastExit
+    }
+    return this.#exitOfRun(this.#runsSeen + 1)
+  }
+
+  /**
+   * Kill a running or paused container (busy, asleep, blocked on stdin or
+   * paused: it ends within milliseconds with exit code 137, reason
+   * `killed`). Resolves with the result once it has ended; for a stopped
+   * container at once, with its last result. ERR_OCRE_STATE for `created`
+   * and `error`. Called while a start() is in flight, it acts once the
+   * container runs (so does stop() and pause()).
+   */
+  async kill(): Promise<ExitResult> {
+    const site = captureCallSite(this.kill)
+    await this.#afterStart()
+    try {
+      this.#native.kill()
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    return this.wait()
+  }
+
+  /**
+   * Ask the container to finish (its stdin reads end-of-file), kill it after
+   * `timeout` ms (default 10 000; 0: at once). The kill happens on the
+   * runtime's timer thread. Resolves with the result once it has ended.
+   */
+  async stop(options: StopOptions = {}): Promise<ExitResult> {
+    const o = checkOptions(options, 'options', ['timeout'])
+    const timeout = o.timeout === undefined ? 10_000 : checkInteger(o.timeout, 'options.timeout', 0, MAX_TIMEOUT)
+    const site = captureCallSite(this.stop)
+    await this.#afterStart()
+    try {
+      this.#native.stop(timeout)
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    return this.wait()
+  }
+
+  /**
+   * Pause a running container: it makes no progress past its next host call
+   * (WASI or Ocre API call). A pure compute loop without host calls keeps
+   * running until its next host call. ERR_OCRE_STATE unless running.
+   */
+  async pause(): Promise<void> {
+    const site = captureCallSite(this.pause)
+    await this.#afterStart()
+    try {
+      this.#native.pause()
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    this.#sync(this.#native.snapshot())
+  }
+
+  /** Resume a paused container. ERR_OCRE_STATE unless paused. */
+  async unpause(): Promise<void> {
+    const site = captureCallSite(this.unpause)
+    try {
+      this.#native.unpause()
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    this.#sync(this.#native.snapshot())
+  }
+
+  /**
+   * Remove it (from `created`, `stopped` or `error`): frees it, deletes its
+   * private directory and destroys the last run's stdio streams (read the
+   * output first, e.g. after the 'close' event). Idempotent. ERR_OCRE_STATE
+   * while running or paused, unless `force` (kill first).
+   */
+  async remove(options: RemoveOptions = {}): Promise<void> {
+    const o = checkOptions(options, 'options', ['force'])
+    const force = o.force === undefined ? false : checkBoolean(o.force, 'options.force')
+    if (this.#removed) return
+    const site = captureCallSite(this.remove)
+    if (force && (this.#status === 'running' || this.#status === 'paused')) {
+      try {
+        await this.kill()
+      } catch {
+        // ended meanwhile: remove below says if anything is wrong
+      }
+    }
+    try {
+      await this.#owner.track(() => this.#native.remove())
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    this.#markRemoved()
+  }
+
+  #markRemoved(): void {
+    if (this.#removed) return
+    this.#removed = true
+    this.#updateRef()
+    // Everything goes with the container, unread output included.
+    for (const s of [this.#run?.stdin, this.#run?.stdout, this.#run?.stderr]) s?.destroy()
+    this.#owner.forget(this)
+  }
+
+  /**
+   * Let the process exit while this container runs (like ChildProcess.unref):
+   * its events and piped stdio no longer keep the event loop alive. When the
+   * process exits, running containers are killed.
+   */
+  unref(): this {
+    this.#refWanted = false
+    this.#updateRef()
+    for (const s of [this.#run?.stdin, this.#run?.stdout, this.#run?.stderr])
+      (s as { unref?: () => void } | null | undefined)?.unref?.()
+    return this
+  }
+
+  /** Undo unref(): a running container keeps the event loop alive (the default). */
+  ref(): this {
+    this.#refWanted = true
+    this.#updateRef()
+    for (const s of [this.#run?.stdin, this.#run?.stdout, this.#run?.stderr])
+      (s as { ref?: () => void } | null | undefined)?.ref?.()
+    return this
+  }
+}

@@ -1,0 +1,279 @@
+// Context: one working directory and its containers (one per workdir in a
+// process). open() makes one; close() kills, waits for and removes every
+// container. Open contexts are held in a per-environment registry until
+// closed, so that neither a context nor its containers is ever collected
+// while they run; at process exit the addon kills and joins them.
+import path from 'node:path'
+import { binding, type NativeContext, type NativeSnapshot } from './binding'
+import { type Container, type ContainerOwner, containerInternals as internals } from './container'
+import { AbortError, captureCallSite, OcreError, withCallSite } from './errors'
+import { ImageStore } from './images'
+import './log'
+import { normalizeStdio, RunStdio } from './stdio'
+import type { CreateOptions, OpenOptions, RunOptions, RunResult } from './types'
+import {
+  checkAbsolutePath,
+  checkBoolean,
+  checkEnv,
+  checkInteger,
+  checkMounts,
+  checkNonEmptyString,
+  checkOptions,
+  checkString,
+  checkStringArray,
+  isAbortSignal,
+  typeError,
+} from './validate'
+
+const CREATE_KEYS = [
+  'image',
+  'id',
+  'runtime',
+  'args',
+  'env',
+  'capabilities',
+  'mounts',
+  'stdio',
+  'detached',
+  'memoryLimit',
+] as const
+const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input'] as const
+
+/** Contexts open in this environment (main thread or worker). */
+const live = new Set<Context>()
+let exitHookInstalled = false
+
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // process.exit() on the main thread skips environment cleanup hooks: kill
+  // and join here, synchronously, so the process exits promptly and cleanly.
+  // (Worker exits and normal ends also run the addon's cleanup hook.)
+  process.on('exit', () => {
+    if (live.size > 0) binding.shutdown()
+  })
+}
+
+let createContext: (native: NativeContext) => Context
+
+/** Validate create options; returns what the addon takes. */
+function parseCreateOptions(options: unknown, name: string, keys: readonly string[], image?: string) {
+  const o = checkOptions(options, name, keys)
+  const native = {
+    image: image ?? checkNonEmptyString(o.image, `${name}.image`),
+    id: o.id === undefined ? undefined : checkNonEmptyString(o.id, `${name}.id`),
+    runtime: o.runtime === undefined ? undefined : checkString(o.runtime, `${name}.runtime`),
+    args: o.args === undefined ? [] : checkStringArray(o.args, `${name}.args`),
+    env: o.env === undefined ? [] : checkEnv(o.env, `${name}.env`),
+    capabilities: o.capabilities === undefined ? [] : checkStringArray(o.capabilities, `${name}.capabilities`),
+    mounts: o.mounts === undefined ? [] : checkMounts(o.mounts, `${name}.mounts`),
+    detached: o.detached === undefined ? false : checkBoolean(o.detached, `${name}.detached`),
+    memoryLimit:
+      o.memoryLimit === undefined
+        ? undefined
+        : checkInteger(o.memoryLimit, `${name}.memoryLimit`, 0, Number.MAX_SAFE_INTEGER),
+  }
+  const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
+  return { native, stdio, rest: o }
+}
+
+/** A working directory and its containers. Get one with {@link open}. */
+export class Context implements AsyncDisposable {
+  /** The working directory (absolute, symlinks resolved). */
+  readonly workdir: string
+  /** The image store, `<workdir>/images/`. */
+  readonly images: ImageStore
+
+  #native: NativeContext
+  #containers = new Map<string, Container>()
+  #pending = new Set<Promise<unknown>>()
+  #closing: Promise<void> | null = null
+  #owner: ContainerOwner
+
+  static {
+    createContext = (native) => new Context(native)
+  }
+
+  /** Contexts come from {@link open}. */
+  private constructor(native: NativeContext) {
+    this.#native = native
+    this.workdir = native.workdir
+    this.images = new ImageStore(path.join(this.workdir, 'images'), (name) =>
+      this.list().some((c) => c.image === name),
+    )
+    this.#owner = {
+      track: (work) => this.#track(work),
+      forget: (c) => {
+        if (this.#containers.get(c.id) === c) this.#containers.delete(c.id)
+      },
+    }
+  }
+
+  /** Whether close() has been called. */
+  get closed(): boolean {
+    return this.#closing !== null
+  }
+
+  /** Number of containers (not yet removed). */
+  get size(): number {
+    return this.#containers.size
+  }
+
+  /** The container with this id, if any. */
+  get(id: string): Container | undefined {
+    checkString(id, 'id')
+    return this.#containers.get(id)
+  }
+
+  /** All containers, in creation order. */
+  list(): Container[] {
+    return [...this.#containers.values()]
+  }
+
+  #closedError(): OcreError {
+    return new OcreError('ERR_OCRE_STATE', `the context on ${this.workdir} is closed`)
+  }
+
+  /** Run `work` as pool work that close() waits for. */
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(this.#closedError())
+    const p = work()
+    this.#pending.add(p)
+    const done = () => this.#pending.delete(p)
+    p.then(done, done)
+    return p
+  }
+
+  /**
+   * Create a container (status `created`). The image is loaded now, so a
+   * missing or invalid image fails here: ERR_OCRE_IMAGE_NOT_FOUND,
+   * ERR_OCRE_INVALID_IMAGE; also ERR_OCRE_INVALID_NAME, ERR_OCRE_EXISTS (id
+   * in use), ERR_OCRE_RUNTIME (unknown runtime), ERR_OCRE_INVALID_MOUNT,
+   * ERR_OCRE_INVALID_CAPABILITY.
+   */
+  async create(options: CreateOptions & { detached: true }): Promise<Container<true>>
+  async create(options: CreateOptions & { detached?: false }): Promise<Container<false>>
+  async create(options: CreateOptions): Promise<Container>
+  async create(options: CreateOptions): Promise<Container> {
+    const site = captureCallSite(this.create)
+    const { native, stdio } = parseCreateOptions(options, 'options', CREATE_KEYS)
+    return this.#create(native, stdio, site)
+  }
+
+  async #create(
+    native: ReturnType<typeof parseCreateOptions>['native'],
+    stdio: ReturnType<typeof parseCreateOptions>['stdio'],
+    site: { stack?: string },
+  ): Promise<Container> {
+    let container: Container | undefined
+    const onEvent = (snap: NativeSnapshot) => container && internals.onEvent(container, snap)
+    try {
+      const nc = await this.#track(() => this.#native.createContainer(native, onEvent))
+      container = internals.create(nc, this.#owner, stdio)
+    } catch (err) {
+      throw withCallSite(err, site)
+    }
+    this.#containers.set(container.id, container)
+    return container
+  }
+
+  /**
+   * Create, start, wait for and remove a container; resolves with its exit
+   * result and, for piped stdout/stderr (the default), everything it wrote.
+   * A piped stdin receives `options.input` and is then closed. Aborting
+   * `options.signal` kills the container and rejects with an AbortError.
+   */
+  async run(image: string, options: RunOptions = {}): Promise<RunResult> {
+    const site = captureCallSite(this.run)
+    checkNonEmptyString(image, 'image')
+    const { native, stdio, rest } = parseCreateOptions(options, 'options', RUN_KEYS, image)
+    const signal = rest.signal
+    if (signal !== undefined && !isAbortSignal(signal)) throw typeError('an AbortSignal', 'options.signal', signal)
+    const input = rest.input
+    if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
+      throw typeError('a string or a Uint8Array', 'options.input', input)
+    const abortError = () => withCallSite(new AbortError(undefined, { cause: signal?.reason }), site)
+    if (signal?.aborted) throw abortError()
+
+    native.detached = true
+    const c = await this.#create(native, stdio, site)
+    let aborted = false
+    const onAbort = () => {
+      aborted = true
+      c.kill().catch(() => {}) // not running yet: killed once started, below
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      if (signal?.aborted) throw abortError()
+      const closed = new Promise<RunResult>((resolve) => c.once('close', resolve))
+      const chunks: { stdout: Buffer[]; stderr: Buffer[] } = { stdout: [], stderr: [] }
+      const starting = internals.begin(c)
+      c.stdout?.on('data', (b: Buffer) => chunks.stdout.push(b))
+      c.stderr?.on('data', (b: Buffer) => chunks.stderr.push(b))
+      if (c.stdin) {
+        if (input === undefined) c.stdin.end()
+        else c.stdin.end(input)
+      }
+      await starting
+      if (aborted) await c.kill().catch(() => {})
+      const result: RunResult = { ...(await closed) }
+      if (aborted) throw abortError()
+      if (stdio[1].kind === 'pipe') result.stdout = Buffer.concat(chunks.stdout)
+      if (stdio[2].kind === 'pipe') result.stderr = Buffer.concat(chunks.stderr)
+      return result
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      if (c.status === 'running' || c.status === 'paused') await c.kill().catch(() => {})
+      await c.remove().catch(() => {})
+    }
+  }
+
+  /**
+   * Kill every running container, wait for them, remove all containers and
+   * release the working directory. Idempotent: later calls return the same
+   * promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose()
+    return this.#closing
+  }
+
+  async #doClose(): Promise<void> {
+    // Pool work in flight (creates, starts, removes) finishes first.
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
+    const running = this.list().filter((c) => c.status === 'running' || c.status === 'paused')
+    const exits = running.map((c) => internals.nextExit(c))
+    for (const c of running) c.kill().catch(() => {}) // ended meanwhile: fine
+    // Kills what is still running, joins it and removes every container. The
+    // exit events are queued by then and still delivered.
+    await this.#native.close()
+    await Promise.all(exits)
+    for (const c of this.list()) internals.markRemoved(c)
+    live.delete(this)
+  }
+
+  /** `await using ctx = await open(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}
+
+/**
+ * Open a context on a working directory (one per directory in a process:
+ * ERR_OCRE_EXISTS if it is already open, also from another worker thread).
+ */
+export async function open(options: OpenOptions = {}): Promise<Context> {
+  const site = captureCallSite(open)
+  const o = checkOptions(options, 'options', ['workdir'])
+  const workdir = o.workdir === undefined ? null : checkAbsolutePath(o.workdir, 'options.workdir')
+  let native: NativeContext
+  try {
+    native = await binding.openContext(workdir)
+  } catch (err) {
+    throw withCallSite(err, site)
+  }
+  const ctx = createContext(native)
+  live.add(ctx)
+  installExitHook()
+  return ctx
+}

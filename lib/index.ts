@@ -1,0 +1,38 @@
+// ocre-node: run WebAssembly (WASI preview1) modules as isolated containers.
+//
+//   import { open } from 'ocre-node'
+//   const ctx = await open({ workdir: '/var/lib/myapp/ocre' })
+//   const { exitCode, stdout } = await ctx.run('hello.wasm')
+//   await ctx.close()
+//
+// See docs/api.md.
+import { binding } from './binding'
+
+export { open, Context } from './context'
+export { Container, type ContainerEvents, type StartResult } from './container'
+export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreErrorCode } from './errors'
+export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
+export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource } from './images'
+export type {
+  Capability,
+  ContainerStatus,
+  CreateOptions,
+  ExitReason,
+  ExitResult,
+  LogFunction,
+  Logger,
+  LoggerObject,
+  LogLevel,
+  LogRecord,
+  Mount,
+  OpenOptions,
+  RemoveOptions,
+  RunOptions,
+  RunResult,
+  StdioOptions,
+  StdioSpec,
+  StopOptions,
+} from './types'
+
+/** Version of the runtime, e.g. `0.1.0 (WAMR 1.1.2)`. */
+export const version: string = binding.version()

@@ -1,0 +1,129 @@
+// A container's stdio, per run, like child_process.spawn's `stdio` option.
+//
+// 'pipe' makes a pipe with the addon's pipe() (pipe2, O_CLOEXEC) and wraps
+// our end in a net.Socket: a libuv pipe handle, driven by the event loop, so
+// no thread-pool thread is ever parked on a container's output. The C core
+// duplicates the container's ends for the run and closes its duplicates when
+// the run ends; we close ours as soon as start() has returned, so stdout and
+// stderr end ('end' event) exactly when the container exits.
+import fs from 'node:fs'
+import net from 'node:net'
+import type { Readable, Writable } from 'node:stream'
+import { binding } from './binding'
+import type { StdioOptions, StdioSpec } from './types'
+import { typeError } from './validate'
+
+export type StdioSlot = { kind: 'pipe' } | { kind: 'inherit' } | { kind: 'ignore' } | { kind: 'fd'; fd: number }
+
+const NAMES = ['stdin', 'stdout', 'stderr'] as const
+
+function normalizeSlot(spec: StdioSpec, name: string): StdioSlot {
+  if (spec === null || spec === undefined || spec === 'pipe') return { kind: 'pipe' }
+  if (spec === 'inherit') return { kind: 'inherit' }
+  if (spec === 'ignore') return { kind: 'ignore' }
+  let fd: unknown = spec
+  if (typeof spec === 'object' && spec !== null && 'fd' in spec) fd = (spec as { fd: unknown }).fd
+  if (typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff) return { kind: 'fd', fd }
+  throw typeError("'pipe', 'inherit', 'ignore', a file descriptor or a stream with an fd", name, spec)
+}
+
+/** Validate and normalise the `stdio` option (default `'pipe'`, like child_process.spawn). */
+export function normalizeStdio(value: unknown, name = 'options.stdio'): StdioSlot[] {
+  if (value === undefined || value === null) value = 'pipe'
+  if (typeof value === 'string') {
+    if (value !== 'pipe' && value !== 'inherit' && value !== 'ignore')
+      throw typeError("'pipe', 'inherit', 'ignore' or an array", name, value)
+    return [0, 1, 2].map(() => normalizeSlot(value as StdioSpec, name))
+  }
+  if (!Array.isArray(value)) throw typeError("'pipe', 'inherit', 'ignore' or an array", name, value)
+  if (value.length > 3) throw typeError('at most 3 entries (stdin, stdout, stderr)', name, value)
+  return [0, 1, 2].map((i) => normalizeSlot(value[i] as StdioSpec, `${name}[${i}]`))
+}
+
+export function isPiped(options: StdioOptions | undefined, index: 0 | 1 | 2): boolean {
+  return normalizeStdio(options)[index].kind === 'pipe'
+}
+
+/** The stdio of one run: fds for the container, streams for us. */
+export class RunStdio {
+  /** What the container gets (-1: the process's own). */
+  readonly childFds: [number, number, number] = [-1, -1, -1]
+  stdin: Writable | null = null
+  stdout: Readable | null = null
+  stderr: Readable | null = null
+  /** fds we opened for the container: closed once start() has returned. */
+  #owned: number[] = []
+
+  constructor(slots: readonly StdioSlot[]) {
+    try {
+      slots.forEach((slot, i) => this.#open(slot, i as 0 | 1 | 2))
+    } catch (err) {
+      this.abort()
+      throw err
+    }
+  }
+
+  #open(slot: StdioSlot, i: 0 | 1 | 2): void {
+    switch (slot.kind) {
+      case 'inherit':
+        this.childFds[i] = -1
+        return
+      case 'fd':
+        this.childFds[i] = slot.fd
+        return
+      case 'ignore': {
+        // fs.openSync opens close-on-exec (libuv adds O_CLOEXEC).
+        const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w')
+        this.#owned.push(fd)
+        this.childFds[i] = fd
+        return
+      }
+      case 'pipe': {
+        const [r, w] = binding.pipe()
+        const [child, ours] = i === 0 ? [r, w] : [w, r]
+        this.#owned.push(child)
+        this.childFds[i] = child
+        let socket: net.Socket
+        try {
+          socket = new net.Socket({ fd: ours, readable: i !== 0, writable: i === 0 })
+        } catch (err) {
+          binding.closeFd(ours)
+          throw err
+        }
+        if (i === 0) {
+          // Writes after the container has gone fail with EPIPE: never let
+          // that (or any error on our end of its stdin) crash the process.
+          // Listeners the user adds still see the errors.
+          socket.on('error', () => {})
+          this.stdin = socket
+        } else if (i === 1) {
+          this.stdout = socket
+        } else {
+          this.stderr = socket
+        }
+        return
+      }
+    }
+  }
+
+  /** After start() returned (either way): the run has its own duplicates. */
+  closeChildEnds(): void {
+    for (const fd of this.#owned.splice(0)) {
+      try {
+        binding.closeFd(fd)
+      } catch {
+        // already closed: nothing to do
+      }
+    }
+  }
+
+  /** The run did not start: close everything. */
+  abort(): void {
+    this.closeChildEnds()
+    for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy()
+  }
+
+  static slotName(i: number): string {
+    return NAMES[i]
+  }
+}

@@ -1,0 +1,377 @@
+// NativeContainer: one ocre_container.
+//
+// Events: the C core calls OnEvent on the thread that changed the status
+// (a container thread, a pool thread running start, or the JS thread). It
+// only queues the status on this container's ThreadSafeFunction (unbounded
+// queue, non-blocking call); ContainerEventCallJs then runs on the JS thread,
+// reads a fresh snapshot (status, exit information) and calls lib/'s handler.
+// The snapshot, not the queued status, is the truth: events from different
+// threads may arrive out of order (see docs/api.md).
+//
+// Pool threads only run short calls (start, remove); waits for an exit never
+// happen in native code: lib/ awaits the 'exit' event.
+#include "context.h"
+
+namespace ocre_node
+{
+
+namespace
+{
+
+const char *ReasonName(ocre_exit_reason_t r)
+{
+	switch (r) {
+	case OCRE_EXIT_REASON_EXIT:
+		return "exit";
+	case OCRE_EXIT_REASON_KILLED:
+		return "killed";
+	case OCRE_EXIT_REASON_TRAP:
+		return "trap";
+	default:
+		return "none";
+	}
+}
+
+const char *StatusName(ocre_container_status_t s)
+{
+	// EXITED is transient (the next observer makes it STOPPED); JS never
+	// sees it.
+	if (s == OCRE_CONTAINER_STATUS_EXITED)
+		return "stopped";
+	return ocre_container_status_name(s);
+}
+
+Napi::Promise Resolved(Napi::Env env)
+{
+	auto d = Napi::Promise::Deferred::New(env);
+	d.Resolve(env.Undefined());
+	return d.Promise();
+}
+
+} // namespace
+
+Napi::Function InitContainerClass(Napi::Env env)
+{
+	return ContainerWrap::DefineClass(
+	    env, "NativeContainer",
+	    {
+		ContainerWrap::InstanceMethod<&ContainerWrap::Start>("start"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::Remove>("remove"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::Kill>("kill"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::Stop>("stop"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::Pause>("pause"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::Unpause>("unpause"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::ProbeWait>("probeWait"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::GetSnapshot>("snapshot"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::SetRef>("setRef"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::SetMemoryLimit>("setMemoryLimit"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::GetInfo>("info"),
+	    });
+}
+
+void ContainerEventCallJs(Napi::Env env, Napi::Function fn, ContainerWrap *w, void *data)
+{
+	if (env == nullptr || fn.IsEmpty())
+		return; // the queue is emptied at teardown: nothing to do
+	Guarded(env, [&] {
+		Napi::Object snap = w->Snapshot(env);
+		snap.Set("event",
+		         Napi::String::New(env, ocre_container_status_name((ocre_container_status_t)(intptr_t)data)));
+		// A listener that throws leaves the exception pending: Node reports
+		// it as uncaught, as for any callback.
+		napi_value argv[1] = {snap};
+		napi_call_function(env, env.Undefined(), fn, 1, argv, nullptr);
+	});
+}
+
+ContainerWrap::ContainerWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ContainerWrap>(info)
+{
+	Napi::Env env = info.Env();
+	if (info.Length() != 3 || !info[0].IsExternal() || !info[1].IsObject() || !info[2].IsFunction())
+		throw Napi::TypeError::New(env, "NativeContainer cannot be constructed directly; use Context.create()");
+	Napi::Object owner_obj = info[1].As<Napi::Object>();
+	owner_ = ContextWrap::Unwrap(owner_obj);
+	if (!owner_)
+		throw Napi::TypeError::New(env, "NativeContainer needs a NativeContext");
+	owner_ref_ = Napi::Persistent(owner_obj);
+	tsfn_ = EventTsfn::New(env, info[2].As<Napi::Function>(), "ocre container events", 0, 1, this);
+	tsfn_.Unref(env); // lib/ refs it while the container runs
+	c_ = info[0].As<Napi::External<ocre_container>>().Data();
+	attached_ = true;
+	ocre_container_set_event_callback(c_, OnEvent, this);
+	owner_->containers().insert(this);
+}
+
+ContainerWrap::~ContainerWrap()
+{
+	Detach();
+	if (owner_)
+		owner_->containers().erase(this);
+	if (c_)
+		ocre_container_release(c_);
+}
+
+void ContainerWrap::OnEvent(ocre_container *, ocre_container_status_t status, void *user_data)
+{
+	ContainerWrap *w = static_cast<ContainerWrap *>(user_data);
+	// Never blocks (unbounded queue); fails only while the function closes,
+	// when nobody listens any more.
+	w->tsfn_.NonBlockingCall(reinterpret_cast<void *>(static_cast<intptr_t>(status)));
+}
+
+void ContainerWrap::Detach()
+{
+	if (!attached_)
+		return;
+	attached_ = false;
+	// Returns once no call of OnEvent is running: then nothing can reach
+	// tsfn_ any more. Events already queued are still delivered.
+	ocre_container_set_event_callback(c_, nullptr, nullptr);
+	tsfn_.Release();
+}
+
+void ContainerWrap::MarkRemoved()
+{
+	removed_ = true;
+	owner_ = nullptr;
+}
+
+Napi::Object ContainerWrap::Snapshot(Napi::Env env)
+{
+	ocre_container_status_t st = ocre_container_get_status(c_);
+	struct ocre_exit_info exit_info;
+	ocre_container_get_exit(c_, &exit_info);
+	Napi::Object o = Napi::Object::New(env);
+	o.Set("status", Napi::String::New(env, StatusName(st)));
+	o.Set("runs", Napi::Number::New(env, exit_info.runs));
+	o.Set("exitCode", Napi::Number::New(env, exit_info.status));
+	o.Set("reason", Napi::String::New(env, ReasonName(exit_info.reason)));
+	o.Set("message", Napi::String::New(env, exit_info.message));
+	o.Set("removed", Napi::Boolean::New(env, removed_));
+	return o;
+}
+
+Napi::Value ContainerWrap::GetSnapshot(const Napi::CallbackInfo &info)
+{
+	return Snapshot(info.Env());
+}
+
+Napi::Value ContainerWrap::GetInfo(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	Napi::Object o = Napi::Object::New(env);
+	o.Set("id", Napi::String::New(env, ocre_container_get_id(c_)));
+	o.Set("image", Napi::String::New(env, ocre_container_get_image(c_)));
+	const char *rt = ocre_container_get_runtime(c_);
+	o.Set("runtime", Napi::String::New(env, rt ? rt : ""));
+	o.Set("detached", Napi::Boolean::New(env, ocre_container_is_detached(c_)));
+	o.Set("memoryLimit", Napi::Number::New(env, (double)ocre_container_get_memory_limit(c_)));
+	return o;
+}
+
+// ---- start ----
+
+namespace
+{
+
+class StartWorker : public PromiseWorker
+{
+      public:
+	StartWorker(Napi::Env env, ContainerWrap *w, Napi::Object obj, int in, int out, int err)
+	    : PromiseWorker(env, "ocre:start"), w_(w), owner_(w->owner()), fds_{in, out, err}
+	{
+		ref_ = Napi::Persistent(obj);
+	}
+
+	void Execute() override
+	{
+		if (!owner_ || !owner_->Enter()) {
+			error_.err = OCRE_ERR_STATE;
+			error_.message = "the context is closed";
+			return;
+		}
+		{
+			// One start at a time per container: two racing starts must not
+			// swap each other's stdio.
+			std::lock_guard<std::mutex> lock(w_->start_mu);
+			int rc = ocre_container_set_stdio(w_->c(), fds_[0], fds_[1], fds_[2]);
+			if (rc == OCRE_OK)
+				rc = ocre_container_start_async(w_->c());
+			if (rc != OCRE_OK)
+				error_.Capture(rc);
+		}
+		owner_->Leave();
+	}
+	void Complete() override
+	{
+		if (error_.Failed())
+			deferred_.Reject(error_.ToError(Env()).Value());
+		else
+			deferred_.Resolve(w_->Snapshot(Env()));
+	}
+
+      private:
+	ContainerWrap *w_;
+	ContextWrap *owner_;
+	Napi::ObjectReference ref_;
+	int fds_[3];
+	CapturedError error_;
+};
+
+class RemoveWorker : public PromiseWorker
+{
+      public:
+	RemoveWorker(Napi::Env env, ContainerWrap *w, Napi::Object obj)
+	    : PromiseWorker(env, "ocre:remove"), w_(w), owner_(w->owner())
+	{
+		ref_ = Napi::Persistent(obj);
+	}
+
+	void Execute() override
+	{
+		if (!owner_->Enter()) {
+			// The context is closing: it removes every container itself.
+			closed_ = true;
+			return;
+		}
+		// Deletes the private directory: file-system work, hence the pool.
+		int rc = ocre_context_remove_container(owner_->ctx(), w_->c());
+		if (rc != OCRE_OK)
+			error_.Capture(rc);
+		owner_->Leave();
+	}
+	void Complete() override
+	{
+		if (error_.Failed()) {
+			deferred_.Reject(error_.ToError(Env()).Value());
+			return;
+		}
+		if (!closed_) {
+			w_->Detach();
+			if (w_->owner())
+				w_->owner()->containers().erase(w_);
+			w_->MarkRemoved();
+		}
+		deferred_.Resolve(Env().Undefined());
+	}
+
+      private:
+	ContainerWrap *w_;
+	ContextWrap *owner_;
+	Napi::ObjectReference ref_;
+	bool closed_ = false;
+	CapturedError error_;
+};
+
+} // namespace
+
+// start(stdinFd, stdoutFd, stderrFd): Promise<snapshot>. fds < 0: the
+// process's own. The caller keeps its fds open until the promise settles
+// (the run has its own duplicates by then) and closes them afterwards.
+Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	int in = (int)ArgInteger(info, 0, "stdin fd", -1, INT32_MAX);
+	int out = (int)ArgInteger(info, 1, "stdout fd", -1, INT32_MAX);
+	int err = (int)ArgInteger(info, 2, "stderr fd", -1, INT32_MAX);
+	if (removed_ || !owner_) {
+		// The C core gives the exact error (removed: ERR_OCRE_NOT_FOUND).
+		int rc = ocre_container_start_async(c_);
+		if (rc != OCRE_OK)
+			throw LastOcreError(env, rc);
+	}
+	auto *w = new StartWorker(env, this, Value(), in, out, err);
+	Napi::Promise p = w->Promise();
+	w->Queue();
+	return p;
+}
+
+// remove(): Promise<void>; resolves at once when already removed.
+Napi::Value ContainerWrap::Remove(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (removed_ || !owner_)
+		return Resolved(env);
+	auto *w = new RemoveWorker(env, this, Value());
+	Napi::Promise p = w->Promise();
+	w->Queue();
+	return p;
+}
+
+// ---- short, synchronous calls (flag changes in the core: microseconds) ----
+
+Napi::Value ContainerWrap::Kill(const Napi::CallbackInfo &info)
+{
+	int rc = ocre_container_kill(c_);
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return info.Env().Undefined();
+}
+
+Napi::Value ContainerWrap::Stop(const Napi::CallbackInfo &info)
+{
+	unsigned grace = (unsigned)ArgInteger(info, 0, "timeout", 0, UINT32_MAX);
+	int rc = ocre_container_stop_async(c_, grace);
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return info.Env().Undefined();
+}
+
+Napi::Value ContainerWrap::Pause(const Napi::CallbackInfo &info)
+{
+	int rc = ocre_container_pause(c_);
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return info.Env().Undefined();
+}
+
+Napi::Value ContainerWrap::Unpause(const Napi::CallbackInfo &info)
+{
+	int rc = ocre_container_unpause(c_);
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return info.Env().Undefined();
+}
+
+// probeWait(): true while the container runs (lib/ then awaits the 'exit'
+// event), false when it has stopped; throws ERR_OCRE_STATE for a container
+// that never ran (created, error) and ERR_OCRE_NOT_FOUND once removed.
+// A wait with a zero timeout: never blocks.
+Napi::Value ContainerWrap::ProbeWait(const Napi::CallbackInfo &info)
+{
+	int rc = ocre_container_wait_timeout(c_, nullptr, 0);
+	if (rc == OCRE_ERR_TIMEOUT)
+		return Napi::Boolean::New(info.Env(), true);
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return Napi::Boolean::New(info.Env(), false);
+}
+
+// setRef(bool): whether this container's event queue keeps the event loop
+// alive (lib/ refs it while the container runs, unless unref()'d).
+Napi::Value ContainerWrap::SetRef(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (!info[0].IsBoolean())
+		ThrowType(env, "a boolean", "ref", info[0]);
+	bool want = info[0].As<Napi::Boolean>().Value();
+	if (attached_ && want != refed_) {
+		if (want)
+			tsfn_.Ref(env);
+		else
+			tsfn_.Unref(env);
+	}
+	refed_ = want;
+	return env.Undefined();
+}
+
+Napi::Value ContainerWrap::SetMemoryLimit(const Napi::CallbackInfo &info)
+{
+	int64_t bytes = ArgInteger(info, 0, "memoryLimit", 0, INT64_C(9007199254740991));
+	int rc = ocre_container_set_memory_limit(c_, (size_t)bytes);
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return info.Env().Undefined();
+}
+
+} // namespace ocre_node

@@ -1,0 +1,352 @@
+// NativeContext: one ocre_context.
+#include "context.h"
+
+#include <vector>
+
+namespace ocre_node
+{
+
+Napi::Function InitContextClass(Napi::Env env)
+{
+	return ContextWrap::DefineClass(
+	    env, "NativeContext",
+	    {
+		ContextWrap::InstanceAccessor<&ContextWrap::GetWorkdir>("workdir"),
+		ContextWrap::InstanceMethod<&ContextWrap::CreateContainer>("createContainer"),
+		ContextWrap::InstanceMethod<&ContextWrap::Close>("close"),
+		ContextWrap::InstanceMethod<&ContextWrap::Count>("count"),
+	    });
+}
+
+ContextWrap::ContextWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ContextWrap>(info)
+{
+	data_ = AddonData::Get(info.Env());
+	if (info.Length() != 1 || !info[0].IsExternal())
+		throw Napi::TypeError::New(info.Env(), "NativeContext cannot be constructed directly; use open()");
+	ctx_ = info[0].As<Napi::External<ocre_context>>().Data();
+	const char *wd = ocre_context_get_working_directory(ctx_);
+	workdir_ = wd ? wd : "";
+	data_->contexts.insert(this);
+}
+
+ContextWrap::~ContextWrap()
+{
+	// Only reached with an open context at environment teardown or if
+	// lib/ lost track of it: never leave a context (and its threads) behind.
+	ShutdownContext(this);
+	for (ContainerWrap *w : containers_)
+		w->ClearOwner();
+	containers_.clear();
+}
+
+bool ContextWrap::Enter()
+{
+	std::lock_guard<std::mutex> lock(mu_);
+	if (closing_ || !ctx_)
+		return false;
+	busy_++;
+	return true;
+}
+
+void ContextWrap::Leave()
+{
+	std::lock_guard<std::mutex> lock(mu_);
+	if (--busy_ == 0)
+		cv_.notify_all();
+}
+
+int ContextWrap::Destroy(CapturedError *error)
+{
+	std::unique_lock<std::mutex> lock(mu_);
+	closing_ = true;
+	while (busy_ > 0 || destroying_)
+		cv_.wait(lock);
+	if (destroyed_ || !ctx_)
+		return OCRE_OK;
+	destroying_ = true;
+	ocre_context *ctx = ctx_;
+	lock.unlock();
+	int err = ocre_destroy_context(ctx);
+	if (err != OCRE_OK && error)
+		error->Capture(err);
+	lock.lock();
+	destroying_ = false;
+	destroyed_ = true;
+	cv_.notify_all();
+	return err;
+}
+
+void ContextWrap::FinishClose()
+{
+	ctx_ = nullptr;
+	for (ContainerWrap *w : containers_) {
+		w->Detach();
+		w->MarkRemoved();
+	}
+	containers_.clear();
+	data_->contexts.erase(this);
+}
+
+void ShutdownContext(ContextWrap *w)
+{
+	if (!w->ctx_) {
+		w->data_->contexts.erase(w);
+		return;
+	}
+	// No exit events are wanted any more: detach first, then kill and join.
+	for (ContainerWrap *cw : w->containers_)
+		cw->Detach();
+	w->Destroy(nullptr);
+	w->FinishClose();
+}
+
+Napi::Value ContextWrap::GetWorkdir(const Napi::CallbackInfo &info)
+{
+	return Napi::String::New(info.Env(), workdir_);
+}
+
+Napi::Value ContextWrap::Count(const Napi::CallbackInfo &info)
+{
+	return Napi::Number::New(info.Env(), ctx_ ? ocre_context_get_container_count(ctx_) : 0);
+}
+
+static Napi::Error ClosedError(Napi::Env env)
+{
+	return MakeOcreError(env, "ERR_OCRE_STATE", "the context is closed");
+}
+
+// ---- createContainer ----
+
+namespace
+{
+
+std::vector<std::string> StringArray(Napi::Env env, Napi::Object opts, const char *key)
+{
+	std::vector<std::string> out;
+	Napi::Value v = opts.Get(key);
+	if (v.IsUndefined() || v.IsNull())
+		return out;
+	if (!v.IsArray())
+		ThrowType(env, "an array of strings", std::string("options.") + key, v);
+	Napi::Array a = v.As<Napi::Array>();
+	for (uint32_t i = 0; i < a.Length(); i++) {
+		Napi::Value e = a.Get(i);
+		if (!e.IsString())
+			ThrowType(env, "a string", std::string("options.") + key + "[" + std::to_string(i) + "]", e);
+		std::string s = e.As<Napi::String>().Utf8Value();
+		if (s.find('\0') != std::string::npos)
+			ThrowType(env, "a string without NUL characters",
+			          std::string("options.") + key + "[" + std::to_string(i) + "]", e);
+		out.push_back(std::move(s));
+	}
+	return out;
+}
+
+bool OptionalString(Napi::Env env, Napi::Object opts, const char *key, std::string &out)
+{
+	Napi::Value v = opts.Get(key);
+	if (v.IsUndefined() || v.IsNull())
+		return false;
+	if (!v.IsString())
+		ThrowType(env, "a string", std::string("options.") + key, v);
+	out = v.As<Napi::String>().Utf8Value();
+	if (out.find('\0') != std::string::npos)
+		ThrowType(env, "a string without NUL characters", std::string("options.") + key, v);
+	return true;
+}
+
+struct CStrings {
+	std::vector<const char *> ptrs;
+	explicit CStrings(const std::vector<std::string> &v)
+	{
+		for (const auto &s : v)
+			ptrs.push_back(s.c_str());
+		ptrs.push_back(nullptr);
+	}
+	const char **get()
+	{
+		return ptrs.data();
+	}
+};
+
+class CreateWorker : public PromiseWorker
+{
+      public:
+	CreateWorker(Napi::Env env, ContextWrap *owner, Napi::Object owner_obj, Napi::Function on_event)
+	    : PromiseWorker(env, "ocre:create"), owner_(owner)
+	{
+		owner_ref_ = Napi::Persistent(owner_obj);
+		on_event_ = Napi::Persistent(on_event);
+	}
+
+	std::string image, runtime, id;
+	bool has_runtime = false, has_id = false, detached = false;
+	std::vector<std::string> argv, envp, caps, mounts;
+	double memory_limit = 0;
+
+	void Execute() override
+	{
+		if (!owner_->Enter()) {
+			error_.err = OCRE_ERR_STATE;
+			error_.message = "the context is closed";
+			return;
+		}
+		CStrings a(argv), e(envp), k(caps), m(mounts);
+		struct ocre_container_args args = {a.get(), e.get(), k.get(), m.get()};
+		ocre_container *c =
+		    ocre_context_create_container(owner_->ctx(), image.c_str(), has_runtime ? runtime.c_str() : nullptr,
+		                                  has_id ? id.c_str() : nullptr, detached, &args, -1, -1, -1);
+		if (!c) {
+			error_.Capture(OCRE_OK);
+		} else {
+			ocre_container_retain(c); // ours, released by the wrap (or below)
+			if (memory_limit > 0)
+				ocre_container_set_memory_limit(c, (size_t)memory_limit);
+			c_ = c;
+		}
+		owner_->Leave();
+	}
+
+	void Complete() override
+	{
+		Napi::Env env = Env();
+		if (error_.Failed()) {
+			deferred_.Reject(error_.ToError(env).Value());
+			return;
+		}
+		if (!owner_->ctx()) {
+			// Shut down while we were away: the context removed the container.
+			ocre_container_release(c_);
+			deferred_.Reject(ClosedError(env).Value());
+			return;
+		}
+		AddonData *data = owner_->data();
+		try {
+			Napi::Object obj = data->container_ctor.New(
+			    {Napi::External<ocre_container>::New(env, c_), owner_ref_.Value(), on_event_.Value()});
+			deferred_.Resolve(obj);
+		} catch (const Napi::Error &err) {
+			// The wrap did not take the reference: undo the creation.
+			ocre_context_remove_container(owner_->ctx(), c_);
+			ocre_container_release(c_);
+			deferred_.Reject(err.Value());
+		}
+	}
+
+      private:
+	ContextWrap *owner_;
+	Napi::ObjectReference owner_ref_;
+	Napi::FunctionReference on_event_;
+	ocre_container *c_ = nullptr;
+	CapturedError error_;
+};
+
+} // namespace
+
+// createContainer(options, onEvent): Promise<NativeContainer>
+// options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
+//            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit? }
+Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (!info[0].IsObject())
+		ThrowType(env, "an object", "options", info[0]);
+	if (!info[1].IsFunction())
+		ThrowType(env, "a function", "onEvent", info[1]);
+	if (!open())
+		throw ClosedError(env);
+	Napi::Object opts = info[0].As<Napi::Object>();
+	auto *w = new CreateWorker(env, this, Value(), info[1].As<Napi::Function>());
+	try {
+		if (!OptionalString(env, opts, "image", w->image))
+			ThrowType(env, "a string", "options.image", opts.Get("image"));
+		w->has_runtime = OptionalString(env, opts, "runtime", w->runtime);
+		w->has_id = OptionalString(env, opts, "id", w->id);
+		Napi::Value det = opts.Get("detached");
+		if (!det.IsUndefined() && !det.IsBoolean())
+			ThrowType(env, "a boolean", "options.detached", det);
+		w->detached = det.IsBoolean() && det.As<Napi::Boolean>().Value();
+		w->argv = StringArray(env, opts, "args");
+		w->envp = StringArray(env, opts, "env");
+		w->caps = StringArray(env, opts, "capabilities");
+		w->mounts = StringArray(env, opts, "mounts");
+		Napi::Value ml = opts.Get("memoryLimit");
+		if (!ml.IsUndefined() && !ml.IsNull()) {
+			if (!ml.IsNumber())
+				ThrowType(env, "a number", "options.memoryLimit", ml);
+			double d = ml.As<Napi::Number>().DoubleValue();
+			if (!(d >= 0 && d <= 9007199254740991.0) || d != (double)(uint64_t)d)
+				throw Napi::RangeError::New(env,
+				                            "Expected a non-negative integer for options.memoryLimit "
+				                            "but received " +
+				                                DescribeValue(ml));
+			w->memory_limit = d;
+		}
+	} catch (...) {
+		delete w;
+		throw;
+	}
+	Napi::Promise p = w->Promise();
+	w->Queue();
+	return p;
+}
+
+// ---- close ----
+
+namespace
+{
+
+class CloseWorker : public PromiseWorker
+{
+      public:
+	CloseWorker(Napi::Env env, ContextWrap *owner, Napi::Object owner_obj)
+	    : PromiseWorker(env, "ocre:close"), owner_(owner)
+	{
+		owner_ref_ = Napi::Persistent(owner_obj);
+	}
+
+	void Execute() override
+	{
+		// Waits for in-flight pool work (short), then kills, joins and
+		// removes whatever is left (lib/ has normally removed everything).
+		owner_->Destroy(&error_);
+	}
+	void Complete() override
+	{
+		if (owner_->ctx())
+			owner_->FinishClose();
+		if (error_.Failed())
+			deferred_.Reject(error_.ToError(Env()).Value());
+		else
+			deferred_.Resolve(Env().Undefined());
+	}
+
+      private:
+	ContextWrap *owner_;
+	Napi::ObjectReference owner_ref_;
+	CapturedError error_;
+};
+
+} // namespace
+
+// close(): Promise<void>. Idempotent: resolves at once when already closed;
+// a second call during a close resolves when the first destroy is done.
+Napi::Value ContextWrap::Close(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (!ctx_) {
+		auto d = Napi::Promise::Deferred::New(env);
+		d.Resolve(env.Undefined());
+		return d.Promise();
+	}
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		closing_ = true; // no new work from now on
+	}
+	auto *w = new CloseWorker(env, this, Value());
+	Napi::Promise p = w->Promise();
+	w->Queue();
+	return p;
+}
+
+} // namespace ocre_node

@@ -1,0 +1,409 @@
+// Containers: create options, every lifecycle call and transition, the error
+// code of each invalid call, events, exit codes, args and env.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { Container, OcreError, type ContainerStatus } from '../lib/index'
+import { readAll, rejectsCode, rejectsType, sleep, useContext, waitForOutput, within } from './helpers'
+
+describe('container', () => {
+  const t = useContext()
+
+  describe('create', () => {
+    it('creates a container in status created with the given id, image and defaults', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm', id: 'web-1' })
+      assert.ok(c instanceof Container)
+      assert.equal(c.id, 'web-1')
+      assert.equal(c.image, 'hello.wasm')
+      assert.equal(c.runtime, 'wamr/wasip1')
+      assert.equal(c.detached, false)
+      assert.equal(c.status, 'created')
+      assert.equal(c.exitResult, null)
+      assert.equal(c.removed, false)
+      assert.equal(c.stdout, null, 'no streams before start')
+      assert.equal(c.memoryLimit, 256 * 1024 * 1024)
+      await c.remove()
+    })
+
+    it('gives a random 8-hex-digit id when none is given', async () => {
+      const a = await t.ctx.create({ image: 'hello.wasm' })
+      const b = await t.ctx.create({ image: 'hello.wasm' })
+      assert.match(a.id, /^[0-9a-f]{8}$/)
+      assert.notEqual(a.id, b.id)
+      await a.remove()
+      await b.remove()
+    })
+
+    it('accepts runtime wamr/wasip1 explicitly and records memoryLimit', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm', runtime: 'wamr/wasip1', memoryLimit: 1 << 20 })
+      assert.equal(c.memoryLimit, 1 << 20)
+      await c.remove()
+    })
+
+    it('rejects bad input with TypeError/RangeError naming the field', async () => {
+      const create = (o: unknown) => () => t.ctx.create(o as never)
+      await rejectsType(create(undefined), TypeError, /Expected an object for options but received undefined/)
+      await rejectsType(create({}), TypeError, /Expected a string for options\.image but received undefined/)
+      await rejectsType(create({ image: '' }), TypeError, /Expected a non-empty string for options\.image/)
+      await rejectsType(create({ image: 7 }), TypeError, /options\.image but received type number \(7\)/)
+      await rejectsType(create({ image: 'hello.wasm', argz: [] }), TypeError, /Unknown option 'argz'.*did you mean 'args'/)
+      await rejectsType(create({ image: 'hello.wasm', detach: true }), TypeError, /did you mean 'detached'/)
+      await rejectsType(create({ image: 'hello.wasm', args: 'x' }), TypeError, /Expected an array of strings for options\.args/)
+      await rejectsType(create({ image: 'hello.wasm', args: ['a', 1] }), TypeError, /options\.args\[1\]/)
+      await rejectsType(create({ image: 'hello.wasm', args: ['a\0b'] }), TypeError, /without NUL/)
+      await rejectsType(create({ image: 'hello.wasm', env: { 'A=B': 'x' } }), TypeError, /options\.env key/)
+      await rejectsType(create({ image: 'hello.wasm', env: { A: 1 } }), TypeError, /options\.env\.A/)
+      await rejectsType(create({ image: 'hello.wasm', env: ['A=1'] }), TypeError, /options\.env/)
+      await rejectsType(create({ image: 'hello.wasm', detached: 'yes' }), TypeError, /a boolean for options\.detached/)
+      await rejectsType(create({ image: 'hello.wasm', memoryLimit: -1 }), RangeError, /options\.memoryLimit/)
+      await rejectsType(create({ image: 'hello.wasm', memoryLimit: 1.5 }), TypeError, /an integer for options\.memoryLimit/)
+      await rejectsType(create({ image: 'hello.wasm', capabilities: 'filesystem' }), TypeError, /options\.capabilities/)
+      await rejectsType(create({ image: 'hello.wasm', mounts: [{ source: 'rel', target: '/d' }] }), TypeError, /absolute path for options\.mounts\[0\]\.source/)
+      await rejectsType(create({ image: 'hello.wasm', mounts: [{ source: '/tmp', target: '/' }] }), TypeError, /other than \//)
+      await rejectsType(create({ image: 'hello.wasm', mounts: [{ source: '/tmp', target: '/d', ro: true }] }), TypeError, /Unknown option 'ro'/)
+      await rejectsType(create({ image: 'hello.wasm', stdio: 'piped' }), TypeError, /options\.stdio/)
+      await rejectsType(create({ image: 'hello.wasm', stdio: ['pipe', -1] }), TypeError, /options\.stdio\[1\]/)
+      assert.equal(t.ctx.size, 0, 'nothing was created')
+    })
+
+    it('reports C validation failures as OcreError codes, leaving nothing behind', async () => {
+      await rejectsCode(t.ctx.create({ image: 'Hello.wasm' }), 'ERR_OCRE_INVALID_NAME', /image name/)
+      await rejectsCode(t.ctx.create({ image: '../hello.wasm' }), 'ERR_OCRE_INVALID_NAME')
+      await rejectsCode(t.ctx.create({ image: '.hidden' }), 'ERR_OCRE_INVALID_NAME')
+      await rejectsCode(t.ctx.create({ image: 'hello.wasm', id: 'Web' }), 'ERR_OCRE_INVALID_NAME', /container id/)
+      await rejectsCode(t.ctx.create({ image: 'hello.wasm', id: 'a/b' }), 'ERR_OCRE_INVALID_NAME')
+      await rejectsCode(t.ctx.create({ image: 'missing.wasm' }), 'ERR_OCRE_IMAGE_NOT_FOUND', /missing\.wasm/)
+      await rejectsCode(t.ctx.create({ image: 'hello.wasm', runtime: 'nope/1' }), 'ERR_OCRE_RUNTIME', /unknown runtime 'nope\/1'/)
+      await rejectsCode(t.ctx.create({ image: 'hello.wasm', runtime: '' }), 'ERR_OCRE_RUNTIME')
+      await rejectsCode(
+        t.ctx.create({ image: 'hello.wasm', capabilities: ['teleport' as never] }),
+        'ERR_OCRE_INVALID_CAPABILITY',
+        /teleport/,
+      )
+      await rejectsCode(
+        t.ctx.create({ image: 'hello.wasm', mounts: [{ source: '/definitely/not/here', target: '/d' }] }),
+        'ERR_OCRE_INVALID_MOUNT',
+        /not a directory/,
+      )
+      fs.writeFileSync(path.join(t.workdir, 'images', 'junk.wasm'), 'not wasm at all')
+      await rejectsCode(t.ctx.create({ image: 'junk.wasm', id: 'junk', capabilities: ['filesystem'] }), 'ERR_OCRE_INVALID_IMAGE', /junk\.wasm/)
+      assert.ok(!fs.existsSync(path.join(t.workdir, 'containers', 'junk')), 'no private dir left')
+      assert.equal(t.ctx.size, 0)
+    })
+
+    it('rejects a duplicate id with ERR_OCRE_EXISTS', async () => {
+      const a = await t.ctx.create({ image: 'hello.wasm', id: 'dup' })
+      const err = await rejectsCode(t.ctx.create({ image: 'trivial.wasm', id: 'dup' }), 'ERR_OCRE_EXISTS', /dup/)
+      assert.ok(err instanceof OcreError)
+      await a.remove()
+      const b = await t.ctx.create({ image: 'trivial.wasm', id: 'dup' })
+      await b.remove()
+    })
+
+    it('gives async OcreErrors the stack of the caller', async () => {
+      async function someCallerFunction() {
+        return t.ctx.create({ image: 'missing.wasm' })
+      }
+      const err = await rejectsCode(someCallerFunction(), 'ERR_OCRE_IMAGE_NOT_FOUND')
+      assert.match(err.stack ?? '', /^OcreError: image 'missing\.wasm' not found/)
+      assert.match(err.stack ?? '', /someCallerFunction/)
+      assert.match(err.stack ?? '', /20\.container\.test\.ts/)
+    })
+  })
+
+  describe('lifecycle', () => {
+    it('attached start() resolves at exit with the result; status created -> running -> stopped', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm' })
+      const statuses: ContainerStatus[] = []
+      const exits: unknown[] = []
+      c.on('status', (s) => statuses.push(s))
+      c.on('exit', (r) => exits.push(r))
+      const p = c.start()
+      const out = readAll(c.stdout!)
+      const result = await p
+      assert.deepEqual(result, { exitCode: 0, reason: 'exit' })
+      assert.equal((await out).toString(), 'Hello from WebAssembly!\n')
+      assert.equal(c.status, 'stopped')
+      assert.deepEqual(statuses, ['running', 'stopped'])
+      assert.deepEqual(exits, [{ exitCode: 0, reason: 'exit' }])
+      assert.deepEqual(c.exitResult, result)
+      await c.remove()
+    })
+
+    it('detached start() resolves once running; wait() resolves at exit', async () => {
+      const c = await t.ctx.create({ image: 'sleeper.wasm', args: ['0.2'], detached: true })
+      const started = performance.now()
+      assert.equal(await c.start(), undefined)
+      assert.ok(performance.now() - started < 150, 'start waited for the exit')
+      assert.equal(c.status, 'running')
+      const r = await c.wait()
+      assert.deepEqual(r, { exitCode: 0, reason: 'exit' })
+      assert.equal(c.status, 'stopped')
+      // wait() on a stopped container: the last result at once
+      assert.deepEqual(await c.wait(), r)
+      await c.remove()
+    })
+
+    it('returns the exit code of main and of exit()/proc_exit', async () => {
+      for (const [args, code] of [
+        [[], 0],
+        [['3'], 3],
+        [['255'], 255],
+        [['42', 'proc'], 42],
+        [['0', 'proc'], 0],
+      ] as const) {
+        const c = await t.ctx.create({ image: 'exit-code.wasm', args: [...args] })
+        assert.deepEqual(await c.start(), { exitCode: code, reason: 'exit' }, `exit-code ${args.join(' ')}`)
+        await c.remove()
+      }
+    })
+
+    it('passes args (after argv[0] = image name) and env in order', async () => {
+      const r = await t.ctx.run('args-env.wasm', {
+        args: ['--port', '80', 'with space', ''],
+        env: { K: 'v', EMPTY: '', 'X.Y': 'a=b' },
+      })
+      assert.equal(r.exitCode, 0)
+      assert.equal(
+        r.stdout?.toString(),
+        [
+          'argc=5',
+          'argv[0]=args-env.wasm',
+          'argv[1]=--port',
+          'argv[2]=80',
+          'argv[3]=with space',
+          'argv[4]=',
+          'env:K=v',
+          'env:EMPTY=',
+          'env:X.Y=a=b',
+          '',
+        ].join('\n'),
+      )
+    })
+
+    it('restarts a stopped container with fresh stdio streams, counting runs', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm' })
+      const outputs: string[] = []
+      for (let i = 0; i < 3; i++) {
+        const p = c.start()
+        const out = readAll(c.stdout!)
+        assert.deepEqual(await p, { exitCode: 0, reason: 'exit' })
+        outputs.push((await out).toString())
+      }
+      assert.deepEqual(outputs, Array(3).fill('Hello from WebAssembly!\n'))
+      await c.remove()
+    })
+
+    it('a restart from an exit listener gets its own streams and result', async () => {
+      const c = await t.ctx.create({ image: 'exit-code.wasm', args: ['5'] })
+      const results: number[] = []
+      let second: Promise<unknown> | undefined
+      c.on('exit', (r) => {
+        results.push(r.exitCode)
+        if (results.length === 1) second = c.start()
+      })
+      assert.deepEqual(await c.start(), { exitCode: 5, reason: 'exit' })
+      assert.ok(second)
+      assert.deepEqual(await second, { exitCode: 5, reason: 'exit' })
+      assert.deepEqual(results, [5, 5])
+      await c.remove()
+    })
+
+    it('a restart before the previous exit event was delivered keeps the new run intact', async () => {
+      const c = await t.ctx.create({ image: 'sleeper.wasm', args: ['0.05'], detached: true })
+      let exits = 0
+      c.on('exit', () => exits++)
+      await c.start()
+      // Block the event loop: the run ends in C, its exit event stays queued.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
+      assert.equal(exits, 0, 'exit event not delivered yet')
+      const restarted = c.start() // a new run, with new streams
+      assert.equal(exits, 1, 'the previous run was settled first')
+      const stdin = c.stdin!
+      const out = readAll(c.stdout!)
+      await restarted
+      assert.equal(stdin.destroyed, false, 'the new stdin is not closed by the old run ending')
+      assert.deepEqual(await c.wait(), { exitCode: 0, reason: 'exit' })
+      assert.equal((await out).toString(), 'sleeping\nwoke\n')
+      assert.equal(exits, 2)
+      await c.remove()
+    })
+
+    it('invalid calls in created state: wait/kill/stop/pause/unpause -> ERR_OCRE_STATE', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm' })
+      await rejectsCode(c.wait(), 'ERR_OCRE_STATE', /cannot wait for container .*: it is created/)
+      await rejectsCode(c.kill(), 'ERR_OCRE_STATE', /cannot kill/)
+      await rejectsCode(c.stop(), 'ERR_OCRE_STATE', /cannot stop/)
+      await rejectsCode(c.pause(), 'ERR_OCRE_STATE', /cannot pause/)
+      await rejectsCode(c.unpause(), 'ERR_OCRE_STATE', /cannot unpause/)
+      assert.equal(c.status, 'created')
+      await c.remove()
+    })
+
+    it('invalid calls while running: start/unpause/remove -> ERR_OCRE_STATE', async () => {
+      const c = await t.ctx.create({ image: 'sleeper.wasm', detached: true, stdio: 'ignore' })
+      await c.start()
+      await rejectsCode(c.start(), 'ERR_OCRE_STATE', /cannot (start|change the stdio of)/)
+      await rejectsCode(c.unpause(), 'ERR_OCRE_STATE', /cannot unpause/)
+      await rejectsCode(c.remove(), 'ERR_OCRE_STATE', /cannot remove .*: it is running/)
+      assert.equal(c.status, 'running')
+      await c.kill()
+      await c.remove()
+    })
+
+    it('a second start() while one is in flight fails with ERR_OCRE_STATE', async () => {
+      const c = await t.ctx.create({ image: 'sleeper.wasm', detached: true, stdio: 'ignore' })
+      const first = c.start()
+      await rejectsCode(c.start(), 'ERR_OCRE_STATE')
+      await first
+      assert.equal(c.status, 'running')
+      await c.kill()
+      await c.remove()
+    })
+
+    it('invalid calls while stopped: pause/unpause -> ERR_OCRE_STATE; kill/stop are no-ops', async () => {
+      const c = await t.ctx.create({ image: 'trivial.wasm' })
+      await c.start()
+      await rejectsCode(c.pause(), 'ERR_OCRE_STATE', /it is stopped/)
+      await rejectsCode(c.unpause(), 'ERR_OCRE_STATE')
+      assert.deepEqual(await c.kill(), { exitCode: 0, reason: 'exit' })
+      assert.deepEqual(await c.stop(), { exitCode: 0, reason: 'exit' })
+      await c.remove()
+    })
+
+    it('pause() parks a container at its next host call; unpause() resumes it', async () => {
+      const c = await t.ctx.create({ image: 'ticker.wasm', args: ['5'], detached: true })
+      const statuses: ContainerStatus[] = []
+      c.on('status', (s) => statuses.push(s))
+      await c.start()
+      let ticks = 0
+      c.stdout!.on('data', (d: Buffer) => (ticks += d.toString().split('\n').filter(Boolean).length))
+      await waitForOutput(c.stdout!, /tick 3\n/)
+      await c.pause()
+      assert.equal(c.status, 'paused')
+      await rejectsCode(c.pause(), 'ERR_OCRE_STATE', /it is paused/)
+      await rejectsCode(c.start(), 'ERR_OCRE_STATE')
+      await rejectsCode(c.remove(), 'ERR_OCRE_STATE')
+      await sleep(50) // at most one tick in flight when paused
+      const atPause = ticks
+      await sleep(200)
+      assert.equal(ticks, atPause, 'no progress while paused')
+      await c.unpause()
+      assert.equal(c.status, 'running')
+      await sleep(100)
+      assert.ok(ticks > atPause + 3, `progress after unpause (${atPause} -> ${ticks})`)
+      await c.kill()
+      assert.deepEqual(statuses, ['running', 'paused', 'running', 'stopped'])
+      await c.remove()
+    })
+
+    it('stop() lets a stdin reader finish (EOF) within the grace period', async () => {
+      const c = await t.ctx.create({ image: 'stdin-close.wasm', detached: true })
+      await c.start()
+      const out = readAll(c.stdout!)
+      c.stdin!.write('12345')
+      await sleep(50)
+      const r = await within(c.stop({ timeout: 5000 }), 3000, 'stop')
+      assert.deepEqual(r, { exitCode: 0, reason: 'exit' })
+      assert.equal((await out).toString(), 'eof after 5 bytes\n')
+      await c.remove()
+    })
+
+    it('stop() kills after the grace period when the container does not finish', async () => {
+      const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
+      await c.start()
+      const t0 = performance.now()
+      const r = await c.stop({ timeout: 200 })
+      const took = performance.now() - t0
+      assert.deepEqual(r, { exitCode: 137, reason: 'killed' })
+      assert.ok(took >= 150, `killed only after the grace period (${took} ms)`)
+      assert.ok(took < 2000, `killed after the grace period (${took} ms)`)
+      await rejectsType(() => c.stop({ timeout: -1 }), RangeError, /options\.timeout/)
+      await rejectsType(() => c.stop({ timout: 1 } as never), TypeError, /did you mean 'timeout'/)
+      await c.remove()
+    })
+
+    it('remove({ force: true }) kills a running container first; remove() is idempotent', async () => {
+      const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
+      await c.start()
+      await c.remove({ force: true })
+      assert.equal(c.removed, true)
+      assert.deepEqual(c.exitResult, { exitCode: 137, reason: 'killed' })
+      await c.remove()
+      assert.equal(t.ctx.get(c.id), undefined)
+    })
+
+    it('a removed container fails lifecycle calls with ERR_OCRE_NOT_FOUND', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm' })
+      await c.remove()
+      assert.equal(c.removed, true)
+      assert.equal(c.id.length, 8, 'getters still work')
+      await rejectsCode(c.start(), 'ERR_OCRE_NOT_FOUND', /removed/)
+      await rejectsCode(c.wait(), 'ERR_OCRE_NOT_FOUND')
+      await rejectsCode(c.kill(), 'ERR_OCRE_NOT_FOUND')
+      await rejectsCode(c.pause(), 'ERR_OCRE_NOT_FOUND')
+      await rejectsCode(c.unpause(), 'ERR_OCRE_NOT_FOUND')
+      await rejectsCode(c.stop(), 'ERR_OCRE_NOT_FOUND')
+    })
+
+    it('applies memoryLimit: memory.grow fails past it', async () => {
+      const grow = async (memoryLimit?: number) => {
+        const r = await t.ctx.run('trap.wasm', { args: ['grow'], ...(memoryLimit ? { memoryLimit } : {}) })
+        assert.equal(r.exitCode, 0, r.stderr?.toString())
+        const m = /grew (\d+) pages/.exec(r.stdout?.toString() ?? '')
+        assert.ok(m, r.stdout?.toString())
+        return Number(m[1])
+      }
+      const limited = await grow(1 << 20) // 16 pages of 64 KiB
+      assert.ok(limited <= 16, `grew ${limited} pages under a 1 MiB limit`)
+      const unlimited = await grow()
+      assert.ok(unlimited > 1000, `grew ${unlimited} pages by default`)
+    })
+
+    it('filesystem capability: a private / that survives restarts and goes with remove()', async () => {
+      const c = await t.ctx.create({ image: 'fs.wasm', id: 'files', capabilities: ['filesystem'], args: ['write', '/note', 'hi'] })
+      let out = readAll((c.start(), c.stdout!))
+      assert.deepEqual(await c.wait(), { exitCode: 0, reason: 'exit' })
+      assert.equal((await out).toString(), 'ok\n')
+      const dir = path.join(t.workdir, 'containers', 'files')
+      assert.equal(fs.readFileSync(path.join(dir, 'note'), 'utf8'), 'hi')
+      // restart: same private dir
+      const p = c.start()
+      out = readAll(c.stdout!)
+      await p
+      assert.equal((await out).toString(), 'ok\n')
+      await c.remove()
+      assert.ok(!fs.existsSync(dir))
+    })
+
+    it('mounts a host directory at a guest path, read-only when asked', async () => {
+      const host = fs.mkdtempSync(path.join(t.workdir, 'vol-'))
+      fs.writeFileSync(path.join(host, 'in.txt'), 'from host')
+      const rw = await t.ctx.run('fs.wasm', { args: ['read', '/data/in.txt'], mounts: [{ source: host, target: '/data' }] })
+      assert.equal(rw.stdout?.toString(), 'from host')
+      const w = await t.ctx.run('fs.wasm', { args: ['write', '/data/out.txt', 'x'], mounts: [{ source: host, target: '/data' }] })
+      assert.equal(w.stdout?.toString(), 'ok\n')
+      assert.equal(fs.readFileSync(path.join(host, 'out.txt'), 'utf8'), 'x')
+      const ro = await t.ctx.run('fs.wasm', {
+        args: ['write', '/data/ro.txt', 'x'],
+        mounts: [{ source: host, target: '/data', readonly: true }],
+      })
+      assert.equal(ro.exitCode, 1)
+      assert.match(ro.stdout?.toString() ?? '', /^error: /)
+      assert.ok(!fs.existsSync(path.join(host, 'ro.txt')))
+    })
+
+    it('a module that cannot be instantiated fails start() with ERR_OCRE_RUNTIME; status error', async () => {
+      // memory.grow needs 2 pages at instantiation: a 64 KiB limit refuses it
+      const c = await t.ctx.create({ image: 'trap.wasm', args: ['grow'], memoryLimit: 65536 })
+      const statuses: ContainerStatus[] = []
+      c.on('status', (s) => statuses.push(s))
+      await rejectsCode(c.start(), 'ERR_OCRE_RUNTIME', /failed to start/)
+      assert.equal(c.status, 'error')
+      await rejectsCode(c.wait(), 'ERR_OCRE_STATE', /it is error/)
+      await rejectsCode(c.kill(), 'ERR_OCRE_STATE')
+      await c.remove()
+      assert.ok(statuses.includes('error'))
+    })
+  })
+})

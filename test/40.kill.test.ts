@@ -1,0 +1,160 @@
+// Ending containers: kill from every kind of wait, traps, run() aborts.
+import assert from 'node:assert/strict'
+import { AbortError, type Container, type ExitResult } from '../lib/index'
+import { rejectsCode, rejectsType, sleep, useContext, waitForOutput, within } from './helpers'
+
+describe('kill, traps and aborts', () => {
+  const t = useContext()
+
+  /** Start `image` detached and wait until it printed `ready`. */
+  async function running(image: string, args: string[], ready: RegExp): Promise<Container> {
+    const c = await t.ctx.create({ image, args, detached: true })
+    await c.start()
+    c.stderr!.resume()
+    await within(waitForOutput(c.stdout!, ready), 5000, `${image} ready`)
+    return c
+  }
+
+  async function killWithin(c: Container, ms: number): Promise<ExitResult> {
+    const exitEvent = new Promise<ExitResult>((resolve) => c.once('exit', resolve))
+    const r = await within(c.kill(), ms, `kill ${c.image}`)
+    assert.deepEqual(await exitEvent, r)
+    assert.equal(c.status, 'stopped')
+    return r
+  }
+
+  const KILLED = { exitCode: 137, reason: 'killed' }
+
+  it('kills a busy loop (spin) within 1 s: 137, killed', async () => {
+    const c = await running('spin.wasm', [], /spinning/)
+    await sleep(50)
+    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    await c.remove()
+  })
+
+  it('kills a container asleep in poll_oneoff (sleeper 60) within 1 s', async () => {
+    const c = await running('sleeper.wasm', ['60'], /sleeping/)
+    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    await c.remove()
+  })
+
+  it('kills a container blocked reading an open, unwritten stdin pipe (cat) within 1 s', async () => {
+    const c = await t.ctx.create({ image: 'cat.wasm', detached: true })
+    await c.start()
+    await sleep(100) // nothing written: it is blocked in read(0)
+    assert.equal(c.status, 'running')
+    assert.ok(c.stdin && !c.stdin.writableEnded, 'stdin still open')
+    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    await c.remove()
+  })
+
+  it('kills a container blocked reading stdin again after echoing input (cat) within 1 s', async () => {
+    const c = await t.ctx.create({ image: 'cat.wasm', detached: true })
+    await c.start()
+    const echoed = waitForOutput(c.stdout!, /hello/)
+    c.stdin!.write('hello')
+    await within(echoed, 5000, 'cat echo') // it is now blocked in read(0) again
+    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    await c.remove()
+  })
+
+  it('kills a paused container within 1 s', async () => {
+    const c = await running('ticker.wasm', ['10'], /tick 1\n/)
+    await c.pause()
+    await sleep(30)
+    assert.equal(c.status, 'paused')
+    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    await c.remove()
+  })
+
+  it('kill() and wait() right after start() (not awaited) act on the run being started', async () => {
+    const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
+    const started = c.start()
+    const waited = c.wait()
+    assert.deepEqual(await within(c.kill(), 1000, 'kill'), KILLED)
+    assert.equal(await started, undefined)
+    assert.deepEqual(await waited, KILLED)
+    await c.remove()
+  })
+
+  it('kills many containers at once, each ending killed', async () => {
+    const cs = await Promise.all(Array.from({ length: 8 }, (_, i) => running(i % 2 ? 'spin.wasm' : 'sleeper.wasm', [], /ing\n/)))
+    const results = await within(Promise.all(cs.map((c) => c.kill())), 2000, 'kill 8')
+    for (const r of results) assert.deepEqual(r, KILLED)
+    for (const c of cs) await c.remove()
+  })
+
+  for (const [mode, message] of [
+    ['unreachable', /unreachable/],
+    ['oob', /out of bounds memory access/],
+    ['divzero', /integer divide by zero/],
+    ['stack', /stack overflow/],
+    ['indirect', /indirect call type mismatch|type mismatch/],
+  ] as const) {
+    it(`reports a trap (${mode}) as reason trap, exit code 134, with its message; the host is unaffected`, async () => {
+      const c = await t.ctx.create({ image: 'trap.wasm', args: [mode] })
+      const closed = new Promise<ExitResult>((resolve) => c.once('close', resolve))
+      const p = c.start()
+      const out: Buffer[] = []
+      c.stdout!.on('data', (b: Buffer) => out.push(b))
+      const r = await p
+      assert.equal(r.reason, 'trap')
+      assert.equal(r.exitCode, 134)
+      assert.match(r.message ?? '', message)
+      assert.deepEqual(c.exitResult, r)
+      assert.deepEqual(await closed, r)
+      assert.equal(Buffer.concat(out).toString(), `trap: ${mode}\n`)
+      await c.remove()
+    })
+  }
+
+  describe('run() with an AbortSignal', () => {
+    it('abort kills the container and rejects with an AbortError; the container is removed', async () => {
+      const ac = new AbortController()
+      const p = t.ctx.run('sleeper.wasm', { args: ['60'], signal: ac.signal })
+      await sleep(100)
+      const sizeWhileRunning = t.ctx.size
+      const t0 = performance.now()
+      ac.abort(new Error('enough'))
+      const err = await rejectsType(() => p, AbortError)
+      assert.ok(performance.now() - t0 < 1000, 'aborted promptly')
+      assert.equal(err.name, 'AbortError')
+      assert.equal((err as AbortError).code, 'ABORT_ERR')
+      assert.equal((err.cause as Error).message, 'enough')
+      assert.equal(sizeWhileRunning, 1)
+      assert.equal(t.ctx.size, 0, 'removed')
+    })
+
+    it('an already aborted signal rejects at once, creating nothing', async () => {
+      const before = t.ctx.size
+      await rejectsType(() => t.ctx.run('hello.wasm', { signal: AbortSignal.abort() }), AbortError)
+      assert.equal(t.ctx.size, before)
+    })
+
+    it('abort right after the call (during create/start) still kills and rejects', async () => {
+      for (let i = 0; i < 5; i++) {
+        const ac = new AbortController()
+        const p = t.ctx.run('spin.wasm', { signal: ac.signal })
+        if (i > 0) await sleep(i)
+        ac.abort()
+        await within(rejectsType(() => p, AbortError), 2000, `abort ${i}`)
+      }
+      assert.equal(t.ctx.size, 0)
+    })
+
+    it('a signal that is never aborted does not change the result', async () => {
+      const ac = new AbortController()
+      const r = await t.ctx.run('exit-code.wasm', { args: ['7'], signal: ac.signal })
+      assert.deepEqual(r, { exitCode: 7, reason: 'exit', stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) })
+      await rejectsType(() => t.ctx.run('hello.wasm', { signal: {} as AbortSignal }), TypeError, /options\.signal/)
+    })
+
+    it('run() reports a trap in its result and C errors as OcreError', async () => {
+      const r = await t.ctx.run('trap.wasm', { args: ['unreachable'] })
+      assert.equal(r.reason, 'trap')
+      assert.equal(r.stdout?.toString(), 'trap: unreachable\n')
+      await rejectsCode(t.ctx.run('nope.wasm'), 'ERR_OCRE_IMAGE_NOT_FOUND')
+      await rejectsType(() => t.ctx.run('hello.wasm', { detached: true } as never), TypeError, /Unknown option 'detached'/)
+    })
+  })
+})

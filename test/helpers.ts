@@ -1,0 +1,137 @@
+// Shared test helpers: temp working directories with the fixtures as images,
+// a per-file context, small async utilities.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+
+export const ROOT = path.resolve(__dirname, '..')
+export const FIXTURES = path.join(__dirname, 'fixtures')
+
+/** A fresh temp working directory whose images/ holds every fixture (*.wasm). */
+export function makeWorkdir(prefix = 'ocre-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  const images = path.join(dir, 'images')
+  fs.mkdirSync(images)
+  for (const f of fs.readdirSync(FIXTURES)) if (f.endsWith('.wasm')) fs.copyFileSync(path.join(FIXTURES, f), path.join(images, f))
+  return dir
+}
+
+export function removeWorkdir(dir: string | undefined): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Rejects with a message naming `what` if `p` takes longer than `ms`. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Asserts that `p` rejects with an error whose `code` is `code`; returns the error. */
+export async function rejectsCode(
+  p: Promise<unknown> | (() => Promise<unknown>),
+  code: string,
+  pattern?: RegExp,
+): Promise<Error & { code?: string }> {
+  let caught: unknown
+  try {
+    await (typeof p === 'function' ? p() : p)
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(caught instanceof Error, `expected a rejection with ${code}, got ${String(caught)}`)
+  const err = caught as Error & { code?: string }
+  assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`)
+  if (pattern) assert.match(err.message, pattern)
+  return err
+}
+
+/** Asserts that `fn` throws (sync) or rejects (async) with an instance of `type` matching `pattern`. */
+export async function rejectsType(
+  fn: () => unknown,
+  type: new (...args: never[]) => Error,
+  pattern?: RegExp,
+): Promise<Error> {
+  let caught: unknown
+  try {
+    await fn()
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(caught instanceof type, `expected a ${type.name}, got ${String(caught)}`)
+  if (pattern) assert.match((caught as Error).message, pattern)
+  return caught as Error
+}
+
+/** Everything a stream produces until it ends. */
+export function readAll(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    stream.once('end', () => resolve(Buffer.concat(chunks)))
+    stream.once('error', reject)
+  })
+}
+
+/** Resolves with the first chunk of `stream` that makes the data so far match `re`. */
+export function waitForOutput(stream: Readable, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const onData = (c: Buffer) => {
+      text += c.toString()
+      if (re.test(text)) {
+        stream.off('data', onData)
+        resolve(text)
+      }
+    }
+    stream.on('data', onData)
+    stream.once('end', () => reject(new Error(`stream ended without matching ${re}: ${JSON.stringify(text)}`)))
+  })
+}
+
+/** Milliseconds since `start` (performance.now()). */
+export function since(start: number): number {
+  return performance.now() - start
+}
+
+/**
+ * A context on a fresh workdir for one describe() block: opened in before(),
+ * closed (and the workdir deleted) in after().
+ */
+export function useContext(): { readonly ctx: import('../lib/index').Context; readonly workdir: string } {
+  let ctx: import('../lib/index').Context | undefined
+  let workdir: string | undefined
+  before(async () => {
+    const { open } = await import('../lib/index')
+    workdir = makeWorkdir()
+    ctx = await open({ workdir })
+  })
+  after(async () => {
+    await ctx?.close()
+    removeWorkdir(workdir)
+  })
+  return {
+    get ctx() {
+      assert.ok(ctx, 'context not open')
+      return ctx
+    },
+    get workdir() {
+      assert.ok(workdir, 'no workdir')
+      return workdir
+    },
+  }
+}
