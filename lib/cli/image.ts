@@ -1,0 +1,146 @@
+// `ocre image ls|pull|import|rm`: a thin layer over ImageStore (lib/images.ts).
+// The image commands do not load the runtime: containers exist only inside the
+// `ocre run` process that made them, so none is ever in use here.
+import path from 'node:path'
+import { ImageStore, type ImageInfo } from '../images'
+import { createProgress } from './progress'
+import { CliError, EXIT_INTERRUPTED, formatBytes, formatDate, formatTable } from './util'
+
+export interface Io {
+  out: (s: string) => void
+  err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
+  verbose: (message: string) => void
+}
+
+/** The store's "already exists" in command-line terms. */
+function cliExists(err: unknown): unknown {
+  const e = err as { code?: string; message?: string }
+  if (e?.code === 'ERR_OCRE_EXISTS')
+    return new CliError(
+      String(e.message).replace(/ \(replace it with \{ replace: true \}\)$/, '') + ' (use --force to replace it)',
+    )
+  return err
+}
+
+export function openStore(workdir: string): ImageStore {
+  return new ImageStore(path.join(workdir, 'images'), () => false)
+}
+
+export interface LsOptions {
+  quiet?: boolean
+  trunc?: boolean
+}
+
+export function imageLs(store: ImageStore, name: string | undefined, opts: LsOptions, io: Io): void {
+  let images: ImageInfo[]
+  if (name !== undefined) {
+    const one = store.get(name)
+    if (!one) throw new CliError(`image '${name}' not found in ${store.dir}`)
+    images = [one]
+  } else {
+    images = store.list()
+  }
+  if (opts.quiet) {
+    for (const i of images) io.out(i.name + '\n')
+    return
+  }
+  const rows = [['NAME', 'SIZE', 'SHA256', 'MODIFIED']]
+  for (const i of images)
+    rows.push([
+      i.name,
+      formatBytes(i.size),
+      opts.trunc === false ? i.sha256 : i.sha256.slice(0, 12),
+      formatDate(i.modified),
+    ])
+  io.out(formatTable(rows) + '\n')
+}
+
+export interface AddCliOptions {
+  force?: boolean
+  sha256?: string
+  maxSize?: number
+  timeout?: number
+}
+
+export async function imageImport(
+  store: ImageStore,
+  file: string,
+  name: string | undefined,
+  opts: AddCliOptions,
+  io: Io,
+): Promise<void> {
+  const info = await store
+    .add(name ?? null, path.resolve(file), {
+      replace: !!opts.force,
+      ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
+    })
+    .catch((err) => {
+      throw cliExists(err)
+    })
+  io.out(`Imported ${info.name} sha256:${info.sha256}\n`)
+}
+
+/** With a SIGINT/SIGTERM handler that aborts the download (nothing is left behind). */
+export async function imagePull(
+  store: ImageStore,
+  url: string,
+  name: string | undefined,
+  opts: AddCliOptions,
+  io: Io,
+): Promise<void> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new CliError(`'${url}' is not a URL (expected http://, https:// or file://)`)
+  }
+  const ac = new AbortController()
+  let interrupted = false
+  const onSignal = () => {
+    interrupted = true
+    ac.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const label = name ?? decodeURIComponent(parsed.pathname.split('/').pop() || parsed.host)
+  const progress = createProgress(label, io.err)
+  if (!io.err.isTTY) io.err.write(`Pulling ${url}\n`)
+  try {
+    const info = await store.pull(parsed, {
+      name: name ?? null,
+      replace: !!opts.force,
+      signal: ac.signal,
+      onProgress: (p) => progress.update(p),
+      ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
+      ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
+      ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
+    })
+    progress.done()
+    io.out(`Pulled ${info.name} sha256:${info.sha256}\n`)
+  } catch (err) {
+    progress.fail()
+    if (interrupted) throw new CliError('pull interrupted; nothing was stored', EXIT_INTERRUPTED)
+    throw cliExists(err)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** Removes each name; reports every failure and fails if any did. */
+export async function imageRm(store: ImageStore, names: string[], io: Io): Promise<void> {
+  const failures: string[] = []
+  for (const name of names) {
+    try {
+      await store.remove(name)
+      io.out(`Removed ${name}\n`)
+    } catch (err) {
+      failures.push((err as Error).message)
+    }
+  }
+  if (failures.length === 1) throw new CliError(failures[0])
+  if (failures.length > 1) {
+    for (const f of failures.slice(0, -1)) io.err.write(`ocre: ${f}\n`)
+    throw new CliError(failures[failures.length - 1])
+  }
+}

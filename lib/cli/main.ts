@@ -1,0 +1,299 @@
+// The `ocre` command line (bin/ocre.js runs the compiled dist/cli/main.js).
+//
+//   ocre [--workdir DIR] [-v|--verbose] COMMAND
+//
+// Global options go before COMMAND: there `-v` means --verbose, while after
+// `run` it means --volume. Every command also takes --workdir and --verbose
+// (long forms) after its name. Errors are one line on stderr ("ocre: ...")
+// with exit status 125; `ocre run` otherwise exits with the container's.
+import fs from 'node:fs'
+import path from 'node:path'
+import { Command, CommanderError, Option } from 'commander'
+import { DEFAULT_MAX_BYTES } from '../images'
+import { loadApi, type OcreApi } from './api'
+import { type Io, imageImport, imageLs, imagePull, imageRm, openStore } from './image'
+import { DEFAULT_STOP_TIMEOUT, run } from './run'
+import {
+  CliError,
+  EXIT_OCRE_ERROR,
+  collect,
+  collectList,
+  errorMessage,
+  formatLogRecord,
+  parseBytes,
+  parseSeconds,
+  parseVolume,
+  resolveWorkdir,
+} from './util'
+
+interface GlobalOptions {
+  workdir?: string
+  verbose?: boolean
+}
+
+export interface MainIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
+}
+
+function packageVersion(): string {
+  try {
+    // lib/cli/ and dist/cli/ are both two levels below the package root
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'))
+    return String(pkg.version)
+  } catch {
+    return 'unknown'
+  }
+}
+
+function describeRuntimeVersion(version: unknown): string[] {
+  if (version === undefined || version === null) return []
+  if (typeof version === 'string') return [`runtime: ${version}`]
+  if (typeof version === 'object')
+    return Object.entries(version as Record<string, unknown>).map(
+      ([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+    )
+  return [`runtime: ${String(version)}`]
+}
+
+/** Runs the command line with `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: string[], mio: MainIo = process): Promise<number> {
+  let verbose = leadingVerbose(argv)
+  const io: Io = {
+    out: (s) => void mio.stdout.write(s),
+    err: mio.stderr,
+    verbose: (message) => {
+      if (verbose) mio.stderr.write(formatLogRecord({ level: 'info', module: 'cli', message, time: new Date() }) + '\n')
+    },
+  }
+  let status = 0
+
+  const program = new Command('ocre')
+  program
+    .description('Run WebAssembly (WASI) modules as isolated containers.')
+    .usage('[--workdir DIR] [-v|--verbose] COMMAND')
+    .option(
+      '--workdir <dir>',
+      'working directory holding images/ and containers/ (default: $OCRE_WORKDIR, else /var/lib/ocre ' +
+        'as root, else $XDG_DATA_HOME/ocre or ~/.local/share/ocre)',
+    )
+    .option('-v, --verbose', "print the runtime's log records (all modules, debug level) and error stacks to stderr")
+    .version(`ocre-node ${packageVersion()}`, '-V, --version', 'print the version and exit')
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void mio.stdout.write(s),
+      writeErr: (s) => void mio.stderr.write(s),
+      // commander's errors ("error: unknown option '-x'\n(Did you mean ...?)") as one line
+      outputError: (s, write) => write(`ocre: ${errorMessage(s.replace(/^error: /, ''))}\n`),
+    })
+    .addHelpText(
+      'after',
+      `
+Containers exist only inside the process that runs them: \`ocre run\` always removes
+its container when it ends. Run \`ocre COMMAND --help\` for the options of a command.`,
+    )
+
+  /** Options of the program and of the command, the command's winning. */
+  const globals = (cmd: Command): GlobalOptions => {
+    const g = program.opts<GlobalOptions>()
+    const own = cmd.opts<GlobalOptions>()
+    return { workdir: own.workdir ?? g.workdir, verbose: !!(own.verbose ?? g.verbose) }
+  }
+  const withGlobals = (cmd: Command): Command =>
+    cmd
+      .addOption(new Option('--workdir <dir>', 'same as the global --workdir'))
+      .addOption(new Option('--verbose', 'same as the global -v, --verbose'))
+
+  let api: OcreApi | undefined
+  const runtime = (g: GlobalOptions): OcreApi => {
+    if (!api) {
+      api = loadApi()
+      if (g.verbose) {
+        api.setLogLevel('debug')
+        api.setLogger((record) => mio.stderr.write(formatLogRecord(record) + '\n'))
+      }
+    }
+    return api
+  }
+
+  // --- run ------------------------------------------------------------------
+  withGlobals(
+    program
+      .command('run')
+      .summary('run an image (or a .wasm file) in a new container')
+      .description(
+        [
+          "Run IMAGE in a new container with this terminal's stdin, stdout and stderr, and exit with its status " +
+            '(137 if it was killed, 134 if it trapped, 125 for errors of ocre itself).',
+          "IMAGE is a name in the image store, or a path to a .wasm file (it contains '/' or ends in .wasm and " +
+            'exists) that is imported first under its file name, replacing a stored image of that name whose ' +
+            'content differs. A NAME not in the store stands for NAME.wasm if that is.',
+          "ARGs after IMAGE go to the container verbatim, also those starting with '-'.",
+          'Ctrl-C or SIGTERM stops the container: it may finish within the --stop-timeout grace period, then it ' +
+            'is killed; a second Ctrl-C kills it at once. The container is always removed when ocre exits: ' +
+            'containers exist only inside the process that runs them.',
+        ].join('\n\n'),
+      )
+      .usage('[options] IMAGE|FILE.wasm [ARG...]')
+      .argument('<image>', 'image name, or path to a .wasm file')
+      .argument('[args...]', 'arguments for the container')
+      .option('--rm', 'remove the container when it exits (always done; accepted for Docker compatibility)')
+      .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "."; default: random)')
+      .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
+      .option(
+        '-v, --volume <src:dst[:ro]>',
+        'mount host directory SRC at DST in the container (repeatable)',
+        (v, p: unknown[]) => [...(p ?? []), parseVolume(v)],
+      )
+      .option(
+        '-k, --capability <cap>',
+        'grant a capability: filesystem, networking (repeatable or comma-separated)',
+        collectList,
+      )
+      .option(
+        '-e, --env <var=value>',
+        'set an environment variable; a bare VAR copies it from this environment (repeatable)',
+        collect,
+      )
+      .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
+      .option(
+        '--stop-timeout <seconds>',
+        'grace period of the first Ctrl-C/SIGTERM before the container is killed',
+        parseSeconds,
+        DEFAULT_STOP_TIMEOUT,
+      )
+      .passThroughOptions(),
+  ).action(async (image: string, args: string[], opts, cmd: Command) => {
+    const g = globals(cmd)
+    verbose = !!g.verbose
+    status = await run(runtime(g), resolveWorkdir(g.workdir), image, args, opts, io)
+  })
+
+  // --- image ------------------------------------------------------------------
+  const image = program
+    .command('image')
+    .summary('manage images: ls, pull, import, rm')
+    .description(
+      'Manage the image store (WORKDIR/images). Image names are file names: [a-z0-9._-], not starting with ".".',
+    )
+    .usage('COMMAND')
+
+  withGlobals(
+    image
+      .command('ls')
+      .alias('list')
+      .summary('list images')
+      .description('List images (or one) as a table: NAME, SIZE, SHA256 (first 12 hex digits), MODIFIED.')
+      .argument('[name]', 'show only this image (an error if it does not exist)')
+      .option('-q, --quiet', 'print only the names')
+      .option('--no-trunc', 'print the whole SHA-256'),
+  ).action((name: string | undefined, opts, cmd: Command) => {
+    const g = globals(cmd)
+    imageLs(openStore(resolveWorkdir(g.workdir)), name, opts, io)
+  })
+
+  withGlobals(
+    image
+      .command('pull')
+      .summary('download an image over http(s)')
+      .description(
+        'Download an image from URL (http:, https: or file:) and store it as NAME (default: the last segment of ' +
+          'the URL path). The file is validated before it is stored; an interrupted or failed pull leaves nothing ' +
+          'behind. Shows a progress bar on a terminal, plain lines otherwise.',
+      )
+      .argument('<url>', 'where to download from')
+      .argument('[name]', 'image name')
+      .option('-f, --force', 'replace an existing image of that name')
+      .option('--sha256 <hex>', 'expected SHA-256 of the image (the pull fails if it differs)')
+      .option(
+        '--max-size <bytes>',
+        `refuse images larger than this (e.g. 64m; default ${DEFAULT_MAX_BYTES / 1024 / 1024}m)`,
+        parseBytes,
+      )
+      .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds),
+  ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
+    const g = globals(cmd)
+    await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
+  })
+
+  withGlobals(
+    image
+      .command('import')
+      .summary('add a local .wasm file')
+      .description(
+        'Add FILE to the image store as NAME (default: its file name). It must be a valid WebAssembly module.',
+      )
+      .argument('<file>', 'the .wasm file')
+      .argument('[name]', 'image name')
+      .option('-f, --force', 'replace an existing image of that name')
+      .option('--sha256 <hex>', 'expected SHA-256 of the file (the import fails if it differs)'),
+  ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
+    const g = globals(cmd)
+    await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
+  })
+
+  withGlobals(
+    image
+      .command('rm')
+      .alias('remove')
+      .summary('remove images')
+      .description('Remove the named images from the store.')
+      .argument('<name...>', 'image names'),
+  ).action(async (names: string[], _opts, cmd: Command) => {
+    const g = globals(cmd)
+    await imageRm(openStore(resolveWorkdir(g.workdir)), names, io)
+  })
+
+  // --- version ----------------------------------------------------------------
+  withGlobals(
+    program
+      .command('version')
+      .summary('print version information')
+      .description('Print the version of ocre-node and of its runtime.'),
+  ).action((_opts, cmd: Command) => {
+    const g = globals(cmd)
+    const lines = [`ocre-node ${packageVersion()}`, `node: ${process.version}`]
+    try {
+      lines.push(...describeRuntimeVersion(runtime(g).version))
+    } catch (err) {
+      lines.push(`runtime: not available (${errorMessage(err)})`)
+    }
+    io.out(lines.join('\n') + '\n')
+  })
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return status
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and --version exit 0; usage errors were already printed as one line
+      return err.exitCode === 0 ? 0 : EXIT_OCRE_ERROR
+    }
+    mio.stderr.write(`ocre: ${errorMessage(err)}\n`)
+    if (verbose && err instanceof Error && err.stack) mio.stderr.write(err.stack + '\n')
+    return err instanceof CliError ? err.exitCode : EXIT_OCRE_ERROR
+  }
+}
+
+/** True if -v/--verbose appears among the options before the command. */
+function leadingVerbose(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '-v' || a === '--verbose') return true
+    if (a === '--workdir') i++
+    else if (!a.startsWith('-')) return false
+  }
+  return false
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`ocre: ${errorMessage(err)}\n`)
+      process.exit(EXIT_OCRE_ERROR)
+    },
+  )
+}
