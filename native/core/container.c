@@ -44,6 +44,8 @@ struct ocre_container {
 	bool thread_alive; /* created, not yet joined */
 	bool thread_done;  /* the thread has finished touching the container */
 	bool start_failed;
+	bool running_announced; /* RUNNING was delivered: EXITED may follow */
+	bool closing;           /* the context is being destroyed: no more starts */
 	size_t memory_limit;
 	sem_t ready;
 	struct ocre_exit_info exit;
@@ -269,7 +271,7 @@ err_free:
 /* Called with the context lock held. */
 int ocre_container_remove_from_context(struct ocre_container *c)
 {
-	bool observed;
+	bool observed = false;
 	void *engine_ctx;
 	int ret;
 
@@ -345,6 +347,11 @@ static void *container_main(void *arg)
 	                                          : "exit",
 	        message[0] ? ": " : "", message);
 
+	/* Listeners see RUNNING before EXITED: wait until start() delivered it. */
+	pthread_mutex_lock(&c->lock);
+	while (!c->running_announced)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 	fire_event(c, OCRE_CONTAINER_STATUS_EXITED);
 
 	pthread_mutex_lock(&c->lock);
@@ -359,17 +366,24 @@ static void *container_main(void *arg)
 static int start_impl(struct ocre_container *c, bool wait_for_exit)
 {
 	pthread_attr_t attr;
-	bool observed;
+	bool observed = false;
 	int ret, rc;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
 		return ret;
+	if (c->closing) {
+		pthread_mutex_unlock(&c->lock);
+		if (observed)
+			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+		return ocre_fail(OCRE_ERR_STATE, "cannot start container %s: its context is being destroyed", c->id);
+	}
 	if (c->status != OCRE_CONTAINER_STATUS_CREATED && c->status != OCRE_CONTAINER_STATUS_STOPPED)
 		return unlock_and_fail_state(c, observed, "start");
 
 	/* TRANSITION: CREATED/STOPPED -> RUNNING */
 	c->status = OCRE_CONTAINER_STATUS_RUNNING;
 	c->start_failed = false;
+	c->running_announced = false;
 	c->thread_done = false;
 	c->kill_requested = false;
 	c->exit.reason = OCRE_EXIT_REASON_NONE;
@@ -421,6 +435,10 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit)
 	}
 	pthread_mutex_unlock(&c->lock);
 	fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
+	pthread_mutex_lock(&c->lock);
+	c->running_announced = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 
 	if (wait_for_exit)
 		return ocre_container_wait(c, NULL);
@@ -440,7 +458,7 @@ int ocre_container_start_async(struct ocre_container *c)
 ocre_container_status_t ocre_container_get_status(struct ocre_container *c)
 {
 	ocre_container_status_t st;
-	bool observed;
+	bool observed = false;
 
 	if (!c)
 		return OCRE_CONTAINER_STATUS_UNKNOWN;
@@ -475,7 +493,7 @@ bool ocre_container_is_detached(struct ocre_container *c)
 
 int ocre_container_pause(struct ocre_container *c)
 {
-	bool observed;
+	bool observed = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -512,7 +530,7 @@ static int unpause_locked(struct ocre_container *c)
 
 int ocre_container_unpause(struct ocre_container *c)
 {
-	bool observed;
+	bool observed = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -528,7 +546,7 @@ int ocre_container_unpause(struct ocre_container *c)
 
 int ocre_container_kill(struct ocre_container *c)
 {
-	bool observed;
+	bool observed = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -561,7 +579,7 @@ int ocre_container_kill(struct ocre_container *c)
 
 int ocre_container_stop_async(struct ocre_container *c, unsigned grace_ms)
 {
-	bool observed, unpaused = false;
+	bool observed = false, unpaused = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -609,7 +627,7 @@ int ocre_container_stop(struct ocre_container *c)
 static int wait_impl(struct ocre_container *c, int *status, const unsigned *timeout_ms)
 {
 	struct timespec deadline;
-	bool observed;
+	bool observed = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -674,7 +692,7 @@ int ocre_container_get_exit(struct ocre_container *c, struct ocre_exit_info *inf
 int ocre_container_set_stdio(struct ocre_container *c, int stdin_fd, int stdout_fd, int stderr_fd)
 {
 	int fds[3];
-	bool observed;
+	bool observed = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -715,7 +733,7 @@ int ocre_container_set_event_callback(struct ocre_container *c, ocre_container_e
 
 int ocre_container_set_memory_limit(struct ocre_container *c, size_t bytes)
 {
-	bool observed;
+	bool observed = false;
 	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
@@ -736,4 +754,11 @@ size_t ocre_container_get_memory_limit(struct ocre_container *c)
 	v = c->memory_limit;
 	pthread_mutex_unlock(&c->lock);
 	return v;
+}
+
+void ocre_container_mark_closing(struct ocre_container *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->closing = true;
+	pthread_mutex_unlock(&c->lock);
 }

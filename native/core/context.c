@@ -128,6 +128,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 	}
 	for (i = 0, c = ctx->head; c; c = ocre_container_list_next(c), i++) {
 		ocre_container_retain(c);
+		ocre_container_mark_closing(c); /* a racing start() now fails: nothing restarts behind us */
 		all[i] = c;
 	}
 	pthread_mutex_unlock(&ctx->lock);

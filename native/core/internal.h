@@ -46,6 +46,8 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
                                           const char *image_path, const struct ocre_runtime_vtable *engine,
                                           bool detached, const struct ocre_container_args *args, int stdin_fd,
                                           int stdout_fd, int stderr_fd);
+/* Refuse further starts (the context is being destroyed). */
+void ocre_container_mark_closing(struct ocre_container *c);
 /* Detach from the context and free the engine side; 0 or OCRE_ERR_STATE. Caller holds the context lock. */
 int ocre_container_remove_from_context(struct ocre_container *c);
 struct ocre_container *ocre_container_list_next(struct ocre_container *c);

@@ -1,5 +1,6 @@
 /* The Ocre API contract: NULL and invalid arguments for every function,
  * naming and mount rules, ids, runtimes, contexts, and extra engines. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,6 +258,42 @@ static void destroy_context_with_running_containers(void)
 	CHECK(test_now_us() - t0 < 2000000);
 }
 
+struct racer {
+	struct ocre_container *c;
+	int result;
+};
+
+static void *start_later(void *arg)
+{
+	struct racer *r = arg;
+	r->result = ocre_container_start(r->c);
+	return NULL;
+}
+
+static void destroy_wins_against_a_racing_start(void)
+{
+	int round;
+	for (round = 0; round < 50; round++) {
+		struct ocre_context *ctx = ocre_create_context(test_tmpdir("race"));
+		char cmd[2048];
+		struct racer r;
+		pthread_t t;
+
+		snprintf(cmd, sizeof(cmd), "cp %s/spin.wasm %s/images/", getenv("OCRE_FIXTURES"),
+		         ocre_context_get_working_directory(ctx));
+		CHECK_INT(system(cmd), 0);
+		r.c = ocre_context_create_container(ctx, "spin.wasm", NULL, NULL, true, NULL, -1, -1, -1);
+		ocre_container_retain(r.c);
+		pthread_create(&t, NULL, start_later, &r);
+		CHECK_INT(ocre_destroy_context(ctx), 0);
+		pthread_join(t, NULL);
+		/* either the start came first and destroy killed it, or it was refused */
+		CHECK(r.result == OCRE_OK || r.result == OCRE_ERR_STATE || r.result == OCRE_ERR_NOT_FOUND);
+		CHECK(ocre_container_get_status(r.c) != OCRE_CONTAINER_STATUS_RUNNING);
+		ocre_container_release(r.c);
+	}
+}
+
 /* ---- an extra engine through the vtable ---- */
 
 static int fake_runs;
@@ -335,6 +372,7 @@ int main(void)
 	RUN(remove_is_refused_while_running);
 	RUN(one_context_per_workdir);
 	RUN(destroy_context_with_running_containers);
+	RUN(destroy_wins_against_a_racing_start);
 	RUN(extra_engines_are_registered);
 	test_teardown();
 	return test_finish();

@@ -178,6 +178,28 @@ static void events_follow_the_state_machine(void)
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 }
 
+static void fast_exits_still_announce_running_first(void)
+{
+	int i, status;
+	for (i = 0; i < 200; i++) {
+		struct ocre_container *c = test_create("trivial.wasm", "fast", true, NULL, -1, -1, -1);
+		pthread_mutex_lock(&ev_lock);
+		events[0] = '\0';
+		pthread_mutex_unlock(&ev_lock);
+		CHECK_INT(ocre_container_set_event_callback(c, on_event, NULL), 0);
+		CHECK_INT(ocre_container_start(c), 0);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(ocre_container_set_event_callback(c, NULL, NULL), 0);
+		pthread_mutex_lock(&ev_lock);
+		if (strcmp(events, "running exited stopped ") != 0) {
+			test_fail(__FILE__, __LINE__, "run %d: events \"%s\"", i, events);
+			i = 200;
+		}
+		pthread_mutex_unlock(&ev_lock);
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	}
+}
+
 int main(void)
 {
 	test_setup();
@@ -185,6 +207,7 @@ int main(void)
 	RUN(stdout_to_a_file_and_stderr_apart);
 	RUN(new_stdio_for_a_restart);
 	RUN(events_follow_the_state_machine);
+	RUN(fast_exits_still_announce_running_first);
 	test_teardown();
 	return test_finish();
 }

@@ -96,13 +96,31 @@ static int wamr_deinit(void)
 
 /* ---- the module cache ---- */
 
+/* WAMR calls made on a thread WAMR did not create (a caller's, a libuv pool
+ * thread) are wrapped in a thread environment, as WAMR's embedding rules ask. */
+static bool enter_wamr_thread(void)
+{
+	if (wasm_runtime_thread_env_inited())
+		return false;
+	return wasm_runtime_init_thread_env();
+}
+
+static void leave_wamr_thread(bool entered)
+{
+	if (entered)
+		wasm_runtime_destroy_thread_env();
+}
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wamr_module *cache;
 
 static void image_free(struct wamr_module *m)
 {
-	if (m->module)
+	if (m->module) {
+		bool entered = enter_wamr_thread();
 		wasm_runtime_unload(m->module);
+		leave_wamr_thread(entered);
+	}
 	if (m->buf)
 		ocre_unload_file(m->buf, m->buf_size);
 	pthread_mutex_destroy(&m->lock);
@@ -159,7 +177,11 @@ static struct wamr_module *image_get(const char *path, const char *image_name)
 		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is larger than 4 GiB", image_name);
 		goto fail;
 	}
-	m->module = wasm_runtime_load(m->buf, (uint32_t)m->buf_size, error, sizeof(error));
+	{
+		bool entered = enter_wamr_thread();
+		m->module = wasm_runtime_load(m->buf, (uint32_t)m->buf_size, error, sizeof(error));
+		leave_wamr_thread(entered);
+	}
 	if (!m->module) {
 		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s: %s", image_name, error[0] ? error : "WAMR cannot load it");
 		goto fail;

@@ -43,7 +43,8 @@ struct ocre_log_record {
 
 /**
  * A sink receives every record at or above the level, on the thread that
- * logged it (often a container thread): it must not block for long.
+ * logged it (often a container thread), possibly while library locks are
+ * held: it must not block for long and must not call back into the library.
  */
 typedef void (*ocre_log_sink_t)(const struct ocre_log_record *record, void *user_data);
 
