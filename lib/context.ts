@@ -168,6 +168,7 @@ export class Context implements AsyncDisposable {
     let container: Container | undefined
     const onEvent = (snap: NativeSnapshot) => container && internals.onEvent(container, snap)
     try {
+      await this.images.ensureLoadable(native.image)
       const nc = await this.#track(() => this.#native.createContainer(native, onEvent))
       container = internals.create(nc, this.#owner, stdio)
     } catch (err) {

@@ -358,6 +358,15 @@ function displayUrl(url: URL): string {
  * The images of one working directory. `ctx.images` is one of these; it can
  * also be used alone (it needs no native addon).
  */
+// Verdicts of V8's validator on image files, by file identity, for the whole
+// process: an image is validated once, not at every create.
+const verdicts = new Map<string, string | null>()
+const VERDICTS_MAX = 4096
+
+function identity(file: string, st: fs.Stats): string {
+  return `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
+}
+
 export class ImageStore {
   /** Absolute path of the images directory. */
   readonly dir: string
@@ -381,6 +390,38 @@ export class ImageStore {
   /** Path of an image file (whether or not it exists). */
   path(name: string): string {
     return path.join(this.dir, checkName(name))
+  }
+
+  /**
+   * Make sure the engine may load image `name`: validated with V8 once per
+   * file version (whoever put it there). WAMR 1.1.2's loader is not safe on
+   * malformed modules, so nothing V8 rejects reaches it. A missing file is
+   * left for the engine to report (ERR_OCRE_IMAGE_NOT_FOUND).
+   * @throws OcreError ERR_OCRE_INVALID_IMAGE with V8's reason
+   */
+  async ensureLoadable(name: string): Promise<void> {
+    if (imageNameProblem(name) !== null) return // the engine reports bad names
+    const file = path.join(this.dir, name)
+    let st: fs.Stats
+    try {
+      st = fs.statSync(file)
+    } catch {
+      return
+    }
+    if (!st.isFile()) return
+    const key = identity(file, st)
+    let problem = verdicts.get(key)
+    if (problem === undefined) {
+      const bytes = await fsp.readFile(file)
+      const now = fs.statSync(file, { throwIfNoEntry: false })
+      problem = wasmProblem(bytes)
+      // cache only if the file did not change while it was read
+      if (now && identity(file, now) === key) {
+        if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
+        verdicts.set(key, problem)
+      }
+    }
+    if (problem !== null) throw ocreError('ERR_OCRE_INVALID_IMAGE', `image ${name} is not valid WebAssembly: ${problem}`)
   }
 
   /** True if the image exists. */
