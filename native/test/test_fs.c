@@ -12,25 +12,7 @@
 static char *fs_run(const char *id, const char **caps, const char **mounts, const char **argv, int *status)
 {
 	struct ocre_container_args args = {.argv = argv, .capabilities = caps, .mounts = mounts};
-	struct ocre_container *c;
-	int out[2];
-	char *text;
-
-	test_pipe(out);
-	c = ocre_context_create_container(test_context(), "fs.wasm", NULL, id, true, &args, -1, out[1], -1);
-	CHECK(c != NULL);
-	if (!c) {
-		close(out[0]);
-		close(out[1]);
-		return strdup("");
-	}
-	CHECK_INT(ocre_container_start(c), 0);
-	close(out[1]);
-	text = test_read_all(out[0]);
-	close(out[0]);
-	CHECK_INT(ocre_container_wait(c, status), 0);
-	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
-	return text;
+	return test_run_capture("fs.wasm", id, &args, 0, status, NULL);
 }
 
 static void write_file(const char *path, const char *text)

@@ -9,28 +9,7 @@ static char *run_capture(const char *image, const char **argv, const char **envp
                          struct ocre_exit_info *info)
 {
 	struct ocre_container_args args = {.argv = argv, .envp = envp};
-	struct ocre_container *c;
-	int out[2];
-	char *text;
-
-	test_pipe(out);
-	c = ocre_context_create_container(test_context(), image, NULL, NULL, true, &args, -1, out[1], -1);
-	CHECK(c != NULL);
-	if (!c) {
-		close(out[0]);
-		close(out[1]);
-		return strdup("");
-	}
-	CHECK_INT(ocre_container_start(c), 0);
-	close(out[1]); /* the run has its own copy; EOF comes when it ends */
-	text = test_read_all(out[0]);
-	close(out[0]);
-	CHECK_INT(ocre_container_wait(c, status), 0);
-	if (info)
-		CHECK_INT(ocre_container_get_exit(c, info), 0);
-	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
-	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
-	return text;
+	return test_run_capture(image, NULL, &args, 0, status, info);
 }
 
 static void hello_prints_and_exits_zero(void)
@@ -105,25 +84,12 @@ static void traps_end_with_trap_status_and_message(void)
 	}
 }
 
-/* Run trap.wasm MODE with a memory limit; returns stdout. */
+/* Run trap.wasm MODE with a memory limit (0: the default); returns stdout. */
 static char *run_limited(const char *mode, size_t limit, int *status)
 {
 	const char *argv[] = {mode, NULL};
-	struct ocre_container *c = test_create("trap.wasm", NULL, true, argv, -1, -1, -1);
-	int out[2];
-	char *text;
-
-	test_pipe(out);
-	CHECK_INT(ocre_container_set_stdio(c, -1, out[1], -1), 0);
-	CHECK_INT(ocre_container_set_memory_limit(c, limit), 0);
-	CHECK_INT(ocre_container_get_memory_limit(c), limit ? limit : 256u << 20);
-	CHECK_INT(ocre_container_start(c), 0);
-	close(out[1]);
-	text = test_read_all(out[0]);
-	close(out[0]);
-	CHECK_INT(ocre_container_wait(c, status), 0);
-	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
-	return text;
+	struct ocre_container_args args = {.argv = argv};
+	return test_run_capture("trap.wasm", NULL, &args, limit, status, NULL);
 }
 
 static void memory_limit_stops_growth(void)
@@ -215,22 +181,14 @@ static void ocre_api_needs_its_capability(void)
 	const char *caps[] = {"ocre:api", NULL};
 	struct ocre_container_args args = {.argv = uname_argv, .capabilities = caps};
 	struct ocre_exit_info info;
-	struct ocre_container *c;
-	int out[2], status = -1;
+	int status = -1;
 	char *text;
 
 	/* granted: uname answers */
-	test_pipe(out);
-	c = ocre_context_create_container(test_context(), "ocre-api.wasm", NULL, NULL, true, &args, -1, out[1], -1);
-	CHECK_INT(ocre_container_start(c), 0);
-	close(out[1]);
-	text = test_read_all(out[0]);
-	close(out[0]);
+	text = test_run_capture("ocre-api.wasm", NULL, &args, 0, &status, NULL);
 	CHECK(strncmp(text, "ocre-node (Linux) ", 18) == 0);
-	free(text);
-	CHECK_INT(ocre_container_wait(c, &status), 0);
 	CHECK_INT(status, 0);
-	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	free(text);
 
 	/* not granted: the call traps and says why */
 	text = run_capture("ocre-api.wasm", uname_argv, NULL, &status, &info);

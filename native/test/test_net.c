@@ -46,21 +46,9 @@ static char *run_net(const char **caps, int port, int *status)
 	char port_text[16];
 	const char *argv[] = {"connect", "127.0.0.1", port_text, "ping", NULL};
 	struct ocre_container_args args = {.argv = argv, .capabilities = caps};
-	struct ocre_container *c;
-	int out[2];
-	char *text;
 
 	snprintf(port_text, sizeof(port_text), "%d", port);
-	test_pipe(out);
-	c = ocre_context_create_container(test_context(), "net.wasm", NULL, NULL, true, &args, -1, out[1], -1);
-	CHECK(c != NULL);
-	CHECK_INT(ocre_container_start(c), 0);
-	close(out[1]);
-	text = test_read_all(out[0]);
-	close(out[0]);
-	CHECK_INT(ocre_container_wait(c, status), 0);
-	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
-	return text;
+	return test_run_capture("net.wasm", NULL, &args, 0, status, NULL);
 }
 
 static void networking_capability_allows_tcp(void)

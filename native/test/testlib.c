@@ -143,6 +143,35 @@ struct ocre_container *test_create(const char *image, const char *id, bool detac
 	return ocre_context_create_container(ctx, image, NULL, id, detached, &args, stdin_fd, stdout_fd, stderr_fd);
 }
 
+char *test_run_capture(const char *image, const char *id, const struct ocre_container_args *args, size_t memory_limit,
+                       int *status, struct ocre_exit_info *info)
+{
+	struct ocre_container *c;
+	int out[2];
+	char *text;
+
+	test_pipe(out);
+	c = ocre_context_create_container(ctx, image, NULL, id, true, args, -1, out[1], -1);
+	CHECK(c != NULL);
+	if (!c) {
+		close(out[0]);
+		close(out[1]);
+		return strdup("");
+	}
+	if (memory_limit)
+		CHECK_INT(ocre_container_set_memory_limit(c, memory_limit), 0);
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]); /* the run has its own copy; EOF comes when it ends */
+	text = test_read_all(out[0]);
+	close(out[0]);
+	CHECK_INT(ocre_container_wait(c, status), 0);
+	if (info)
+		CHECK_INT(ocre_container_get_exit(c, info), 0);
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	CHECK_INT(ocre_context_remove_container(ctx, c), 0);
+	return text;
+}
+
 void test_pipe(int fds[2])
 {
 	if (pipe2(fds, O_CLOEXEC) != 0) {

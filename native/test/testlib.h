@@ -59,6 +59,13 @@ int test_finish(void);
 struct ocre_container *test_create(const char *image, const char *id, bool detached, const char **argv, int stdin_fd,
                                    int stdout_fd, int stderr_fd);
 
+/* Create a container of @p image (id may be NULL) with @p args, stdout to a
+ * pipe, and optionally a memory limit (0: default); start it, read its stdout
+ * to the end, wait, copy its exit info (if @p info), remove it. Returns the
+ * output (malloc'd) and the status in *status. */
+char *test_run_capture(const char *image, const char *id, const struct ocre_container_args *args, size_t memory_limit,
+                       int *status, struct ocre_exit_info *info);
+
 /* A pipe with both ends CLOEXEC. */
 void test_pipe(int fds[2]);
 /* Read @p fd until EOF into a malloc'd NUL-terminated string. */
