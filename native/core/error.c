@@ -4,6 +4,8 @@
 
 #include "internal.h"
 
+LOG_MODULE_REGISTER(error);
+
 static __thread ocre_err_t last_code;
 static __thread char last_message[512];
 
@@ -66,8 +68,9 @@ int ocre_fail(ocre_err_t code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_message, sizeof(last_message), fmt, ap);
 	va_end(ap);
-	/* No log record here: ocre_fail() runs with locks held, and a log sink
-	 * may call back into the library. The caller gets the message. */
 	last_code = code;
+	/* A debug record for -v users. ocre_fail() may run with library locks
+	 * held, which is why sinks must not call back into the library. */
+	LOG_DBG("%s: %s", errors[code].code, last_message);
 	return (int)code;
 }
