@@ -1,7 +1,10 @@
 /* C-level costs of the core, for finding where time and memory go (the
  * published comparison with node:wasi is `npm run bench`).
  *   cycle WORKDIR N          median/p99 of create+start+wait+remove (trivial.wasm)
- *   sleepers WORKDIR N       RSS and threads with N containers asleep */
+ *   sleepers WORKDIR N       RSS and threads with N containers asleep
+ * Build: cmake -S . -B build/core && cmake --build build/core &&
+ *        cc -O2 bench/c/cycle.c -Inative/include build/core/libocre.a -lpthread -lm -ldl -o cycle
+ * WORKDIR/images/ must hold trivial.wasm and sleeper.wasm (test/fixtures). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -101,6 +101,17 @@ class PromiseWorker : public Napi::AsyncWorker
 	{
 		return deferred_.Promise();
 	}
+	// Run Execute() and Complete() now, on the JS thread, instead of queueing:
+	// for work that takes microseconds, a pool round trip (two thread hops
+	// and a uv_async wake-up) costs more than the work. Deletes the worker.
+	Napi::Promise RunInline()
+	{
+		Napi::Promise p = Promise();
+		Execute();
+		OnOK();
+		delete this;
+		return p;
+	}
 
       protected:
 	virtual void Complete() = 0;
@@ -114,6 +125,12 @@ class PromiseWorker : public Napi::AsyncWorker
 	}
 	Napi::Promise::Deferred deferred_;
 };
+
+// Images up to this size are loaded and instantiated inline on the JS thread
+// (create/start/remove run there without a pool round trip): loading such a
+// module and creating its instance takes microseconds. Larger images, and
+// removing a container with a private directory, use the pool.
+constexpr off_t kInlineImageMax = 64 * 1024;
 
 // ---- log.cc ----
 void LogInitEnv(Napi::Env env, AddonData *data, Napi::Function on_log);

@@ -9,7 +9,8 @@
 // threads may arrive out of order (see docs/api.md).
 //
 // Pool threads only run short calls (start, remove); waits for an exit never
-// happen in native code: lib/ awaits the 'exit' event.
+// happen in native code: lib/ awaits the 'exit' event. For small images
+// start and remove run inline on the JS thread (see kInlineImageMax).
 #include "context.h"
 
 namespace ocre_node
@@ -281,6 +282,8 @@ Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
 			throw LastOcreError(env, rc);
 	}
 	auto *w = new StartWorker(env, this, Value(), in, out, err);
+	if (inline_start)
+		return w->RunInline();
 	Napi::Promise p = w->Promise();
 	w->Queue();
 	return p;
@@ -293,6 +296,8 @@ Napi::Value ContainerWrap::Remove(const Napi::CallbackInfo &info)
 	if (removed_ || !owner_)
 		return Resolved(env);
 	auto *w = new RemoveWorker(env, this, Value());
+	if (inline_remove)
+		return w->RunInline();
 	Napi::Promise p = w->Promise();
 	w->Queue();
 	return p;

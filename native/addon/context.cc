@@ -1,6 +1,8 @@
 // NativeContext: one ocre_context.
 #include "context.h"
 
+#include <sys/stat.h>
+
 #include <vector>
 
 namespace ocre_node
@@ -183,6 +185,7 @@ class CreateWorker : public PromiseWorker
 	bool has_runtime = false, has_id = false, detached = false;
 	std::vector<std::string> argv, envp, caps, mounts;
 	double memory_limit = 0;
+	bool small_image = false;
 
 	void Execute() override
 	{
@@ -224,6 +227,12 @@ class CreateWorker : public PromiseWorker
 		try {
 			Napi::Object obj = data->container_ctor.New(
 			    {Napi::External<ocre_container>::New(env, c_), owner_ref_.Value(), on_event_.Value()});
+			ContainerWrap *cw = ContainerWrap::Unwrap(obj);
+			bool has_dir = false;
+			for (const auto &cap : caps)
+				has_dir = has_dir || cap == "filesystem";
+			cw->inline_start = small_image;
+			cw->inline_remove = small_image && !has_dir;
 			deferred_.Resolve(obj);
 		} catch (const Napi::Error &err) {
 			// The wrap did not take the reference: undo the creation.
@@ -286,6 +295,12 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 		delete w;
 		throw;
 	}
+	// A small image (or none: the error comes at once) is loaded inline.
+	struct stat st;
+	std::string file = workdir_ + "/images/" + w->image;
+	w->small_image = stat(file.c_str(), &st) != 0 || (S_ISREG(st.st_mode) && st.st_size <= kInlineImageMax);
+	if (w->small_image)
+		return w->RunInline();
 	Napi::Promise p = w->Promise();
 	w->Queue();
 	return p;

@@ -97,6 +97,10 @@ class ContainerWrap : public Napi::ObjectWrap<ContainerWrap>
 	Napi::Object Snapshot(Napi::Env env);
 
 	std::mutex start_mu; // set_stdio + start as one step
+	// start/remove may run inline on the JS thread (small image; remove:
+	// no private directory to delete). Set once, at creation.
+	bool inline_start = false;
+	bool inline_remove = false;
 
       private:
 	friend Napi::Function InitContainerClass(Napi::Env env);

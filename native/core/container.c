@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -297,6 +299,25 @@ int ocre_container_remove_from_context(struct ocre_container *c)
 
 /* ---- the container thread ---- */
 
+/* Run below the priority of the thread that started us (normally the one
+ * running the caller's event loop): Linux niceness is per thread. Failure
+ * (e.g. a seccomp filter) only costs fairness, never the run. */
+static void lower_thread_priority(void)
+{
+#if CONFIG_OCRE_CONTAINER_NICE > 0
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int now;
+
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (now == -1 && errno != 0)
+		return;
+	now += CONFIG_OCRE_CONTAINER_NICE;
+	if (setpriority(PRIO_PROCESS, (id_t)tid, now > 19 ? 19 : now) != 0)
+		LOG_DBG("setpriority: %s", strerror(errno));
+#endif
+}
+
 static void *container_main(void *arg)
 {
 	struct ocre_container *c = arg;
@@ -304,6 +325,7 @@ static void *container_main(void *arg)
 	char message[sizeof(c->exit.message)] = "";
 	int status;
 
+	lower_thread_priority();
 	pthread_mutex_lock(&c->lock);
 	ocre_memory_set_thread_limit(c->memory_limit);
 	pthread_mutex_unlock(&c->lock);

@@ -13,6 +13,14 @@
 #define CONFIG_OCRE_CONTAINER_STACK_SIZE (256 * 1024)
 #endif
 
+/* Niceness added to each container thread (setpriority on the thread's own
+ * id, Linux), so that the thread running the caller's event loop wins the
+ * CPU over busy containers. 0 keeps the creator's priority. Raising a
+ * thread's niceness needs no privilege. */
+#ifndef CONFIG_OCRE_CONTAINER_NICE
+#define CONFIG_OCRE_CONTAINER_NICE 10
+#endif
+
 /* WAMR's per-instance operand/frame stack and app heap. */
 #ifndef CONFIG_OCRE_WASM_STACK_SIZE
 #define CONFIG_OCRE_WASM_STACK_SIZE (64 * 1024)
