@@ -360,23 +360,45 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     const force = o.force === undefined ? false : checkBoolean(o.force, 'options.force')
     if (this.#removed) return
     const site = captureCallSite(this.remove)
-    if (force && (this.#status === 'running' || this.#status === 'paused')) {
-      try {
-        await this.kill()
-      } catch {
-        // ended meanwhile: remove below says if anything is wrong
+    // Like kill/stop/pause: act on the state a start in flight leads to.
+    await this.#afterStart()
+    if (this.#removed) return
+    // A forced remove wins against concurrent restarts (a few rounds of
+    // kill + remove), like `docker rm -f`.
+    for (let attempt = 1; ; attempt++) {
+      if (force && (this.#status === 'running' || this.#status === 'paused')) {
+        try {
+          await this.kill()
+        } catch {
+          // ended meanwhile: remove below says if anything is wrong
+        }
       }
-    }
-    try {
-      await this.#owner.track(() => this.#native.remove())
-    } catch (err) {
-      throw withCallSite(err, site)
+      try {
+        await this.#owner.track(() => this.#native.remove())
+        break
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        // Removed meanwhile (a concurrent remove() or close()): that is the
+        // state asked for, so remove() stays idempotent.
+        if (code === 'ERR_OCRE_NOT_FOUND') break
+        if (!(force && code === 'ERR_OCRE_STATE' && attempt < 5)) throw withCallSite(err, site)
+        this.#sync(this.#native.snapshot())
+        await this.#afterStart()
+      }
     }
     this.#markRemoved()
   }
 
   #markRemoved(): void {
     if (this.#removed) return
+    // The core only removes a container whose run has ended: account for that
+    // end now (its exit event may still be queued behind us), so waiters and
+    // an attached start() settle before the event loop reference goes.
+    try {
+      this.#sync(this.#native.snapshot())
+    } catch {
+      // no snapshot: nothing more to learn
+    }
     this.#removed = true
     this.#updateRef()
     // Everything goes with the container, unread output included.

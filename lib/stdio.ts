@@ -52,7 +52,8 @@ export class RunStdio {
   stdout: Readable | null = null
   stderr: Readable | null = null
   /** fds we opened for the container: closed once start() has returned. */
-  #owned: number[] = []
+  #owned: number[] = [] // pipe ends, from the addon
+  #ownedByFs: number[] = [] // /dev/null, opened through fs
 
   constructor(slots: readonly StdioSlot[]) {
     try {
@@ -72,9 +73,12 @@ export class RunStdio {
         this.childFds[i] = slot.fd
         return
       case 'ignore': {
-        // fs.openSync opens close-on-exec (libuv adds O_CLOEXEC).
+        // fs.openSync opens close-on-exec (libuv adds O_CLOEXEC). In a worker
+        // thread Node tracks fds opened through fs and closes them when the
+        // worker exits: such an fd must be closed through fs too, or Node
+        // later closes a number that by then belongs to someone else.
         const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w')
-        this.#owned.push(fd)
+        this.#ownedByFs.push(fd)
         this.childFds[i] = fd
         return
       }
@@ -111,6 +115,13 @@ export class RunStdio {
     for (const fd of this.#owned.splice(0)) {
       try {
         binding.closeFd(fd)
+      } catch {
+        // already closed: nothing to do
+      }
+    }
+    for (const fd of this.#ownedByFs.splice(0)) {
+      try {
+        fs.closeSync(fd)
       } catch {
         // already closed: nothing to do
       }
