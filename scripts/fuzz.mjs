@@ -28,6 +28,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { rng } from './rng.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const FIXTURES = path.join(root, 'test', 'fixtures')
@@ -36,17 +37,6 @@ const MIB = 1024 * 1024
 // ---------------------------------------------------------------------------
 // deterministic mutants
 
-function rng(seed) {
-  // mulberry32
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function hash(seed, i) {
   let h = (seed ^ 0x9e3779b9) >>> 0

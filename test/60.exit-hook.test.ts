@@ -4,19 +4,10 @@
 // the filesystem capability: their private directories are deleted only if
 // the context was really destroyed (killed, joined, removed) on the way out.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ROOT, makeWorkdir, removeWorkdir } from './helpers'
-
-interface ChildResult {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  /** ms from the child's "ready" line to its exit */
-  afterReady: number
-}
+import { spawn } from 'node:child_process'
+import { type ChildResult, ROOT, makeWorkdir, removeWorkdir, runTsChild } from './helpers'
 
 const CHILD = `
 const { open } = require(${JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))})
@@ -47,26 +38,7 @@ function privateDirs(workdir: string): string[] {
 }
 
 function runChild(workdir: string, mode: string): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', CHILD, workdir, mode], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    let readyAt = 0
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString()
-      if (!readyAt && stdout.includes('ready')) readyAt = performance.now()
-    })
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, afterReady: readyAt ? performance.now() - readyAt : Infinity })
-    })
-  })
+  return runTsChild(CHILD, [workdir, mode], { limitMs: 20_000 })
 }
 
 describe('exit with running containers', function () {

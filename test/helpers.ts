@@ -1,6 +1,7 @@
 // Shared test helpers: temp working directories with the fixtures as images,
 // a per-file context, small async utilities.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -134,4 +135,48 @@ export function useContext(): { readonly ctx: import('../lib/index').Context; re
       return workdir
     },
   }
+}
+
+export interface ChildResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** ms from the child's "ready" line to its exit (Infinity if never ready) */
+  afterReady: number
+}
+
+/**
+ * Run TypeScript `code` in a child Node process (via tsx) with `args`; time
+ * its exit from the moment it prints "ready", optionally sending it
+ * `signalAfterReady` then. A child still alive after `limitMs` is killed.
+ */
+export function runTsChild(
+  code: string,
+  args: string[],
+  { signalAfterReady, limitMs = 30_000 }: { signalAfterReady?: NodeJS.Signals; limitMs?: number } = {},
+): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', code, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    let readyAt = 0
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (!readyAt && stdout.includes('ready')) {
+        readyAt = performance.now()
+        if (signalAfterReady) child.kill(signalAfterReady)
+      }
+    })
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, afterReady: readyAt ? performance.now() - readyAt : Infinity })
+    })
+  })
 }

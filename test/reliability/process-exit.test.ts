@@ -6,10 +6,9 @@
 // signal and no hang. 60.exit-hook covers 10 containers for exit/throw/unref;
 // 70.worker-threads covers terminate() with a few.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ROOT, makeWorkdir, removeWorkdir } from '../helpers'
+import { type ChildResult, ROOT, makeWorkdir, removeWorkdir, runTsChild } from '../helpers'
 
 const LIB = JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))
 
@@ -65,38 +64,10 @@ const ready = (states) => process.stdout.write('ready ' + states.join(',') + '\\
 })()
 `
 
-interface Result {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  afterReady: number
-}
+type Result = ChildResult
 
 function runChild(workdir: string, mode: string, signalAfterReady?: NodeJS.Signals): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', CHILD, workdir, mode], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    let readyAt = 0
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString()
-      if (!readyAt && stdout.includes('ready')) {
-        readyAt = performance.now()
-        if (signalAfterReady) child.kill(signalAfterReady)
-      }
-    })
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, afterReady: readyAt ? performance.now() - readyAt : Infinity })
-    })
-  })
+  return runTsChild(CHILD, [workdir, mode], { signalAfterReady })
 }
 
 const CORE_SIGNALS = ['SIGSEGV', 'SIGABRT', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGQUIT', 'SIGSYS', 'SIGTRAP']
