@@ -21,6 +21,7 @@ export interface NativeContainerInfo {
   id: string
   image: string
   runtime: string
+  tier: 'aot' | 'interpreter'
   detached: boolean
   memoryLimit: number
 }
@@ -49,6 +50,7 @@ export interface NativeCreateOptions {
   capabilities?: string[]
   mounts?: string[]
   memoryLimit?: number
+  tier?: 'auto' | 'aot' | 'interpreter'
 }
 
 export interface NativeContext {
@@ -63,6 +65,7 @@ export type NativeLogHandler = (level: number, module: string, message: string, 
 export interface NativeBinding {
   init(options: { OcreError: typeof OcreError; onLog: NativeLogHandler }): void
   version(): string
+  aotRuntime(): { wamr: string; machine: string }
   pipe(): [number, number]
   closeFd(fd: number): void
   setLogLevel(level: number): void

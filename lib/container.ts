@@ -74,6 +74,8 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
   readonly image: string
   /** The engine that runs it, e.g. `wamr/wasip1`. */
   readonly runtime: string
+  /** How it runs: `'aot'` (its image's verified AOT artifact) or `'interpreter'`. */
+  readonly tier: 'aot' | 'interpreter'
   /** Whether `start()` resolves once running (detached) or at exit (attached). */
   readonly detached: Detached
 
@@ -109,6 +111,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     this.id = info.id
     this.image = info.image
     this.runtime = info.runtime
+    this.tier = info.tier
     this.detached = info.detached as Detached
     this.#native = native
     this.#owner = owner

@@ -10,7 +10,7 @@ import { AbortError, captureCallSite, OcreError, withCallSite } from './errors'
 import { ImageStore } from './images'
 import './log'
 import { normalizeStdio, RunStdio } from './stdio'
-import type { CreateOptions, OpenOptions, RunOptions, RunResult } from './types'
+import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
 import {
   checkAbsolutePath,
   checkBoolean,
@@ -36,7 +36,9 @@ const CREATE_KEYS = [
   'stdio',
   'detached',
   'memoryLimit',
+  'tier',
 ] as const
+const TIERS = ['auto', 'aot', 'interpreter'] as const
 const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input'] as const
 
 /** Contexts open in this environment (main thread or worker). */
@@ -56,6 +58,11 @@ function installExitHook(): void {
 
 let createContext: (native: NativeContext) => Context
 
+function checkTier(value: unknown, what: string): Tier {
+  if (!TIERS.includes(value as Tier)) throw typeError("'auto', 'aot' or 'interpreter'", what, value)
+  return value as Tier
+}
+
 /** Validate create options; returns what the addon takes. */
 function parseCreateOptions(options: unknown, name: string, keys: readonly string[], image?: string) {
   const o = checkOptions(options, name, keys)
@@ -72,6 +79,7 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
       o.memoryLimit === undefined
         ? undefined
         : checkInteger(o.memoryLimit, `${name}.memoryLimit`, 0, Number.MAX_SAFE_INTEGER),
+    tier: o.tier === undefined ? undefined : checkTier(o.tier, `${name}.tier`),
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
   return { native, stdio, rest: o }

@@ -25,6 +25,8 @@ export type OcreCoreErrorCode =
   | 'ERR_OCRE_NOT_INITIALIZED'
   | 'ERR_OCRE_UNSUPPORTED'
   | 'ERR_OCRE_TIMEOUT'
+  | 'ERR_OCRE_NO_AOT'
+  | 'ERR_OCRE_AOT_REJECTED'
   | 'ERR_OCRE_UNKNOWN'
 
 /**

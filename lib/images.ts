@@ -8,6 +8,7 @@
 //   images/<name>               an image
 //   images/.meta/<name>         its sidecar: JSON { sha256, size, mtimeMs, ino }
 //   images/.tmp-<pid>-<hex>     a write in progress (renamed or linked into place)
+//   images/.aot/                its AOT artifacts (see aot.ts)
 //
 // Only valid WebAssembly enters the store: every write goes to a temp file in
 // the same directory, is fsync'ed, validated and digest-checked, and only then
@@ -25,6 +26,7 @@ import http from 'node:http'
 import https from 'node:https'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { AotStore, type AotInfo, type CompileOptions, type PreparedArtifact } from './aot'
 import { AbortError, OcreError } from './errors'
 import { checkOptions as checkKnownOptions, describe, isAbortSignal, rangeError, typeError } from './validate'
 
@@ -54,6 +56,8 @@ export interface ImageInfo {
   sha256: string
   /** Last modification time of the file. */
   modified: Date
+  /** Its AOT artifact (see {@link ImageStore.compile}), or null if it has none. */
+  aot: AotInfo | null
 }
 
 export interface Progress {
@@ -76,6 +80,11 @@ export interface AddOptions {
   maxBytes?: number
   /** http(s) only: idle timeout in ms (default DEFAULT_PULL_TIMEOUT; 0 disables it). */
   timeout?: number
+  /**
+   * Also compile it to native code (see {@link ImageStore.compile}; `true` or
+   * the compile options). The image is admitted only if it compiles.
+   */
+  aot?: boolean | Omit<CompileOptions, 'signal'>
 }
 
 export interface PullOptions extends AddOptions {
@@ -85,7 +94,8 @@ export interface PullOptions extends AddOptions {
 
 export type ImageSource = string | URL | Uint8Array | ArrayBuffer
 
-const ADD_OPTIONS = ['replace', 'sha256', 'signal', 'onProgress', 'maxBytes', 'timeout'] as const
+const ADD_OPTIONS = ['replace', 'sha256', 'signal', 'onProgress', 'maxBytes', 'timeout', 'aot'] as const
+const COMPILE_OPTIONS = ['cpu', 'signal'] as const
 const PULL_OPTIONS = [...ADD_OPTIONS, 'name'] as const
 
 // ---------------------------------------------------------------------------
@@ -150,6 +160,7 @@ function checkOptions<T extends object>(options: unknown, allowed: readonly stri
   if (o.signal !== undefined && !isAbortSignal(o.signal)) throw typeError('an AbortSignal', `${what}.signal`, o.signal)
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
     throw typeError('a function', `${what}.onProgress`, o.onProgress)
+  if (o.aot !== undefined && typeof o.aot !== 'boolean') checkCompileOptions(o.aot, `${what}.aot`, ['cpu'])
   for (const key of ['maxBytes', 'timeout']) {
     const v = o[key]
     if (v === undefined) continue
@@ -158,6 +169,15 @@ function checkOptions<T extends object>(options: unknown, allowed: readonly stri
     if (!Number.isSafeInteger(v) || v < min) throw rangeError(`an integer >= ${min}`, `${what}.${key}`, v)
   }
   return options as T
+}
+
+function checkCompileOptions(options: unknown, what: string, allowed: readonly string[]): CompileOptions {
+  if (options === undefined || options === null) return {}
+  const o = checkKnownOptions(options, what, allowed)
+  if (o.cpu !== undefined && (typeof o.cpu !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(o.cpu)))
+    throw typeError("a CPU name such as 'x86-64' or 'native'", `${what}.cpu`, o.cpu)
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) throw typeError('an AbortSignal', `${what}.signal`, o.signal)
+  return o as CompileOptions
 }
 
 function normalizeDigest(value: unknown, what: string): string {
@@ -241,6 +261,15 @@ function hashFileSync(file: string): string {
     fs.closeSync(fd)
   }
   return hash.digest('hex')
+}
+
+/** Whether `name` in a store directory is a temp file its writer abandoned. */
+function staleTmp(file: string, name: string): boolean {
+  const m = /^\.tmp-(\d+)-[0-9a-f]+$/.exec(name)
+  if (!m) return false
+  const pid = Number(m[1])
+  const stale = Date.now() - fs.statSync(file).mtimeMs > STALE_TMP_MS
+  return stale || (pid !== process.pid && !pidAlive(pid))
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -372,6 +401,7 @@ export class ImageStore {
   readonly dir: string
   readonly #isInUse: (image: string) => boolean
   readonly #metaDir: string
+  readonly #aot: AotStore
 
   /**
    * @param imagesDir the images directory (created on the first write)
@@ -385,6 +415,7 @@ export class ImageStore {
     this.dir = path.resolve(imagesDir)
     this.#isInUse = isInUse
     this.#metaDir = path.join(this.dir, META_DIR)
+    this.#aot = new AotStore(this.dir)
   }
 
   /** Path of an image file (whether or not it exists). */
@@ -452,8 +483,49 @@ export class ImageStore {
       const info = this.#info(name)
       if (info) out.push(info)
     }
-    this.#sweepSidecars(new Set(out.map((i) => i.name)))
+    const names = new Set(out.map((i) => i.name))
+    this.#sweepSidecars(names)
+    this.#aot.sweep(names, staleTmp)
     return out
+  }
+
+  /**
+   * Compile image `name` to native code with the AOT compiler (built when LLVM
+   * 15 was present at build time; ERR_OCRE_NO_COMPILER otherwise). The
+   * artifact is bound to the image's SHA-256, the WAMR version and the
+   * options, and from then on containers of the image run it (tier `auto`).
+   * Recompiling replaces it atomically. ERR_OCRE_AOT_COMPILE if the compiler
+   * fails (its reason in the message).
+   */
+  async compile(name: string, options?: CompileOptions): Promise<AotInfo> {
+    checkName(name)
+    const opts = checkCompileOptions(options, 'options', COMPILE_OPTIONS)
+    if (opts.signal?.aborted) throw abortError(opts.signal)
+    const file = path.join(this.dir, name)
+    // compile a private copy: the record names the SHA-256 of exactly the bytes compiled
+    let bytes: Buffer
+    try {
+      bytes = await fsp.readFile(file)
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'EISDIR')
+        throw ocreError('ERR_OCRE_IMAGE_NOT_FOUND', `image '${name}' not found in ${this.dir}`)
+      throw err
+    }
+    await checkWasm(name, bytes)
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    await fsp.mkdir(this.#aot.dir, { recursive: true, mode: 0o700 })
+    const copy = path.join(this.#aot.dir, this.#tmpName())
+    try {
+      await fsp.writeFile(copy, bytes, { mode: 0o600, flag: 'wx' })
+      const prepared = await this.#aot.prepare(name, copy, sha256, opts)
+      try {
+        return await prepared.install()
+      } finally {
+        await prepared.discard()
+      }
+    } finally {
+      await fsp.rm(copy, { force: true })
+    }
   }
 
   /**
@@ -553,6 +625,7 @@ export class ImageStore {
     }
     if (!stat.isFile()) throw ocreError('ERR_OCRE_IMAGE_NOT_FOUND', `image '${name}' not found in ${this.dir}`)
     if (this.#isInUse(name)) throw ocreError('ERR_OCRE_IN_USE', `image '${name}' is used by a container`)
+    await this.#aot.remove(name)
     await fsp.rm(file, { force: true })
     await fsp.rm(path.join(this.#metaDir, name), { force: true })
     await fsyncDir(this.dir)
@@ -593,7 +666,7 @@ export class ImageStore {
         // best effort
       }
     }
-    return { name, path: file, size: stat.size, sha256, modified: stat.mtime }
+    return { name, path: file, size: stat.size, sha256, modified: stat.mtime, aot: this.#aot.info(name, sha256) }
   }
 
   #tmpName(): string {
@@ -637,13 +710,9 @@ export class ImageStore {
         continue
       }
       for (const n of names) {
-        const m = /^\.tmp-(\d+)-[0-9a-f]+$/.exec(n)
-        if (!m) continue
         const file = path.join(dir, n)
         try {
-          const pid = Number(m[1])
-          const stale = Date.now() - fs.statSync(file).mtimeMs > STALE_TMP_MS
-          if (stale || (pid !== process.pid && !pidAlive(pid))) fs.rmSync(file, { force: true })
+          if (staleTmp(file, n)) fs.rmSync(file, { force: true })
         } catch {
           // raced with its owner or another sweeper
         }
@@ -687,6 +756,7 @@ export class ImageStore {
       name,
       opts.onProgress,
     )
+    let prepared: PreparedArtifact | null = null
     try {
       await tmp.open()
       try {
@@ -700,6 +770,14 @@ export class ImageStore {
       if (expected && expected !== sha256)
         throw ocreError('ERR_OCRE_DIGEST_MISMATCH', `sha256 of '${name}' is ${sha256}, expected ${expected}`)
       if (!prevalidated) await checkWasm(name, await fsp.readFile(tmp.path))
+      if (signal?.aborted) throw abortError(signal)
+      // compiled before it gets its name: an image that does not compile is not admitted
+      prepared = opts.aot
+        ? await this.#aot.prepare(name, tmp.path, sha256, {
+            ...(typeof opts.aot === 'object' ? opts.aot : {}),
+            signal,
+          })
+        : null
       if (signal?.aborted) throw abortError(signal)
 
       if (replace) {
@@ -722,9 +800,12 @@ export class ImageStore {
       } catch {
         // list() recomputes a missing sidecar
       }
-      return { name, path: final, size: stat.size, sha256, modified: stat.mtime }
+      // a replaced image's old artifact is stale: it goes (or is replaced)
+      const aot = prepared ? await prepared.install() : (await this.#aot.remove(name), null)
+      return { name, path: final, size: stat.size, sha256, modified: stat.mtime, aot }
     } finally {
       await tmp.discard()
+      await prepared?.discard()
     }
   }
 

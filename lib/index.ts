@@ -13,6 +13,7 @@ export { Container, type ContainerEvents, type StartResult } from './container'
 export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreErrorCode } from './errors'
 export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
 export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource } from './images'
+export type { AotInfo, CompileOptions } from './aot'
 export type {
   Capability,
   ContainerStatus,
@@ -32,6 +33,7 @@ export type {
   StdioOptions,
   StdioSpec,
   StopOptions,
+  Tier,
 } from './types'
 
 /** Version of the runtime, e.g. `0.1.0 (WAMR 1.1.2)`. */

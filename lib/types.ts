@@ -71,7 +71,20 @@ export interface CreateOptions {
   detached?: boolean
   /** Largest linear memory in bytes (0 or absent: the runtime's default, 256 MiB). */
   memoryLimit?: number
+  /**
+   * How the image runs (default `'auto'`): `'auto'` runs its AOT artifact
+   * (see `images.compile()`) when it has one compiled by this store for this
+   * exact image, else the interpreter; `'aot'` requires that artifact
+   * (ERR_OCRE_NO_AOT otherwise); `'interpreter'` never loads native code. An
+   * artifact that fails verification (tampered or foreign) makes `'auto'` and
+   * `'aot'` fail with ERR_OCRE_AOT_REJECTED: only `'interpreter'` then runs
+   * the image. {@link Container.tier} tells which ran.
+   */
+  tier?: Tier
 }
+
+/** Execution tier requested at creation. */
+export type Tier = 'auto' | 'aot' | 'interpreter'
 
 /** Options of {@link Context.run}. */
 export interface RunOptions extends Omit<CreateOptions, 'image' | 'detached'> {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { compilerPath } from '../lib/aot'
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = path.join(ROOT, 'lib', 'cli', 'main.ts')
@@ -120,7 +121,7 @@ describe('ocre command line', function () {
     it('`ocre run --help` describes every option', async function () {
       const r = await ocre(['run', '--help'])
       assert.equal(r.code, 0)
-      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--stop-timeout'])
+      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--tier', '--stop-timeout'])
         assert.ok(r.stdout.includes(s), s)
     })
 
@@ -130,7 +131,10 @@ describe('ocre command line', function () {
       for (const s of ['--force', '--sha256', '--max-size', '--timeout']) assert.ok(pull.stdout.includes(s), s)
       const image = await ocre(['help', 'image'])
       assert.equal(image.code, 0)
-      for (const s of ['ls', 'pull', 'import', 'rm']) assert.ok(image.stdout.includes(s), s)
+      for (const s of ['ls', 'pull', 'import', 'build', 'rm']) assert.ok(image.stdout.includes(s), s)
+      const build = await ocre(['image', 'build', '--help'])
+      assert.equal(build.code, 0)
+      for (const s of ['--cpu', 'llvm-15-dev']) assert.ok(build.stdout.includes(s), s)
     })
 
     it('gives a one-line error for an unknown option, command or bad option value', async function () {
@@ -143,6 +147,8 @@ describe('ocre command line', function () {
       assertOneLineError(await ocre([...w, 'run']), /missing required argument 'image'/)
       assertOneLineError(await ocre([...w, 'image', 'ls', 'a', 'b']), /too many arguments/)
       assertOneLineError(await ocre([...w, 'image', 'rm']), /missing required argument/)
+      assertOneLineError(await ocre([...w, 'run', '--tier', 'jit', 'hello.wasm']), /--tier.*auto, aot, interpreter/)
+      assertOneLineError(await ocre([...w, 'image', 'import', '--cpu', 'native', fixture('hello.wasm')]), /--cpu needs --aot/)
     })
 
     it('prints the version', async function () {
@@ -168,9 +174,9 @@ describe('ocre command line', function () {
       assert.equal(ls.code, 0, ls.stderr)
       const lines = ls.stdout.trimEnd().split('\n')
       assert.equal(lines.length, 3)
-      assert.match(lines[0], /^NAME {3,}SIZE {3,}SHA256 {9}MODIFIED$/)
+      assert.match(lines[0], /^NAME {3,}SIZE {3,}SHA256 {9}MODIFIED {14}AOT$/)
       const col = (h: string) => lines[0].indexOf(h)
-      assert.match(lines[1], /^hello\.wasm +\d+(\.\d)? KiB +[0-9a-f]{12} +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+      assert.match(lines[1], /^hello\.wasm +\d+(\.\d)? KiB +[0-9a-f]{12} +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +-$/)
       assert.equal(lines[1].slice(col('SHA256'), col('SHA256') + 12), sha256(fixture('hello.wasm')).slice(0, 12))
       assert.match(lines[2], /^tiny +\d+ B +[0-9a-f]{12} +\d{4}-/)
       for (const l of lines.slice(1)) assert.match(l.slice(col('MODIFIED')), /^\d{4}-/, 'columns are aligned')
@@ -296,6 +302,51 @@ describe('ocre command line', function () {
         assert.match(r.stderr, /ocre: pull interrupted; nothing was stored\n$/)
         assert.deepEqual(fs.readdirSync(images).filter((n) => n !== '.meta'), [])
       })
+    })
+  })
+
+  describe('AOT', function () {
+    it('image build without the compiler fails in one line naming what to install', async function () {
+      await ocre([...w, 'image', 'import', fixture('hello.wasm')])
+      const env = { OCRE_AOTC: path.join(os.tmpdir(), 'no-such-ocre-aotc') }
+      assertOneLineError(await ocre([...w, 'image', 'build', 'hello.wasm'], { env }), /llvm-15-dev/)
+      assertOneLineError(await ocre([...w, 'image', 'import', '--aot', fixture('trivial.wasm')], { env }), /llvm-15-dev/)
+      assert.equal((await ocre([...w, 'image', 'ls', '-q'])).stdout, 'hello.wasm\n', 'nothing stored')
+    })
+
+    it('import --aot, build, ls and run --tier', async function () {
+      if (!compilerPath() || runtimeMissing()) {
+        console.log('      (skipped: the AOT compiler ocre-aotc was not built: LLVM 15 not found at build time)')
+        return this.skip()
+      }
+      const imp = await ocre([...w, 'image', 'import', '--aot', fixture('hello.wasm')])
+      assert.equal(imp.code, 0, imp.stderr)
+      assert.match(imp.stdout, /^Imported hello\.wasm sha256:[0-9a-f]{64} \(AOT: [\d.]+ KiB of x86-64 code\)\n$/)
+      assert.equal((await ocre([...w, 'image', 'import', fixture('trivial.wasm')])).code, 0)
+      const build = await ocre([...w, 'image', 'build', 'trivial.wasm', 'nope.wasm'])
+      assert.equal(build.code, 125)
+      assert.match(build.stdout, /^Compiled trivial\.wasm: [\d.]+ (B|KiB) of x86-64 code in [\d.]+ s\n$/)
+      assert.match(build.stderr, /image 'nope\.wasm' not found/)
+      const ls = await ocre([...w, 'image', 'ls'])
+      const rows = ls.stdout.trimEnd().split('\n')
+      assert.match(rows[1], /^hello\.wasm .* x86-64$/)
+      assert.match(rows[2], /^trivial\.wasm .* x86-64$/)
+      const run = await ocre([...w, '-v', 'run', '--tier', 'aot', 'hello.wasm'])
+      assert.equal(run.code, 0, run.stderr)
+      assert.equal(run.stdout, 'Hello from WebAssembly!\n')
+      assert.match(run.stderr, /created container \w+ from hello\.wasm \(tier: aot\)/)
+      const interp = await ocre([...w, '-v', 'run', '--tier', 'interpreter', 'hello.wasm'])
+      assert.equal(interp.stdout, 'Hello from WebAssembly!\n')
+      assert.match(interp.stderr, /\(tier: interpreter\)/)
+      // a tampered artifact: run fails in one line; the interpreter tier still runs it
+      const aotDir = path.join(workdir, 'images', '.aot')
+      const artifact = path.join(aotDir, fs.readdirSync(aotDir).find((f) => f.startsWith('hello.wasm.') && f.endsWith('.aot'))!)
+      const bytes = fs.readFileSync(artifact)
+      bytes[bytes.length >> 1] ^= 1
+      fs.writeFileSync(artifact, bytes)
+      assert.match((await ocre([...w, 'image', 'ls', 'hello.wasm'])).stdout, /REJECTED$/m)
+      assertOneLineError(await ocre([...w, 'run', 'hello.wasm']), /tampered/)
+      assert.equal((await ocre([...w, 'run', '--tier', 'interpreter', 'hello.wasm'])).code, 0)
     })
   })
 

@@ -1,7 +1,8 @@
-// `ocre image ls|pull|import|rm`: a thin layer over ImageStore (lib/images.ts).
+// `ocre image ls|pull|import|build|rm`: a thin layer over ImageStore (lib/images.ts).
 // The image commands do not load the runtime: containers exist only inside the
 // `ocre run` process that made them, so none is ever in use here.
 import path from 'node:path'
+import type { AotInfo } from '../aot'
 import { ImageStore, type ImageInfo } from '../images'
 import { createProgress } from './progress'
 import { CliError, EXIT_INTERRUPTED, formatBytes, formatDate, formatTable } from './util'
@@ -44,15 +45,65 @@ export function imageLs(store: ImageStore, name: string | undefined, opts: LsOpt
     for (const i of images) io.out(i.name + '\n')
     return
   }
-  const rows = [['NAME', 'SIZE', 'SHA256', 'MODIFIED']]
+  const rows = [['NAME', 'SIZE', 'SHA256', 'MODIFIED', 'AOT']]
   for (const i of images)
     rows.push([
       i.name,
       formatBytes(i.size),
       opts.trunc === false ? i.sha256 : i.sha256.slice(0, 12),
       formatDate(i.modified),
+      aotColumn(i.aot),
     ])
   io.out(formatTable(rows) + '\n')
+  for (const i of images)
+    if (i.aot && i.aot.status !== 'ready') io.verbose(`${i.name}: AOT artifact ${i.aot.status}: ${i.aot.reason}`)
+}
+
+function aotColumn(aot: AotInfo | null): string {
+  if (!aot) return '-'
+  if (aot.status === 'rejected') return 'REJECTED'
+  if (aot.status === 'stale') return 'stale'
+  return aot.cpu
+}
+
+function aotOption(opts: AddCliOptions): { aot?: true | { cpu: string } } {
+  if (opts.cpu !== undefined && !opts.aot) throw new CliError('--cpu needs --aot')
+  if (!opts.aot) return {}
+  return { aot: opts.cpu !== undefined ? { cpu: opts.cpu } : true }
+}
+
+function aotSummary(aot: AotInfo | null): string {
+  return aot ? ` (AOT: ${formatBytes(aot.size)} of ${aot.cpu} code)` : ''
+}
+
+export interface BuildOptions {
+  cpu?: string
+}
+
+/** Compile each image; with a SIGINT/SIGTERM handler that aborts (nothing is left behind). */
+export async function imageBuild(store: ImageStore, names: string[], opts: BuildOptions, io: Io): Promise<void> {
+  const ac = new AbortController()
+  const onSignal = () => ac.abort()
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const failures: string[] = []
+  try {
+    for (const name of names) {
+      const t0 = process.hrtime.bigint()
+      try {
+        const aot = await store.compile(name, { signal: ac.signal, ...(opts.cpu !== undefined ? { cpu: opts.cpu } : {}) })
+        const s = Number(process.hrtime.bigint() - t0) / 1e9
+        io.out(`Compiled ${name}: ${formatBytes(aot.size)} of ${aot.cpu} code in ${s.toFixed(2)} s\n`)
+      } catch (err) {
+        if (ac.signal.aborted) throw new CliError('build interrupted; nothing was stored', EXIT_INTERRUPTED)
+        failures.push((err as Error).message)
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  if (failures.length) throw new CliError(failures.join('\n'))
 }
 
 export interface AddCliOptions {
@@ -60,6 +111,8 @@ export interface AddCliOptions {
   sha256?: string
   maxSize?: number
   timeout?: number
+  aot?: boolean
+  cpu?: string
 }
 
 export async function imageImport(
@@ -73,11 +126,12 @@ export async function imageImport(
     .add(name ?? null, path.resolve(file), {
       replace: !!opts.force,
       ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
+      ...aotOption(opts),
     })
     .catch((err) => {
       throw cliExists(err)
     })
-  io.out(`Imported ${info.name} sha256:${info.sha256}\n`)
+  io.out(`Imported ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
 }
 
 /** With a SIGINT/SIGTERM handler that aborts the download (nothing is left behind). */
@@ -94,6 +148,7 @@ export async function imagePull(
   } catch {
     throw new CliError(`'${url}' is not a URL (expected http://, https:// or file://)`)
   }
+  const aot = aotOption(opts)
   const ac = new AbortController()
   let interrupted = false
   const onSignal = () => {
@@ -114,9 +169,10 @@ export async function imagePull(
       ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
       ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
       ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
+      ...aot,
     })
     progress.done()
-    io.out(`Pulled ${info.name} sha256:${info.sha256}\n`)
+    io.out(`Pulled ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
   } catch (err) {
     progress.fail()
     if (interrupted) throw new CliError('pull interrupted; nothing was stored', EXIT_INTERRUPTED)

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { DEFAULT_MAX_BYTES } from '../images'
 import { loadApi, type OcreApi } from './api'
-import { type Io, imageImport, imageLs, imagePull, imageRm, openStore } from './image'
+import { type Io, imageBuild, imageImport, imageLs, imagePull, imageRm, openStore } from './image'
 import { DEFAULT_STOP_TIMEOUT, run } from './run'
 import {
   CliError,
@@ -158,6 +158,13 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         collect,
       )
       .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
+      .addOption(
+        new Option(
+          '--tier <tier>',
+          'auto: the AOT artifact of the image if it has one (see "ocre image build"), else the interpreter; ' +
+            'aot: require the artifact; interpreter: never run native code',
+        ).choices(['auto', 'aot', 'interpreter']),
+      )
       .option(
         '--stop-timeout <seconds>',
         'grace period of the first Ctrl-C/SIGTERM before the container is killed',
@@ -174,7 +181,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
   // --- image ------------------------------------------------------------------
   const image = program
     .command('image')
-    .summary('manage images: ls, pull, import, rm')
+    .summary('manage images: ls, pull, import, build, rm')
     .description(
       'Manage the image store (WORKDIR/images). Image names are file names: [a-z0-9._-], not starting with ".".',
     )
@@ -185,7 +192,11 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .command('ls')
       .alias('list')
       .summary('list images')
-      .description('List images (or one) as a table: NAME, SIZE, SHA256 (first 12 hex digits), MODIFIED.')
+      .description(
+        'List images (or one) as a table: NAME, SIZE, SHA256 (first 12 hex digits), MODIFIED, AOT (the CPU ' +
+          'its AOT artifact was compiled for, "stale" if it no longer matches the image, WAMR or CPU, ' +
+          '"REJECTED" if it fails verification, "-" if it has none).',
+      )
       .argument('[name]', 'show only this image (an error if it does not exist)')
       .option('-q, --quiet', 'print only the names')
       .option('--no-trunc', 'print the whole SHA-256'),
@@ -212,7 +223,9 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         `refuse images larger than this (e.g. 64m; default ${DEFAULT_MAX_BYTES / 1024 / 1024}m)`,
         parseBytes,
       )
-      .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds),
+      .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
+      .option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
+      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default x86-64; "native": this machine)'),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
@@ -228,10 +241,29 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('<file>', 'the .wasm file')
       .argument('[name]', 'image name')
       .option('-f, --force', 'replace an existing image of that name')
-      .option('--sha256 <hex>', 'expected SHA-256 of the file (the import fails if it differs)'),
+      .option('--sha256 <hex>', 'expected SHA-256 of the file (the import fails if it differs)')
+      .option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
+      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default x86-64; "native": this machine)'),
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
+  })
+
+  withGlobals(
+    image
+      .command('build')
+      .summary('compile images to native code (AOT)')
+      .description(
+        'Compile each named image ahead of time to native code with the AOT compiler (built only when LLVM 15 ' +
+          'was installed at build time: apt-get install llvm-15-dev). Containers of the image then run that ' +
+          'code (tier auto) instead of the interpreter. The artifact is bound to the image\'s SHA-256, the WAMR ' +
+          'version and the options; recompiling replaces it atomically; removing the image removes it.',
+      )
+      .argument('<name...>', 'image names')
+      .option('--cpu <cpu>', 'CPU to compile for: x86-64 (default, any x86-64 machine) or native (this machine only)'),
+  ).action(async (names: string[], opts, cmd: Command) => {
+    const g = globals(cmd)
+    await imageBuild(openStore(resolveWorkdir(g.workdir)), names, opts, io)
   })
 
   withGlobals(

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { type ImageStore, imageNameProblem, suggestImageName } from '../images'
-import type { Container, Context, CreateOptions, ExitResult, Mount } from '../index'
+import type { Container, Context, CreateOptions, ExitResult, Mount, Tier } from '../index'
 import type { OcreApi } from './api'
 import type { Io } from './image'
 import { CliError, EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP, parseEnv } from './util'
@@ -21,6 +21,7 @@ export interface RunOptions {
   capability?: string[]
   env?: string[]
   memory?: number
+  tier?: Tier
   stopTimeout: number
 }
 
@@ -138,8 +139,9 @@ export async function run(
     if (opts.capability?.length) create.capabilities = opts.capability as CreateOptions['capabilities']
     if (opts.volume?.length) create.mounts = opts.volume
     if (opts.memory !== undefined) create.memoryLimit = opts.memory
+    if (opts.tier !== undefined) create.tier = opts.tier
     container = await ctx.create(create)
-    io.verbose(`created container ${container.id} from ${image}`)
+    io.verbose(`created container ${container.id} from ${image} (tier: ${container.tier})`)
     if (interrupts > 0) throw new CliError('interrupted', EXIT_INTERRUPTED)
     await container.start()
     running = true

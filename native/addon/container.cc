@@ -165,6 +165,8 @@ Napi::Value ContainerWrap::GetInfo(const Napi::CallbackInfo &info)
 	o.Set("image", Napi::String::New(env, ocre_container_get_image(c_)));
 	const char *rt = ocre_container_get_runtime(c_);
 	o.Set("runtime", Napi::String::New(env, rt ? rt : ""));
+	const char *tier = ocre_container_get_tier(c_);
+	o.Set("tier", Napi::String::New(env, tier ? tier : "interpreter"));
 	o.Set("detached", Napi::Boolean::New(env, ocre_container_is_detached(c_)));
 	o.Set("memoryLimit", Napi::Number::New(env, (double)ocre_container_get_memory_limit(c_)));
 	return o;

@@ -185,6 +185,7 @@ class CreateWorker : public PromiseWorker
 	bool has_runtime = false, has_id = false, detached = false;
 	std::vector<std::string> argv, envp, caps, mounts;
 	double memory_limit = 0;
+	ocre_tier_t tier = OCRE_TIER_AUTO;
 	bool small_image = false;
 
 	void Execute() override
@@ -195,7 +196,7 @@ class CreateWorker : public PromiseWorker
 			return;
 		}
 		CStrings a(argv), e(envp), k(caps), m(mounts);
-		struct ocre_container_args args = {a.get(), e.get(), k.get(), m.get()};
+		struct ocre_container_args args = {a.get(), e.get(), k.get(), m.get(), tier};
 		ocre_container *c =
 		    ocre_context_create_container(owner_->ctx(), image.c_str(), has_runtime ? runtime.c_str() : nullptr,
 		                                  has_id ? id.c_str() : nullptr, detached, &args, -1, -1, -1);
@@ -254,7 +255,8 @@ class CreateWorker : public PromiseWorker
 
 // createContainer(options, onEvent): Promise<NativeContainer>
 // options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
-//            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit? }
+//            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
+//            tier? ("auto" | "aot" | "interpreter") }
 Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -279,6 +281,18 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 		w->envp = StringArray(env, opts, "env");
 		w->caps = StringArray(env, opts, "capabilities");
 		w->mounts = StringArray(env, opts, "mounts");
+		std::string tier;
+		if (OptionalString(env, opts, "tier", tier)) {
+			if (tier == "aot")
+				w->tier = OCRE_TIER_AOT;
+			else if (tier == "interpreter")
+				w->tier = OCRE_TIER_INTERPRETER;
+			else if (tier != "auto")
+				throw Napi::RangeError::New(
+				    env, "Expected 'auto', 'aot' or 'interpreter' for options.tier but "
+					 "received " +
+					     DescribeValue(opts.Get("tier")));
+		}
 		Napi::Value ml = opts.Get("memoryLimit");
 		if (!ml.IsUndefined() && !ml.IsNull()) {
 			if (!ml.IsNumber())

@@ -250,9 +250,9 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 	}
 
 	ocre_clear_error();
-	c->engine_ctx =
-	    engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL, args ? args->argv : NULL,
-	                   args ? args->envp : NULL, args ? args->mounts : NULL, c->fds[0], c->fds[1], c->fds[2]);
+	c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
+	                               args ? args->argv : NULL, args ? args->envp : NULL, args ? args->mounts : NULL,
+	                               c->fds[0], c->fds[1], c->fds[2], args ? args->tier : OCRE_TIER_AUTO);
 	if (!c->engine_ctx) {
 		if (ocre_last_error() == OCRE_OK)
 			ocre_fail(OCRE_ERR_RUNTIME, "engine '%s' could not create container %s", engine->runtime_name,
@@ -506,6 +506,13 @@ const char *ocre_container_get_image(const struct ocre_container *c)
 const char *ocre_container_get_runtime(const struct ocre_container *c)
 {
 	return c ? c->engine->runtime_name : NULL;
+}
+
+const char *ocre_container_get_tier(const struct ocre_container *c)
+{
+	if (!c)
+		return NULL;
+	return c->engine->tier ? c->engine->tier(c->engine_ctx) : "interpreter";
 }
 
 bool ocre_container_is_detached(struct ocre_container *c)

@@ -258,6 +258,10 @@ struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, c
 			return NULL;
 		}
 	}
+	if (args && (args->tier < OCRE_TIER_AUTO || args->tier > OCRE_TIER_AOT)) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "unknown tier %d", (int)args->tier);
+		return NULL;
+	}
 
 	image_path = ocre_path_join(ctx->images_dir, image);
 	if (!image_path) {

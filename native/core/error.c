@@ -29,6 +29,8 @@ static const struct {
     [OCRE_ERR_NOT_INITIALIZED] = {"ERR_OCRE_NOT_INITIALIZED", "library not initialized"},
     [OCRE_ERR_UNSUPPORTED] = {"ERR_OCRE_UNSUPPORTED", "operation not supported"},
     [OCRE_ERR_TIMEOUT] = {"ERR_OCRE_TIMEOUT", "timed out"},
+    [OCRE_ERR_NO_AOT] = {"ERR_OCRE_NO_AOT", "no matching AOT artifact"},
+    [OCRE_ERR_AOT_REJECTED] = {"ERR_OCRE_AOT_REJECTED", "AOT artifact rejected"},
 };
 
 const char *ocre_strerror(int err)

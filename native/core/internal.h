@@ -6,6 +6,8 @@
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <ocre/ocre.h>
 
@@ -28,6 +30,20 @@ char *ocre_path_join(const char *a, const char *b); /* malloc'd "a/b" */
 /* ---- util/fsutil.c ---- */
 int ocre_mkdir_p(const char *path, int mode); /* 0 or -1 (errno) */
 int ocre_rm_rf(const char *path);             /* 0 or -1 (errno); missing path is 0 */
+
+/* ---- util/sha256.c ---- */
+struct ocre_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t used;
+};
+void ocre_sha256_init(struct ocre_sha256 *s);
+void ocre_sha256_update(struct ocre_sha256 *s, const void *data, size_t size);
+void ocre_sha256_final(struct ocre_sha256 *s, uint8_t out[32]);
+void ocre_sha256(const void *data, size_t size, uint8_t out[32]);
+void ocre_hmac_sha256(const void *key, size_t key_size, const void *data, size_t size, uint8_t out[32]);
+void ocre_hex(const uint8_t *bytes, size_t size, char *out); /* out: 2 * size + 1 chars */
 
 /* ---- library.c ---- */
 const struct ocre_runtime_vtable *ocre_find_engine(const char *name);

@@ -77,11 +77,18 @@ const char *test_tmpdir(const char *tag)
 	return p;
 }
 
+static char images[600];
+
+const char *test_images_dir(void)
+{
+	return images;
+}
+
 void test_setup(void)
 {
 	const char *fixtures = getenv("OCRE_FIXTURES");
 	const char *workdir = test_tmpdir("workdir");
-	char images[600], from[1200], to[1200];
+	char from[1200], to[1200];
 	struct dirent *e;
 	DIR *d;
 

@@ -50,6 +50,8 @@ void test_run(const char *name, void (*fn)(void));
 void test_setup(void);
 void test_teardown(void);
 struct ocre_context *test_context(void);
+/* <workdir>/images of the test context. */
+const char *test_images_dir(void);
 /* A fresh empty directory under the test scratch area. Static storage per call. */
 const char *test_tmpdir(const char *tag);
 /* Exit code for main(): prints the summary line. */

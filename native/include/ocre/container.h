@@ -70,6 +70,12 @@ const char *ocre_container_get_image(const struct ocre_container *container);
 /** Engine name. Owned by the library; static for the library's lifetime. */
 const char *ocre_container_get_runtime(const struct ocre_container *container);
 
+/**
+ * The execution tier chosen at creation: "aot" (the image's verified AOT
+ * artifact) or "interpreter". Static strings; NULL for NULL.
+ */
+const char *ocre_container_get_tier(const struct ocre_container *container);
+
 /** Park a RUNNING container at its next host call. 0, OCRE_ERR_STATE. */
 int ocre_container_pause(struct ocre_container *container);
 

@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include <ocre/runtime/vtable.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -24,6 +26,16 @@ struct ocre_container_args {
 	const char **envp;         /**< "KEY=VALUE" entries */
 	const char **capabilities; /**< "filesystem", "networking", "ocre:api" */
 	const char **mounts;       /**< "/host/abs:/guest/abs" or "/host/abs:/guest/abs:ro" */
+	/**
+	 * Execution tier (ocre-node addition; zero-initialised structs get
+	 * OCRE_TIER_AUTO): AUTO runs the image's AOT artifact when one compiled by
+	 * this store for this exact image verifies, else interprets it; AOT
+	 * requires that artifact (OCRE_ERR_NO_AOT otherwise); INTERPRETER never
+	 * loads native code. A tampered or foreign artifact fails creation with
+	 * OCRE_ERR_AOT_REJECTED under AUTO and AOT; only INTERPRETER runs such an
+	 * image. See native/runtime/wamr/aot.c for the artifact files.
+	 */
+	ocre_tier_t tier;
 };
 
 /**

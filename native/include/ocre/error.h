@@ -32,6 +32,8 @@ typedef enum {
 	OCRE_ERR_NOT_INITIALIZED,    /**< ocre_initialize() has not been called */
 	OCRE_ERR_UNSUPPORTED,        /**< the engine does not implement this operation */
 	OCRE_ERR_TIMEOUT,            /**< a timed wait expired */
+	OCRE_ERR_NO_AOT,             /**< the AOT tier was required but the image has no matching AOT artifact */
+	OCRE_ERR_AOT_REJECTED,       /**< the image's AOT artifact failed verification (tampered or foreign) */
 	OCRE_ERR__COUNT
 } ocre_err_t;
 

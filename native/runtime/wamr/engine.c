@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "aot.h"
 #include "config.h"
 #include "engine.h"
 #include "internal.h"
@@ -135,31 +136,69 @@ static bool same_file(const struct wamr_module *m, const char *path, const struc
 	       strcmp(m->path, path) == 0;
 }
 
-/* The loaded module for @p path, shared; NULL with the last error set. */
-static struct wamr_module *image_get(const char *path, const char *image_name)
+/* Does cache entry @p m serve a create of this image at @p tier, given the
+ * artifact files probed now? */
+static bool entry_matches(const struct wamr_module *m, ocre_tier_t tier, const struct ocre_aot_probe *probe)
+{
+	if (tier == OCRE_TIER_INTERPRETER)
+		return !m->aot; /* any interpreted module of this file version */
+	if (!m->probed || m->artifact_present != probe->present)
+		return false;
+	return !probe->present || (ocre_aot_same_files(&m->artifact_st, &probe->artifact_st) &&
+	                           ocre_aot_same_files(&m->meta_st, &probe->meta_st));
+}
+
+static wasm_module_t load_module(uint8_t *buf, size_t size, char *error, size_t error_size)
+{
+	bool entered = enter_wamr_thread();
+	wasm_module_t module = wasm_runtime_load(buf, (uint32_t)size, error, (uint32_t)error_size);
+	leave_wamr_thread(entered);
+	return module;
+}
+
+/* The loaded module for @p path at @p tier, shared; NULL with the last error set. */
+static struct wamr_module *image_get(const char *path, const char *image_name, ocre_tier_t tier)
 {
 	struct wamr_module *m;
-	char error[256] = "";
+	struct ocre_aot_probe probe;
+	char error[256] = "", why[200] = "";
+	uint8_t *artifact = NULL;
+	size_t artifact_size = 0;
+	enum ocre_aot_verdict verdict = OCRE_AOT_NONE;
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
 		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "cannot read image %s: %s", path, strerror(errno));
 		return NULL;
 	}
+	memset(&probe, 0, sizeof(probe));
+	if (tier != OCRE_TIER_INTERPRETER && ocre_aot_probe(path, &probe) != 0) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_lock(&cache_lock);
 	for (m = cache; m; m = m->next) {
-		if (same_file(m, path, &st)) {
-			m->refs++;
+		if (!same_file(m, path, &st) || !entry_matches(m, tier, &probe))
+			continue;
+		if (tier == OCRE_TIER_AOT && !m->aot) {
 			pthread_mutex_unlock(&cache_lock);
-			return m;
+			ocre_aot_probe_free(&probe);
+			ocre_fail(OCRE_ERR_NO_AOT, "image %s: %s", image_name, m->note);
+			return NULL;
 		}
+		m->refs++;
+		pthread_mutex_unlock(&cache_lock);
+		ocre_aot_probe_free(&probe);
+		return m;
 	}
 	/* Loaded under the cache lock: concurrent creates of one new image
-	 * load it once. Loading is short (a parse of the bytes). */
+	 * load it once. Loading is short (a parse of the bytes; for an AOT
+	 * artifact, digests of the image and the artifact). */
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->path = strdup(path))) {
 		free(m);
 		pthread_mutex_unlock(&cache_lock);
+		ocre_aot_probe_free(&probe);
 		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
@@ -168,6 +207,10 @@ static struct wamr_module *image_get(const char *path, const char *image_name)
 	m->ino = st.st_ino;
 	m->size = st.st_size;
 	m->mtime = st.st_mtim;
+	m->probed = tier != OCRE_TIER_INTERPRETER;
+	m->artifact_present = probe.present;
+	m->artifact_st = probe.artifact_st;
+	m->meta_st = probe.meta_st;
 	m->buf = ocre_load_file(path, &m->buf_size);
 	if (!m->buf) {
 		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "cannot read image %s: %s", path, strerror(errno));
@@ -177,24 +220,55 @@ static struct wamr_module *image_get(const char *path, const char *image_name)
 		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is larger than 4 GiB", image_name);
 		goto fail;
 	}
-	{
-		bool entered = enter_wamr_thread();
-		m->module = wasm_runtime_load(m->buf, (uint32_t)m->buf_size, error, sizeof(error));
-		leave_wamr_thread(entered);
+	/* Only WebAssembly is loaded from images/: WAMR would also take an AOT
+	 * file (native code) there, which only the verified path below may load. */
+	if (m->buf_size < 4 || memcmp(m->buf, "\0asm", 4) != 0) {
+		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is not a WebAssembly binary module", image_name);
+		goto fail;
 	}
+	if (tier != OCRE_TIER_INTERPRETER) {
+		verdict = ocre_aot_verify(&probe, ocre_wamr_version(), m->buf, m->buf_size, &artifact, &artifact_size,
+		                          why, sizeof(why));
+		if (verdict == OCRE_AOT_REJECTED) {
+			ocre_fail(OCRE_ERR_AOT_REJECTED,
+			          "image %s: %s (run it with the interpreter tier, or recompile it)", image_name, why);
+			goto fail;
+		}
+		if (verdict != OCRE_AOT_OK && tier == OCRE_TIER_AOT) {
+			ocre_fail(OCRE_ERR_NO_AOT, "image %s: %s", image_name, why);
+			goto fail;
+		}
+	}
+	if (verdict == OCRE_AOT_OK) {
+		ocre_unload_file(m->buf, m->buf_size);
+		m->buf = artifact;
+		m->buf_size = artifact_size;
+		m->aot = true;
+	} else {
+		snprintf(m->note, sizeof(m->note), "%s", why);
+	}
+	m->module = load_module(m->buf, m->buf_size, error, sizeof(error));
 	if (!m->module) {
-		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s: %s", image_name, error[0] ? error : "WAMR cannot load it");
+		ocre_fail(m->aot ? OCRE_ERR_AOT_REJECTED : OCRE_ERR_INVALID_IMAGE, "image %s%s: %s", image_name,
+		          m->aot ? " (AOT artifact)" : "", error[0] ? error : "WAMR cannot load it");
 		goto fail;
 	}
 	m->refs = 1;
 	m->next = cache;
 	cache = m;
 	pthread_mutex_unlock(&cache_lock);
-	LOG_DBG("loaded %s (%zu bytes)", path, m->buf_size);
+	if (m->aot)
+		LOG_DBG("loaded %s (AOT artifact %s, %zu bytes)", path, probe.artifact_path, m->buf_size);
+	else if (verdict == OCRE_AOT_STALE)
+		LOG_DBG("loaded %s (%zu bytes, interpreted: %s)", path, m->buf_size, why);
+	else
+		LOG_DBG("loaded %s (%zu bytes)", path, m->buf_size);
+	ocre_aot_probe_free(&probe);
 	return m;
 
 fail:
 	pthread_mutex_unlock(&cache_lock);
+	ocre_aot_probe_free(&probe);
 	image_free(m);
 	return NULL;
 }
@@ -261,7 +335,7 @@ static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len
 
 static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
                          const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-                         int stderr_fd)
+                         int stderr_fd, ocre_tier_t tier)
 {
 	struct wamr_container *wc;
 	const char *image_name = strrchr(img_path, '/');
@@ -318,7 +392,7 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 		else if (strcmp(capabilities[i], "ocre:api") == 0)
 			wc->ocre_api = true;
 
-	wc->image = image_get(img_path, image_name);
+	wc->image = image_get(img_path, image_name, tier);
 	if (!wc->image)
 		goto err_free;
 	return wc;
@@ -477,6 +551,11 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		const char *text = exception ? exception : "unknown failure";
 		if (strncmp(text, "Exception: ", 11) == 0)
 			text += 11;
+		/* The same guest overflows a different stack per tier: the
+		 * interpreter's operand stack, or the native stack under AOT.
+		 * One message for both, so a trap reads the same in either. */
+		if (strcmp(text, "wasm operand stack overflow") == 0 || strcmp(text, "native stack overflow") == 0)
+			text = "call stack overflow";
 		status = OCRE_EXIT_STATUS_TRAP;
 		set_result(wc, OCRE_EXIT_REASON_TRAP, text);
 	}
@@ -551,6 +630,11 @@ static int wamr_unpause(void *ctx)
 	return 0;
 }
 
+static const char *wamr_tier(void *ctx)
+{
+	return ((struct wamr_container *)ctx)->image->aot ? "aot" : "interpreter";
+}
+
 static ocre_exit_reason_t wamr_exit_reason(void *ctx, char *message, size_t size)
 {
 	struct wamr_container *wc = ctx;
@@ -578,4 +662,5 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .exit_reason = wamr_exit_reason,
     .set_stdio = wamr_set_stdio,
     .prepare = wamr_prepare,
+    .tier = wamr_tier,
 };

@@ -28,9 +28,17 @@ struct wamr_module {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
-	uint8_t *buf; /* the bytes WAMR loaded from; must outlive the module */
+	uint8_t *buf; /* the bytes WAMR loaded from (wasm, or the AOT artifact); must outlive the module */
 	size_t buf_size;
 	wasm_module_t module;
+	bool aot; /* module is the image's verified AOT artifact */
+	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
+	 * lookups): present, and their versions. An interpreted entry made
+	 * because the artifact was stale keeps why in note. */
+	bool probed;
+	bool artifact_present;
+	struct stat artifact_st, meta_st;
+	char note[200];
 	int refs;             /* protected by the cache lock */
 	pthread_mutex_t lock; /* WAMR keeps WASI args on the module: set + instantiate under it */
 	struct wamr_module *next;

@@ -34,6 +34,13 @@ typedef enum {
 	OCRE_EXIT_REASON_TRAP,     /**< a WebAssembly trap or an engine failure at run time */
 } ocre_exit_reason_t;
 
+/** How an image is executed (ocre-node addition). */
+typedef enum {
+	OCRE_TIER_AUTO = 0,    /**< the image's verified AOT artifact if it has one, else the interpreter */
+	OCRE_TIER_INTERPRETER, /**< always the interpreter */
+	OCRE_TIER_AOT,         /**< the verified AOT artifact, or fail */
+} ocre_tier_t;
+
 struct ocre_runtime_vtable {
 	/** Unique engine name, e.g. "wamr/wasip1". */
 	const char *const runtime_name;
@@ -53,11 +60,14 @@ struct ocre_runtime_vtable {
 	 * @param stdin_fd, stdout_fd, stderr_fd  the caller's fds (-1: the process's
 	 *                      own); valid until thread_execute() has posted its
 	 *                      semaphore: the engine duplicates them for each run
+	 * @param tier          the requested execution tier (engines without
+	 *                      tiers treat AUTO and INTERPRETER alike and fail AOT
+	 *                      with OCRE_ERR_NO_AOT)
 	 * @return an engine context, or NULL with the reason in the last error.
 	 */
 	void *(*create)(const char *id, const char *img_path, const char *workdir, const char **capabilities,
 	                const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-	                int stderr_fd);
+	                int stderr_fd, ocre_tier_t tier);
 	/** Free an engine context. */
 	int (*destroy)(void *runtime_context);
 
@@ -93,6 +103,9 @@ struct ocre_runtime_vtable {
 	 * per-run state (a kill may arrive between this and thread_execute()).
 	 */
 	int (*prepare)(void *runtime_context);
+
+	/** The tier this container runs in: "aot" or "interpreter". */
+	const char *(*tier)(void *runtime_context);
 };
 
 #ifdef __cplusplus

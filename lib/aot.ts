@@ -1,0 +1,472 @@
+// AOT artifacts of the image store: compiling an image to native code with
+// the `ocre-aotc` compiler, and the record that lets the engine trust it.
+//
+// Layout (the engine's side, which verifies before loading, is
+// native/runtime/wamr/aot.c; the two must agree):
+//
+//   images/.aot/key                  32 random bytes, 0600, one per store
+//   images/.aot/<name>.meta          the record (text, below), 0600
+//   images/.aot/<name>.<hex16>.aot   the artifact it names, 0600
+//   images/.aot/.tmp-<pid>-<hex>     a compile in progress
+//
+// The record binds the artifact to the image's sha256, the WAMR version and
+// the compile options, and ends with an HMAC-SHA-256 under the store key of
+// every line before it, so only artifacts compiled by this store are loaded.
+// A recompile writes the artifact under a new name, renames the new record
+// over the old one (atomic switch), then deletes the old artifact.
+import { execFile } from 'node:child_process'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { AbortError, OcreError } from './errors'
+
+export const AOT_DIR = '.aot'
+const KEY_FILE = 'key'
+const KEY_SIZE = 32
+/** An artifact no record names, older than this, is swept. */
+const ORPHAN_MS = 10 * 60 * 1000
+
+/** The AOT artifact of an image, as {@link ImageStore.list} reports it. */
+export interface AotInfo {
+  /**
+   * `ready`: the engine runs the image from it (tier `auto` or `aot`);
+   * `stale`: compiled for another version of the image, another WAMR or
+   * another CPU: the interpreter runs the image until it is recompiled;
+   * `rejected`: the record does not verify (tampered or foreign): creating a
+   * container fails unless it asks for the `interpreter` tier.
+   */
+  status: 'ready' | 'stale' | 'rejected'
+  /** Why it is not `ready`. */
+  reason?: string
+  /** Absolute path of the artifact. */
+  path: string
+  /** Artifact size in bytes. */
+  size: number
+  /** Lower-case hex SHA-256 of the artifact. */
+  sha256: string
+  /** LLVM CPU the code was compiled for (`x86-64` unless `--cpu native`). */
+  cpu: string
+  /** WAMR version of the compiler. */
+  wamr: string
+  /** LLVM optimisation level. */
+  opt: number
+  /** When it was compiled. */
+  compiled: Date
+}
+
+export interface CompileOptions {
+  /**
+   * CPU to compile for: `x86-64` (default: runs on any x86-64 machine) or
+   * `native` (this machine's CPU and features; the artifact is then only
+   * used on a machine with the same CPU model and feature flags).
+   */
+  cpu?: string
+  /** Aborts the compile (the compiler process is killed; nothing is left behind). */
+  signal?: AbortSignal
+}
+
+// ---------------------------------------------------------------------------
+// the compiler
+
+/** The package root (lib/ and dist/ both sit one level below it). */
+const root = path.resolve(__dirname, '..')
+
+/**
+ * Path of the AOT compiler, or null when it was not built (it needs LLVM 15
+ * at build time: `apt-get install llvm-15-dev`, then `npm run build`).
+ * `OCRE_AOTC` overrides it.
+ */
+export function compilerPath(): string | null {
+  if (process.env.OCRE_AOTC) return process.env.OCRE_AOTC
+  for (const type of ['Release', 'Debug']) {
+    const file = path.join(root, 'build', type, 'ocre-aotc')
+    try {
+      fs.accessSync(file, fs.constants.X_OK)
+      return file
+    } catch {
+      // not built
+    }
+  }
+  return null
+}
+
+function noCompiler(): OcreError {
+  return new OcreError(
+    'ERR_OCRE_NO_COMPILER',
+    'the AOT compiler ocre-aotc is not built: it needs LLVM 15 when the package is built ' +
+      '(Debian: apt-get install llvm-15-dev, then npm run build)',
+  )
+}
+
+interface CompilerResult {
+  wamr: string
+  target: string
+  cpu: string
+  features: string
+  opt: number
+  bounds: string
+}
+
+function runCompiler(src: string, out: string, cpu: string, signal: AbortSignal | undefined): Promise<CompilerResult> {
+  const aotc = compilerPath()
+  if (!aotc) return Promise.reject(noCompiler())
+  return new Promise((resolve, reject) => {
+    execFile(
+      aotc,
+      [`--cpu=${cpu}`, src, out],
+      { signal, maxBuffer: 1 << 20, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (signal?.aborted) return reject(new AbortError('The operation was aborted', { cause: signal.reason }))
+        if (err) {
+          const e = err as NodeJS.ErrnoException & { signal?: string }
+          const detail =
+            stderr.trim().replace(/^ocre-aotc: /gm, '') ||
+            (e.signal ? `the compiler was killed by ${e.signal}` : e.message)
+          if (e.code === 'ENOENT' || e.code === 'EACCES') return reject(noCompiler())
+          return reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: ${detail}`))
+        }
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CompilerResult)
+        } catch {
+          reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: unexpected compiler output`))
+        }
+      },
+    )
+  })
+}
+
+/** A compiled artifact not yet in place (see {@link AotStore.prepare}). */
+export interface PreparedArtifact {
+  install(): Promise<AotInfo>
+  discard(): Promise<void>
+}
+
+// ---------------------------------------------------------------------------
+// records
+
+interface Record {
+  fields: Map<string, string>
+  /** The bytes the MAC covers. */
+  signed: string
+  mac: string
+}
+
+function parseRecord(text: string): Record | null {
+  const at = text.lastIndexOf('\nmac ')
+  if (!text.startsWith('ocre-aot 1\n') || at < 0) return null
+  const signed = text.slice(0, at + 1)
+  const mac = text.slice(at + 5).trim()
+  const fields = new Map<string, string>()
+  for (const line of signed.split('\n').slice(1)) {
+    const sp = line.indexOf(' ')
+    if (sp > 0) fields.set(line.slice(0, sp), line.slice(sp + 1))
+  }
+  return { fields, signed, mac }
+}
+
+// Artifact digests by file version, so list() hashes each artifact once.
+const digests = new Map<string, string>()
+
+function artifactDigest(file: string, st: fs.Stats): string {
+  const key = `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
+  let digest = digests.get(key)
+  if (digest === undefined) {
+    digest = sha256Hex(fs.readFileSync(file))
+    if (digests.size >= 4096) digests.clear()
+    digests.set(key, digest)
+  }
+  return digest
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/**
+ * This machine's fingerprint and the engine's WAMR version, from the C side
+ * (one definition). Loaded on first use: the image commands of the CLI do not
+ * load the runtime unless an artifact needs classifying. Null if it cannot load.
+ */
+function runtimeFacts(): { wamr: string; machine: string } | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('./binding') as typeof import('./binding')).binding.aotRuntime()
+  } catch {
+    return null
+  }
+}
+
+function tmpName(): string {
+  return `.tmp-${process.pid}-${randomBytes(8).toString('hex')}`
+}
+
+/** Owner-only regular file check, as the engine applies it. */
+function privateFileProblem(st: fs.Stats): string | null {
+  if (!st.isFile()) return 'not a regular file'
+  if (st.mode & 0o077) return 'readable or writable by others'
+  if (typeof process.geteuid === 'function' && st.uid !== process.geteuid()) return 'owned by another user'
+  return null
+}
+
+/** The artifacts of one image store. */
+export class AotStore {
+  readonly dir: string
+  readonly #imagesDir: string
+
+  constructor(imagesDir: string) {
+    this.#imagesDir = imagesDir
+    this.dir = path.join(imagesDir, AOT_DIR)
+  }
+
+  async #key(): Promise<Buffer> {
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 })
+    const file = path.join(this.dir, KEY_FILE)
+    try {
+      return await this.#readKey(file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    // made once; two processes racing: link() lets exactly one key win
+    const tmp = path.join(this.dir, tmpName())
+    await fsp.writeFile(tmp, randomBytes(KEY_SIZE), { mode: 0o600, flag: 'wx' })
+    try {
+      await fsp.link(tmp, file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    } finally {
+      await fsp.rm(tmp, { force: true })
+    }
+    return this.#readKey(file)
+  }
+
+  async #readKey(file: string): Promise<Buffer> {
+    const st = await fsp.lstat(file)
+    const problem = privateFileProblem(st)
+    if (problem) throw new OcreError('ERR_OCRE_AOT_REJECTED', `the store key ${file} is ${problem}`)
+    const key = await fsp.readFile(file)
+    if (key.length !== KEY_SIZE) throw new OcreError('ERR_OCRE_AOT_REJECTED', `the store key ${file} is malformed`)
+    return key
+  }
+
+  #keySync(): Buffer | null {
+    try {
+      const file = path.join(this.dir, KEY_FILE)
+      if (privateFileProblem(fs.lstatSync(file))) return null
+      const key = fs.readFileSync(file)
+      return key.length === KEY_SIZE ? key : null
+    } catch {
+      return null
+    }
+  }
+
+  /**
+   * Compile the WebAssembly file `src` (whose bytes have SHA-256 `imageSha256`)
+   * for image `name` into a temp artifact. `install()` puts it in place
+   * (record switch) once the image itself is; `discard()` (always safe to
+   * call, also after install) removes what is left of it.
+   */
+  async prepare(
+    name: string,
+    src: string,
+    imageSha256: string,
+    options: CompileOptions = {},
+  ): Promise<PreparedArtifact> {
+    const { signal } = options
+    const cpu = options.cpu ?? 'x86-64'
+    const key = await this.#key()
+    const tmp = path.join(this.dir, tmpName())
+    try {
+      const result = await runCompiler(src, tmp, cpu, signal)
+      const bytes = await fsp.readFile(tmp)
+      const st = await fsp.stat(tmp)
+      const problem = privateFileProblem(st)
+      if (problem) throw new OcreError('ERR_OCRE_AOT_COMPILE', `the compiler's output is ${problem}`)
+      const sha256 = sha256Hex(bytes)
+      const artifact = `${name}.${sha256.slice(0, 16)}.aot`
+      const facts = runtimeFacts()
+      if (!facts && cpu !== 'x86-64')
+        throw new OcreError('ERR_OCRE_AOT_COMPILE', 'the runtime cannot be loaded to fingerprint this machine')
+      const compiled = new Date()
+      const signed =
+        [
+          'ocre-aot 1',
+          `image ${name}`,
+          `artifact ${artifact}`,
+          `image-sha256 ${imageSha256}`,
+          `artifact-sha256 ${sha256}`,
+          `artifact-size ${bytes.length}`,
+          `wamr ${result.wamr}`,
+          `target ${result.target}`,
+          `cpu ${result.cpu}`,
+          `features ${result.features || '-'}`,
+          `opt ${result.opt}`,
+          `bounds ${result.bounds}`,
+          `machine ${cpu === 'x86-64' || !facts ? '-' : facts.machine}`,
+          `created ${compiled.toISOString()}`,
+        ].join('\n') + '\n'
+      const mac = createHmac('sha256', key).update(signed).digest('hex')
+      const discard = () => fsp.rm(tmp, { force: true })
+      const install = async (): Promise<AotInfo> => {
+        try {
+          if (signal?.aborted) throw new AbortError('The operation was aborted', { cause: signal.reason })
+          const before = this.#recordedArtifact(name)
+          const finalArtifact = path.join(this.dir, artifact)
+          await fsp.rename(tmp, finalArtifact)
+          const recordTmp = path.join(this.dir, tmpName())
+          try {
+            const fh = await fsp.open(recordTmp, 'wx', 0o600)
+            try {
+              await fh.writeFile(`${signed}mac ${mac}\n`)
+              await fh.sync()
+            } finally {
+              await fh.close()
+            }
+            await fsp.rename(recordTmp, path.join(this.dir, `${name}.meta`))
+          } catch (err) {
+            await fsp.rm(recordTmp, { force: true })
+            if (before !== artifact) await fsp.rm(finalArtifact, { force: true })
+            throw err
+          }
+          if (before && before !== artifact) await fsp.rm(path.join(this.dir, before), { force: true })
+          const info = this.info(name, imageSha256)
+          if (!info) throw new OcreError('ERR_OCRE_AOT_COMPILE', `the artifact of '${name}' vanished`)
+          return info
+        } finally {
+          await discard()
+        }
+      }
+      return { install, discard }
+    } catch (err) {
+      await fsp.rm(tmp, { force: true })
+      throw err
+    }
+  }
+
+  /** The artifact file name the record of `name` names, if any. */
+  #recordedArtifact(name: string): string | null {
+    try {
+      const rec = parseRecord(fs.readFileSync(path.join(this.dir, `${name}.meta`), 'utf8'))
+      return rec?.fields.get('artifact') ?? null
+    } catch {
+      return null
+    }
+  }
+
+  /**
+   * The artifact of image `name` whose current SHA-256 is `imageSha256`, or
+   * null if it has none. Checks what the engine checks except the artifact's
+   * digest (the engine hashes it at load).
+   */
+  info(name: string, imageSha256: string): AotInfo | null {
+    let text: string
+    try {
+      text = fs.readFileSync(path.join(this.dir, `${name}.meta`), 'utf8')
+    } catch {
+      return null
+    }
+    const rec = parseRecord(text)
+    const f = rec?.fields ?? new Map<string, string>()
+    const artifact = f.get('artifact') ?? ''
+    const file = path.join(this.dir, artifact)
+    let size = Number(f.get('artifact-size') ?? 0)
+    let status: AotInfo['status'] = 'ready'
+    let reason: string | undefined
+    const key = this.#keySync()
+    const facts = runtimeFacts()
+    let st: fs.Stats | undefined
+    try {
+      st = fs.lstatSync(file)
+    } catch {
+      // below
+    }
+    if (!rec || !artifact || artifact.includes('/') || artifact.startsWith('.')) {
+      status = 'rejected'
+      reason = 'its record is malformed'
+    } else if (!key || createHmac('sha256', key).update(rec.signed).digest('hex') !== rec.mac) {
+      status = 'rejected'
+      reason = 'its record was not written by this store (MAC mismatch): tampered or foreign'
+    } else if (!st) {
+      status = 'stale'
+      reason = 'its artifact is missing'
+    } else if (privateFileProblem(st)) {
+      status = 'rejected'
+      reason = `its artifact is ${privateFileProblem(st)}`
+    } else if (st.size !== size) {
+      status = 'rejected'
+      reason = 'its artifact does not match its recorded size: tampered'
+    } else if (!facts) {
+      status = 'stale'
+      reason = 'the runtime cannot be loaded to check it'
+    } else if (f.get('wamr') !== facts.wamr) {
+      status = 'stale'
+      reason = `compiled for WAMR ${f.get('wamr')}, not ${facts.wamr}`
+    } else if (f.get('machine') !== '-' && f.get('machine') !== facts.machine) {
+      status = 'stale'
+      reason = 'compiled for another CPU (--cpu native elsewhere)'
+    } else if (f.get('image-sha256') !== imageSha256) {
+      status = 'stale'
+      reason = 'compiled from another version of the image'
+    } else if (artifactDigest(file, st) !== f.get('artifact-sha256')) {
+      status = 'rejected'
+      reason = 'its artifact does not match its recorded digest: tampered'
+    }
+    if (st) size = st.size
+    const info: AotInfo = {
+      status,
+      path: file,
+      size,
+      sha256: f.get('artifact-sha256') ?? '',
+      cpu: f.get('cpu') ?? '',
+      wamr: f.get('wamr') ?? '',
+      opt: Number(f.get('opt') ?? 0),
+      compiled: new Date(f.get('created') ?? 0),
+    }
+    if (reason) info.reason = reason
+    return info
+  }
+
+  /** Delete the record and artifact of `name` (the record first: the switch point). */
+  async remove(name: string): Promise<void> {
+    const artifact = this.#recordedArtifact(name)
+    await fsp.rm(path.join(this.dir, `${name}.meta`), { force: true })
+    if (artifact && !artifact.includes('/')) await fsp.rm(path.join(this.dir, artifact), { force: true })
+  }
+
+  /**
+   * Remove what no image needs: records of images that are gone, artifacts no
+   * record names (after ORPHAN_MS: one may be between its rename and its
+   * record's), and temp files of dead processes (`isStaleTmp`).
+   */
+  sweep(images: Set<string>, isStaleTmp: (file: string, name: string) => boolean): void {
+    let names: string[]
+    try {
+      names = fs.readdirSync(this.dir)
+    } catch {
+      return
+    }
+    const named = new Set<string>()
+    for (const n of names) {
+      if (!n.endsWith('.meta')) continue
+      const image = n.slice(0, -5)
+      if (!images.has(image)) {
+        fs.rmSync(path.join(this.dir, n), { force: true })
+        continue
+      }
+      const a = this.#recordedArtifact(image)
+      if (a) named.add(a)
+    }
+    for (const n of names) {
+      const file = path.join(this.dir, n)
+      try {
+        if (n.startsWith('.tmp-')) {
+          if (isStaleTmp(file, n)) fs.rmSync(file, { force: true })
+        } else if (n.endsWith('.aot') && !named.has(n) && Date.now() - fs.statSync(file).mtimeMs > ORPHAN_MS) {
+          fs.rmSync(file, { force: true })
+        }
+      } catch {
+        // raced with another process
+      }
+    }
+  }
+}

@@ -1,0 +1,246 @@
+/* ocre-aotc: compile a WebAssembly module to a WAMR AOT file for ocre-node.
+ *
+ *   ocre-aotc [--cpu=x86-64|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot
+ *
+ * The options that keep the runtime's guarantees are fixed, not flags:
+ *   - thread-manager checks at loop heads and calls (a kill ends a busy loop);
+ *   - software bounds checks, because the runtime is built without WAMR's
+ *     guard pages (their SIGSEGV handler would fight V8's), and native-stack
+ *     bounds checks (deep recursion traps instead of overflowing the thread);
+ *   - auxiliary-stack checks, bulk memory, reference types and tail calls as
+ *     in the interpreter build; no SIMD (the interpreter has none either).
+ *
+ * On success prints one JSON line on stdout describing what was compiled
+ * (target, cpu, features, options, WAMR version) and exits 0. On failure
+ * prints "ocre-aotc: <reason>" on stderr and exits 1 (2 for usage errors).
+ * OUT is created with owner-only permissions; on failure it is removed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm/Config/llvm-config.h>
+
+#include "aot_export.h"
+#include "version.h"
+#include "wasm_export.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define WAMR_VERSION STR(WAMR_VERSION_MAJOR) "." STR(WAMR_VERSION_MINOR) "." STR(WAMR_VERSION_PATCH)
+
+static bool verbose;
+
+/* WAMR's log level (core/shared/utils/bh_log.h, not a public header). */
+void bh_log_set_verbose_level(uint32_t level);
+
+/* WAMR's own messages (BH_VPRINTF): only with --verbose, and never on stdout,
+ * which carries the result line. */
+int ocre_aotc_vprintf(const char *format, va_list ap)
+{
+	return verbose ? vfprintf(stderr, format, ap) : 0;
+}
+
+static void fail(const char *format, ...)
+{
+	va_list ap;
+
+	fputs("ocre-aotc: ", stderr);
+	va_start(ap, format);
+	vfprintf(stderr, format, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint8_t *read_file(const char *path, uint32_t *size)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fail("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > UINT32_MAX) {
+		fail("%s is not a regular file under 4 GiB", path);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		fail("out of memory reading %s", path);
+		close(fd);
+		return NULL;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fail("cannot read %s: %s", path, n < 0 ? strerror(errno) : "file shrank");
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*size = (uint32_t)st.st_size;
+	return buf;
+}
+
+/* JSON string body: the values printed are LLVM CPU names and feature lists. */
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static int usage(void)
+{
+	fputs("usage: ocre-aotc [--cpu=x86-64|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot\n", stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cpu_arg = "x86-64", *in = NULL, *out = NULL;
+	char *host_cpu = NULL, *host_features = NULL;
+	unsigned opt = 3;
+	int i, rc = 1;
+	uint32_t size = 0;
+	uint8_t *wasm = NULL;
+	char error[256] = "";
+	wasm_module_t module = NULL;
+	aot_comp_data_t comp_data = NULL;
+	aot_comp_context_t comp_ctx = NULL;
+	AOTCompOption option;
+	RuntimeInitArgs init;
+
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--cpu=", 6) == 0 && argv[i][6])
+			cpu_arg = argv[i] + 6;
+		else if (strncmp(argv[i], "--opt=", 6) == 0 && argv[i][6] >= '0' && argv[i][6] <= '3' && !argv[i][7])
+			opt = (unsigned)(argv[i][6] - '0');
+		else if (strcmp(argv[i], "--verbose") == 0)
+			verbose = true;
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("ocre-aotc (WAMR %s, LLVM %d)\n", WAMR_VERSION, LLVM_VERSION_MAJOR);
+			return 0;
+		} else if (argv[i][0] == '-' && argv[i][1])
+			return usage();
+		else if (!in)
+			in = argv[i];
+		else if (!out)
+			out = argv[i];
+		else
+			return usage();
+	}
+	if (!in || !out)
+		return usage();
+
+	umask(077); /* the AOT file is native code: owner-only */
+
+	memset(&init, 0, sizeof(init));
+	init.mem_alloc_type = Alloc_With_System_Allocator;
+	if (!wasm_runtime_full_init(&init)) {
+		fail("cannot initialise WAMR and LLVM");
+		return 1;
+	}
+	if (verbose)
+		bh_log_set_verbose_level(3); /* WAMR prints the time of each compilation phase */
+	if (!(wasm = read_file(in, &size)))
+		goto out;
+	if (size < 4 || memcmp(wasm, "\0asm", 4) != 0) {
+		fail("%s is not a WebAssembly binary module", in);
+		goto out;
+	}
+	if (!(module = wasm_runtime_load(wasm, size, error, sizeof(error)))) {
+		fail("invalid module: %s", error[0] ? error : "WAMR cannot load it");
+		goto out;
+	}
+	if (!(comp_data = aot_create_comp_data(module))) {
+		fail("%s", aot_get_last_error());
+		goto out;
+	}
+
+	memset(&option, 0, sizeof(option));
+	option.target_arch = "x86_64";
+	if (strcmp(cpu_arg, "native") == 0) {
+		host_cpu = LLVMGetHostCPUName();
+		host_features = LLVMGetHostCPUFeatures();
+		option.target_cpu = host_cpu;
+		option.cpu_features = host_features;
+	} else {
+		option.target_cpu = (char *)cpu_arg;
+	}
+	option.opt_level = opt;
+	option.size_level = 3;
+	option.output_format = AOT_FORMAT_FILE;
+	option.enable_thread_mgr = true;
+	option.enable_bulk_memory = true;
+	option.enable_ref_types = true;
+	option.enable_tail_call = true;
+	option.enable_simd = false;
+	option.enable_aux_stack_check = true;
+	option.bounds_checks = 1;
+	option.stack_bounds_checks = 1;
+
+	if (!(comp_ctx = aot_create_comp_context(comp_data, &option))) {
+		fail("%s", aot_get_last_error());
+		goto out;
+	}
+	if (!aot_compile_wasm(comp_ctx)) {
+		fail("compilation failed: %s", aot_get_last_error());
+		goto out;
+	}
+	unlink(out); /* a leftover would keep its permissions */
+	if (!aot_emit_aot_file(comp_ctx, comp_data, out)) {
+		fail("cannot write %s: %s", out, aot_get_last_error());
+		unlink(out);
+		goto out;
+	}
+
+	printf("{\"wamr\":\"%s\",\"llvm\":%d,\"target\":\"x86_64\",\"cpu\":", WAMR_VERSION, LLVM_VERSION_MAJOR);
+	print_json_string(option.target_cpu);
+	printf(",\"features\":");
+	print_json_string(option.cpu_features ? option.cpu_features : "");
+	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true}\n", opt);
+	if (fflush(stdout) != 0) {
+		unlink(out);
+		goto out;
+	}
+	rc = 0;
+
+out:
+	if (comp_ctx)
+		aot_destroy_comp_context(comp_ctx);
+	if (comp_data)
+		aot_destroy_comp_data(comp_data);
+	if (module)
+		wasm_runtime_unload(module);
+	free(wasm);
+	if (host_cpu)
+		LLVMDisposeMessage(host_cpu);
+	if (host_features)
+		LLVMDisposeMessage(host_features);
+	wasm_runtime_destroy();
+	return rc;
+}

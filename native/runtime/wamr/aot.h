@@ -1,0 +1,43 @@
+/* AOT artifacts of images: where they are and whether one may be loaded (aot.c). */
+#ifndef OCRE_WAMR_AOT_H
+#define OCRE_WAMR_AOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+enum ocre_aot_verdict {
+	OCRE_AOT_NONE,     /* no artifact: interpret */
+	OCRE_AOT_STALE,    /* an artifact for another image version, WAMR or CPU: interpret */
+	OCRE_AOT_OK,       /* verified: load it */
+	OCRE_AOT_REJECTED, /* failed verification: never load it */
+};
+
+struct ocre_aot_probe {
+	char *meta_path, *artifact_path, *key_path;
+	bool present;                     /* a record exists */
+	struct stat meta_st, artifact_st; /* artifact_st zeroed if it is missing */
+	char meta[4096];                  /* the record's text, as read once */
+	char problem[160];                /* set if the record is unusable (verify rejects) */
+};
+
+/* Read the record of the image at @p img_path and locate the artifact it
+ * names. 0, or -1 out of memory. */
+int ocre_aot_probe(const char *img_path, struct ocre_aot_probe *p);
+void ocre_aot_probe_free(struct ocre_aot_probe *p);
+/* Same file version (device, inode, size, mtime, ctime). */
+bool ocre_aot_same_files(const struct stat *a, const struct stat *b);
+
+/* Verify the probed artifact against @p image's bytes. On OK, @p artifact
+ * receives the verified bytes (release with ocre_unload_file()); otherwise
+ * @p why says why not, as a phrase about the image ("it has no AOT artifact"). */
+enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char *wamr_version, const uint8_t *image,
+                                      size_t image_size, uint8_t **artifact, size_t *artifact_size, char *why,
+                                      size_t why_size);
+
+/* Hex SHA-256 of /proc/cpuinfo's first "model name" and "flags" values,
+ * joined by a newline: what binds a --cpu native artifact to its machine. */
+const char *ocre_aot_machine_fingerprint(void);
+
+#endif
