@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, kill, compute, log, eventloop)
+//   (NAME: cycle, throughput, memory, kill, compute, log, eventloop, aot)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -21,6 +21,7 @@ import { WASI } from 'node:wasi'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Worker } from 'node:worker_threads'
+import { benchAot } from './aot.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -556,6 +557,7 @@ async function main() {
   if (want('compute')) await benchCompute()
   if (want('log')) await benchLog()
   if (want('eventloop')) await benchEventLoop()
+  if (want('aot')) await benchAot({ ocre, record, recordLatency, nowUs, quick, fixtures, root, wasiRunMain, wasmModule })
 
   const lines = ['| benchmark | variant | median / value | p99 | unit | notes |', '| --- | --- | ---: | ---: | --- | --- |']
   for (const r of rows) {

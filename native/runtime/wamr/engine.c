@@ -89,8 +89,11 @@ static int wamr_init(void)
 	return 0;
 }
 
+static void cache_clear(void);
+
 static int wamr_deinit(void)
 {
+	cache_clear();
 	wasm_runtime_destroy();
 	return 0;
 }
@@ -112,8 +115,21 @@ static void leave_wamr_thread(bool entered)
 		wasm_runtime_destroy_thread_env();
 }
 
+/* Loaded modules stay cached while unused, up to these bounds (least
+ * recently used go first): a container of the same image created again skips
+ * the load (and for an AOT artifact, its verification and relocation). */
+#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE
+#define CONFIG_OCRE_MODULE_CACHE_IDLE 16
+#endif
+#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES
+#define CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES (64u << 20)
+#endif
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wamr_module *cache;
+static unsigned idle_count;
+static size_t idle_bytes;
+static uint64_t use_seq;
 
 static void image_free(struct wamr_module *m)
 {
@@ -186,7 +202,10 @@ static struct wamr_module *image_get(const char *path, const char *image_name, o
 			ocre_fail(OCRE_ERR_NO_AOT, "image %s: %s", image_name, m->note);
 			return NULL;
 		}
-		m->refs++;
+		if (m->refs++ == 0) {
+			idle_count--;
+			idle_bytes -= m->buf_size;
+		}
 		pthread_mutex_unlock(&cache_lock);
 		ocre_aot_probe_free(&probe);
 		return m;
@@ -273,23 +292,60 @@ fail:
 	return NULL;
 }
 
+/* Unlink and return the least recently used idle entry, or NULL. Cache lock held. */
+static struct wamr_module *evict_one_locked(void)
+{
+	struct wamr_module **pp, **victim = NULL, *m;
+
+	for (pp = &cache; *pp; pp = &(*pp)->next)
+		if ((*pp)->refs == 0 && (!victim || (*pp)->last_use < (*victim)->last_use))
+			victim = pp;
+	if (!victim)
+		return NULL;
+	m = *victim;
+	*victim = m->next;
+	idle_count--;
+	idle_bytes -= m->buf_size;
+	return m;
+}
+
 static void image_put(struct wamr_module *m)
 {
-	struct wamr_module **pp;
+	struct wamr_module *victims = NULL, *v;
 
 	pthread_mutex_lock(&cache_lock);
-	if (--m->refs > 0) {
-		pthread_mutex_unlock(&cache_lock);
-		return;
-	}
-	for (pp = &cache; *pp; pp = &(*pp)->next) {
-		if (*pp == m) {
-			*pp = m->next;
-			break;
+	if (--m->refs == 0) {
+		m->last_use = ++use_seq;
+		idle_count++;
+		idle_bytes += m->buf_size;
+		while (idle_count > CONFIG_OCRE_MODULE_CACHE_IDLE || idle_bytes > CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES) {
+			v = evict_one_locked();
+			v->next = victims;
+			victims = v;
 		}
 	}
 	pthread_mutex_unlock(&cache_lock);
-	image_free(m);
+	while ((v = victims)) {
+		victims = v->next;
+		image_free(v);
+	}
+}
+
+/* Free every cached module (at deinit: no container is left). */
+static void cache_clear(void)
+{
+	struct wamr_module *m;
+
+	pthread_mutex_lock(&cache_lock);
+	while ((m = cache)) {
+		cache = m->next;
+		if (m->refs != 0)
+			LOG_ERR("module %s still has %d users at deinit", m->path, m->refs);
+		image_free(m);
+	}
+	idle_count = 0;
+	idle_bytes = 0;
+	pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- create / destroy ---- */

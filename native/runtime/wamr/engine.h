@@ -39,7 +39,8 @@ struct wamr_module {
 	bool artifact_present;
 	struct stat artifact_st, meta_st;
 	char note[200];
-	int refs;             /* protected by the cache lock */
+	int refs;             /* protected by the cache lock; 0: idle, kept for reuse */
+	uint64_t last_use;    /* when it last became idle (LRU eviction) */
 	pthread_mutex_t lock; /* WAMR keeps WASI args on the module: set + instantiate under it */
 	struct wamr_module *next;
 };
