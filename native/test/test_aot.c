@@ -65,6 +65,67 @@ static void sha256_vectors(void)
 	}
 }
 
+static bool copy_file(const char *from, const char *to);
+static void path_in_images(char *out, size_t size, const char *rel);
+
+/* ---- the module cache ---- */
+
+static int loads;
+static char load_path_suffix[64];
+
+static void count_loads(const struct ocre_log_record *r, void *user_data)
+{
+	(void)user_data;
+	if (strncmp(r->message, "loaded ", 7) == 0 && strstr(r->message, load_path_suffix))
+		__atomic_fetch_add(&loads, 1, __ATOMIC_SEQ_CST);
+}
+
+static void create_remove(const char *image)
+{
+	struct ocre_container *c = test_create(image, NULL, true, NULL, -1, -1, -1);
+	CHECK(c != NULL);
+	if (c)
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+/* An image's module is loaded once and kept while unused; a replaced file is
+ * loaded again; many images evict the least recently used. */
+static void modules_are_cached_while_unused(void)
+{
+	char from[1200], to[1200], tmp[1300];
+	int i;
+
+	snprintf(load_path_suffix, sizeof(load_path_suffix), "/cache-me.wasm ");
+	path_in_images(from, sizeof(from), "hello.wasm");
+	path_in_images(to, sizeof(to), "cache-me.wasm");
+	CHECK(copy_file(from, to));
+	ocre_log_set_level(OCRE_LOG_LEVEL_DBG);
+	ocre_log_set_sink(count_loads, NULL);
+	create_remove("cache-me.wasm");
+	create_remove("cache-me.wasm");
+	create_remove("cache-me.wasm");
+	CHECK_INT(loads, 1);
+	/* replaced (a new inode, as the store's rename gives): loaded again */
+	snprintf(tmp, sizeof(tmp), "%s.new", to);
+	path_in_images(from, sizeof(from), "exit-code.wasm");
+	CHECK(copy_file(from, tmp));
+	CHECK_INT(rename(tmp, to), 0);
+	create_remove("cache-me.wasm");
+	CHECK_INT(loads, 2);
+	/* 20 other images in use once each push it out of the idle cache (16) */
+	for (i = 0; i < 20; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "filler-%d.wasm", i);
+		path_in_images(to, sizeof(to), name);
+		CHECK(copy_file(from, to));
+		create_remove(name);
+	}
+	create_remove("cache-me.wasm");
+	CHECK_INT(loads, 3);
+	ocre_log_set_sink(NULL, NULL);
+	ocre_log_set_level(OCRE_LOG_LEVEL_INF);
+}
+
 /* ---- artifacts, made as lib/images.ts makes them ---- */
 
 static void path_in_images(char *out, size_t size, const char *rel)
@@ -511,6 +572,7 @@ int main(void)
 {
 	test_setup();
 	RUN(sha256_vectors);
+	RUN(modules_are_cached_while_unused);
 	aotc = getenv("OCRE_AOTC");
 	if (!aotc || !*aotc) {
 		fprintf(stderr, "aot: AOT cases skipped: the compiler ocre-aotc was not built (LLVM 15 not found; "
