@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -336,6 +337,22 @@ describe('AOT tier', function () {
         fs.readdirSync(path.join(workdir, 'images', '.aot')).filter((f) => f.startsWith('swap.wasm')),
         [],
       )
+    })
+
+    it('pull(url, { aot: true }) compiles what it downloads', async () => {
+      const body = fs.readFileSync(path.join(FIXTURES, 'hello.wasm'))
+      const server = http.createServer((_req, res) => res.end(body))
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      try {
+        const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/pulled.wasm`
+        const info = await ctx.images.pull(url, { aot: { cpu: 'x86-64' } })
+        assert.equal(info.aot?.status, 'ready')
+        const r = await ctx.run('pulled.wasm', { tier: 'aot' })
+        assert.equal(r.stdout?.toString(), 'Hello from WebAssembly!\n')
+        await ctx.images.remove('pulled.wasm')
+      } finally {
+        server.close()
+      }
     })
 
     it('an image changed behind the store keeps a stale artifact that is not used', async () => {
