@@ -255,8 +255,10 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
    * Start (from `created` or `stopped`; a restart gets fresh stdio streams).
    * Attached containers: resolves when the run ends, with its result.
    * Detached: resolves once it runs, with `undefined`.
-   * Errors: ERR_OCRE_STATE (wrong state), ERR_OCRE_RUNTIME (the engine could
-   * not start it: status becomes `error`), ERR_OCRE_NOT_FOUND (removed).
+   * Errors: ERR_OCRE_STATE (wrong state), ERR_OCRE_RUNTIME (no thread for
+   * it: status becomes `error`), ERR_OCRE_NOT_FOUND (removed). A module the
+   * engine cannot instantiate is not an error here: the run ends with
+   * reason `trap`, exit code 134 and the engine's message.
    */
   async start(): Promise<StartResult<Detached>> {
     const run = await this.#begin()

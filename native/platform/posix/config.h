@@ -21,6 +21,24 @@
 #define CONFIG_OCRE_CONTAINER_NICE 10
 #endif
 
+/* 1: container threads run under SCHED_IDLE (Linux; no privilege needed):
+ * they get the CPU only when no normal thread wants it, so a woken event
+ * loop preempts a busy container at once. Where that fails, the niceness
+ * above applies. */
+#ifndef CONFIG_OCRE_CONTAINER_SCHED_IDLE
+#define CONFIG_OCRE_CONTAINER_SCHED_IDLE 0
+#endif
+
+/* Container threads are reused: a finished run parks its thread for the
+ * next start of the same context. At most CONFIG_OCRE_THREAD_POOL_IDLE stay
+ * parked; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS ends. */
+#ifndef CONFIG_OCRE_THREAD_POOL_IDLE
+#define CONFIG_OCRE_THREAD_POOL_IDLE 64
+#endif
+#ifndef CONFIG_OCRE_THREAD_POOL_IDLE_MS
+#define CONFIG_OCRE_THREAD_POOL_IDLE_MS 10000
+#endif
+
 /* WAMR's per-instance operand/frame stack and app heap. */
 #ifndef CONFIG_OCRE_WASM_STACK_SIZE
 #define CONFIG_OCRE_WASM_STACK_SIZE (64 * 1024)

@@ -375,6 +375,15 @@ static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, con
 	pthread_mutex_unlock(&wc->lock);
 }
 
+/* Whether an instantiation that failed with @p error left the stdio fds to
+ * the caller (see wamr_thread_execute). WAMR 1.1.2's messages. */
+static bool stdio_not_taken(const char *error)
+{
+	return (strncmp(error, "WASM module instantiate failed: ", 32) == 0 ||
+	        strncmp(error, "AOT module instantiate failed: ", 31) == 0) &&
+	       !strstr(error, "Exception:");
+}
+
 static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
 static const char *const ns_pool[] = {"*"};
 
@@ -431,7 +440,14 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	                                error, sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
-		/* WAMR has already closed the fds it took over, or never took them */
+		/* WAMR takes the stdio fds over in wasm_runtime_init_wasi(), the
+		 * last step before start functions, and closes what it took. A
+		 * failure before it (memory over the limit, tables, segments:
+		 * "... instantiate failed: <reason>" without an exception) leaves
+		 * them ours: close them, or the run's pipes never end. */
+		if (stdio_not_taken(error))
+			for (i = 0; i < 3; i++)
+				close(wc->run_fds[i]);
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");
 		goto fail_thread_env;
 	}
