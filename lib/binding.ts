@@ -65,6 +65,8 @@ export interface NativeBinding {
   version(): string
   pipe(): [number, number]
   closeFd(fd: number): void
+  /** This environment's /dev/null (read-write), shared by every 'ignore' slot; never close it. */
+  devNull(): number
   setLogLevel(level: number): void
   getLogLevel(): number
   emitLog(level: number, module: string, message: string, count?: number): void
