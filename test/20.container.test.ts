@@ -426,6 +426,12 @@ describe('container', () => {
       await c.remove()
     })
 
+    it('memory is unchanged across a sleep long enough for the idle trim (1 s)', async () => {
+      const r = await t.ctx.run('memkeep.wasm', { args: ['1.1'] })
+      assert.equal(r.stdout?.toString(), 'kept\n')
+      assert.equal(r.exitCode, 0)
+    })
+
     it('containers run one after another on reused threads each get their own stdio, args and env', async () => {
       for (let i = 0; i < 20; i++) {
         const a = await t.ctx.run('args-env.wasm', { args: [`a${i}`], env: { RUN: `a${i}` } })

@@ -370,6 +370,19 @@ static void start_async_failure_ends_the_run(void)
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 }
 
+/* A sleep of CONFIG_OCRE_IDLE_TRIM_MS (1 s) or more hands the all-zero pages
+ * of the linear memory and the operand stack back to the OS: the guest
+ * finds every byte as it left it, and zero pages still zero and writable. */
+static void memory_is_unchanged_across_a_long_sleep(void)
+{
+	const char *argv[] = {"1.1", NULL};
+	int status = -1;
+	char *out = run_capture("memkeep.wasm", argv, NULL, &status, NULL);
+	CHECK_STR(out, "kept\n");
+	CHECK_INT(status, 0);
+	free(out);
+}
+
 /* Parked threads belong to their context: at most
  * CONFIG_OCRE_THREAD_POOL_IDLE (64) stay parked, and destroying the context
  * ends and joins every one of them. */
@@ -431,6 +444,7 @@ int main(void)
 	RUN(reused_threads_give_each_run_fresh_state);
 	RUN(start_async_failure_ends_the_run);
 	RUN(destroying_a_context_joins_its_parked_threads);
+	RUN(memory_is_unchanged_across_a_long_sleep);
 	test_teardown();
 	return test_finish();
 }

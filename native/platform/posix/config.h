@@ -47,6 +47,13 @@
 #define CONFIG_OCRE_WASM_HEAP_SIZE 0
 #endif
 
+/* A container about to sleep this long or longer (WASI poll_oneoff clock,
+ * ocre_sleep) first returns the all-zero pages of its linear memory and
+ * WASM stack to the OS (MADV_DONTNEED; contents unchanged). */
+#ifndef CONFIG_OCRE_IDLE_TRIM_MS
+#define CONFIG_OCRE_IDLE_TRIM_MS 1000
+#endif
+
 /* Largest linear memory (and any single engine allocation) of a container,
  * unless set per container with ocre_container_set_memory_limit(). */
 #ifndef CONFIG_OCRE_DEFAULT_MEMORY_LIMIT
