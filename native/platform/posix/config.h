@@ -47,6 +47,12 @@
 #define CONFIG_OCRE_WASM_HEAP_SIZE 0
 #endif
 
+/* Loaded modules no container uses any more that stay loaded for the next
+ * create from the same (unchanged) file. */
+#ifndef CONFIG_OCRE_MODULE_CACHE_UNUSED
+#define CONFIG_OCRE_MODULE_CACHE_UNUSED 8
+#endif
+
 /* A container about to sleep this long or longer (WASI poll_oneoff clock,
  * ocre_sleep) first returns the all-zero pages of its linear memory and
  * WASM stack to the OS (MADV_DONTNEED; contents unchanged). */

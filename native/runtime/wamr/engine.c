@@ -88,8 +88,11 @@ static int wamr_init(void)
 	return 0;
 }
 
+static void cache_drop_unused(void);
+
 static int wamr_deinit(void)
 {
+	cache_drop_unused();
 	wasm_runtime_destroy();
 	return 0;
 }
@@ -111,8 +114,14 @@ static void leave_wamr_thread(bool entered)
 		wasm_runtime_destroy_thread_env();
 }
 
+/* Loaded modules, most recently used first. A module no container uses any
+ * more stays loaded for the next create of the same file (a create + remove
+ * cycle would otherwise load and parse it every time), up to
+ * CONFIG_OCRE_MODULE_CACHE_UNUSED of them; an unused module whose file has
+ * changed is dropped when that path is next created from. */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wamr_module *cache;
+static int cache_unused; /* modules in the cache with refs == 0 */
 
 static void image_free(struct wamr_module *m)
 {
@@ -138,7 +147,7 @@ static bool same_file(const struct wamr_module *m, const char *path, const struc
 /* The loaded module for @p path, shared; NULL with the last error set. */
 static struct wamr_module *image_get(const char *path, const char *image_name)
 {
-	struct wamr_module *m;
+	struct wamr_module *m, **pp, *stale = NULL;
 	char error[256] = "";
 	struct stat st;
 
@@ -147,12 +156,23 @@ static struct wamr_module *image_get(const char *path, const char *image_name)
 		return NULL;
 	}
 	pthread_mutex_lock(&cache_lock);
-	for (m = cache; m; m = m->next) {
+	for (pp = &cache; (m = *pp);) {
 		if (same_file(m, path, &st)) {
-			m->refs++;
+			if (m->refs++ == 0)
+				cache_unused--;
 			pthread_mutex_unlock(&cache_lock);
+			if (stale)
+				image_free(stale);
 			return m;
 		}
+		if (m->refs == 0 && !stale && strcmp(m->path, path) == 0) {
+			/* an earlier version of this file nobody uses: drop it */
+			*pp = m->next;
+			cache_unused--;
+			stale = m;
+			continue;
+		}
+		pp = &m->next;
 	}
 	/* Loaded under the cache lock: concurrent creates of one new image
 	 * load it once. Loading is short (a parse of the bytes). */
@@ -190,32 +210,72 @@ static struct wamr_module *image_get(const char *path, const char *image_name)
 	m->next = cache;
 	cache = m;
 	pthread_mutex_unlock(&cache_lock);
+	if (stale)
+		image_free(stale);
 	LOG_DBG("loaded %s (%zu bytes)", path, m->buf_size);
 	return m;
 
 fail:
 	pthread_mutex_unlock(&cache_lock);
 	image_free(m);
+	if (stale)
+		image_free(stale);
 	return NULL;
 }
 
 static void image_put(struct wamr_module *m)
 {
-	struct wamr_module **pp;
+	struct wamr_module **pp, **oldest = NULL, *victim = NULL;
 
 	pthread_mutex_lock(&cache_lock);
 	if (--m->refs > 0) {
 		pthread_mutex_unlock(&cache_lock);
 		return;
 	}
+	/* Unused now: keep it, most recently used first; past the bound the
+	 * least recently used unused module goes. */
 	for (pp = &cache; *pp; pp = &(*pp)->next) {
 		if (*pp == m) {
 			*pp = m->next;
 			break;
 		}
 	}
+	m->next = cache;
+	cache = m;
+	if (++cache_unused > CONFIG_OCRE_MODULE_CACHE_UNUSED) {
+		for (pp = &cache; *pp; pp = &(*pp)->next)
+			if ((*pp)->refs == 0)
+				oldest = pp;
+		victim = *oldest;
+		*oldest = victim->next;
+		cache_unused--;
+	}
 	pthread_mutex_unlock(&cache_lock);
-	image_free(m);
+	if (victim)
+		image_free(victim);
+}
+
+/* Free every module no container uses (engine deinit). */
+static void cache_drop_unused(void)
+{
+	struct wamr_module **pp, *m, *drop = NULL;
+
+	pthread_mutex_lock(&cache_lock);
+	for (pp = &cache; (m = *pp);) {
+		if (m->refs == 0) {
+			*pp = m->next;
+			m->next = drop;
+			drop = m;
+			cache_unused--;
+			continue;
+		}
+		pp = &m->next;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	while ((m = drop)) {
+		drop = m->next;
+		image_free(m);
+	}
 }
 
 /* ---- create / destroy ---- */
