@@ -23,6 +23,9 @@ export interface NativeContainerInfo {
   runtime: string
   detached: boolean
   memoryLimit: number
+  /** start() / remove() run inline on the JS thread (their errors are created in the caller's stack) */
+  inlineStart: boolean
+  inlineRemove: boolean
 }
 
 export interface NativeContainer {

@@ -109,6 +109,26 @@ describe('container', () => {
       assert.match(err.stack ?? '', /someCallerFunction/)
       assert.match(err.stack ?? '', /20\.container\.test\.ts/)
     })
+
+    it('gives OcreErrors of start() and remove() the stack of the caller', async () => {
+      const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
+      await c.start()
+      async function startingCaller() {
+        return c.start()
+      }
+      async function removingCaller() {
+        return c.remove()
+      }
+      const s = await rejectsCode(startingCaller(), 'ERR_OCRE_STATE', /running/)
+      assert.match(s.stack ?? '', /^OcreError: cannot .* container .*: it is running/)
+      assert.match(s.stack ?? '', /startingCaller/)
+      const r = await rejectsCode(removingCaller(), 'ERR_OCRE_STATE', /running/)
+      assert.match(r.stack ?? '', /^OcreError: cannot remove container/)
+      assert.match(r.stack ?? '', /removingCaller/)
+      assert.match(r.stack ?? '', /20\.container\.test\.ts/)
+      await c.kill()
+      await c.remove()
+    })
   })
 
   describe('lifecycle', () => {
