@@ -14,6 +14,7 @@
  * Locking: pool->lock protects everything below it; it nests inside a
  * container's lock (context -> container -> pool) and no other lock is taken
  * while it is held. */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
