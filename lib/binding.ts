@@ -24,6 +24,9 @@ export interface NativeContainerInfo {
   tier: 'aot' | 'interpreter'
   detached: boolean
   memoryLimit: number
+  /** start() / remove() run inline on the JS thread (their errors are created in the caller's stack) */
+  inlineStart: boolean
+  inlineRemove: boolean
 }
 
 export interface NativeContainer {
@@ -68,6 +71,8 @@ export interface NativeBinding {
   aotRuntime(): { wamr: string; machine: string }
   pipe(): [number, number]
   closeFd(fd: number): void
+  /** This environment's /dev/null (read-write), shared by every 'ignore' slot; never close it. */
+  devNull(): number
   setLogLevel(level: number): void
   getLogLevel(): number
   emitLog(level: number, module: string, message: string, count?: number): void

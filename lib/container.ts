@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import type { NativeContainer, NativeSnapshot } from './binding'
-import { captureCallSite, OcreError, withCallSite } from './errors'
+import { type CallSite, captureCallSite, OcreError, withCallSite } from './errors'
 import { RunStdio, type StdioSlot } from './stdio'
 import type { ContainerStatus, ExitResult, RemoveOptions, StopOptions } from './types'
 import { checkBoolean, checkInteger, checkOptions } from './validate'
@@ -47,6 +47,8 @@ export interface ContainerInternals {
 export let containerInternals: ContainerInternals
 
 const MAX_TIMEOUT = 0xffffffff
+/** withCallSite() leaves an error's own stack alone with this. */
+const NO_CALL_SITE: CallSite = {}
 
 function toResult(s: NativeSnapshot): ExitResult {
   const reason = s.reason === 'killed' || s.reason === 'trap' ? s.reason : 'exit'
@@ -93,6 +95,9 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
   #removed = false
   #refWanted = true
   #refed = false
+  /** start() / remove() settle inline: an error then has the caller's stack already */
+  #inlineStart: boolean
+  #inlineRemove: boolean
 
   static {
     containerInternals = {
@@ -116,6 +121,8 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     this.#native = native
     this.#owner = owner
     this.#stdioSlots = stdio
+    this.#inlineStart = info.inlineStart
+    this.#inlineRemove = info.inlineRemove
   }
 
   /** Current status (`created`, `running`, `paused`, `stopped`, `error`). */
@@ -214,7 +221,9 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
 
   /** Start the next run; resolves once it runs (or has already ended). */
   async #begin(): Promise<number> {
-    const site = captureCallSite(this.start)
+    // An inline native start creates its errors with this call's stack; only
+    // pool work needs the call site captured now (capturing costs several µs).
+    const site = this.#inlineStart ? NO_CALL_SITE : captureCallSite(this.start)
     if (this.#starting) {
       throw withCallSite(new OcreError('ERR_OCRE_STATE', `cannot start container ${this.id}: it is starting`), site)
     }
@@ -258,8 +267,10 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
    * Start (from `created` or `stopped`; a restart gets fresh stdio streams).
    * Attached containers: resolves when the run ends, with its result.
    * Detached: resolves once it runs, with `undefined`.
-   * Errors: ERR_OCRE_STATE (wrong state), ERR_OCRE_RUNTIME (the engine could
-   * not start it: status becomes `error`), ERR_OCRE_NOT_FOUND (removed).
+   * Errors: ERR_OCRE_STATE (wrong state), ERR_OCRE_RUNTIME (no thread for
+   * it: status becomes `error`), ERR_OCRE_NOT_FOUND (removed). A module the
+   * engine cannot instantiate is not an error here: the run ends with
+   * reason `trap`, exit code 134 and the engine's message.
    */
   async start(): Promise<StartResult<Detached>> {
     const run = await this.#begin()
@@ -362,6 +373,18 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     const o = checkOptions(options, 'options', ['force'])
     const force = o.force === undefined ? false : checkBoolean(o.force, 'options.force')
     if (this.#removed) return
+    if (!force && this.#inlineRemove && !this.#startWork) {
+      // Nothing to wait for and an inline native remove: it runs now, in the
+      // caller's stack, which its errors then carry (no call site to capture).
+      try {
+        await this.#owner.track(() => this.#native.remove())
+      } catch (err) {
+        // removed meanwhile (a concurrent close()): the state asked for
+        if ((err as { code?: string }).code !== 'ERR_OCRE_NOT_FOUND') throw err
+      }
+      this.#markRemoved()
+      return
+    }
     const site = captureCallSite(this.remove)
     // Like kill/stop/pause: act on the state a start in flight leads to.
     await this.#afterStart()

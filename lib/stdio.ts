@@ -3,10 +3,10 @@
 // 'pipe' makes a pipe with the addon's pipe() (pipe2, O_CLOEXEC) and wraps
 // our end in a net.Socket: a libuv pipe handle, driven by the event loop, so
 // no thread-pool thread is ever parked on a container's output. The C core
-// duplicates the container's ends for the run and closes its duplicates when
-// the run ends; we close ours as soon as start() has returned, so stdout and
-// stderr end ('end' event) exactly when the container exits.
-import fs from 'node:fs'
+// duplicates the container's ends for the run when it starts and closes its
+// duplicates when the run ends; we close ours as soon as start() has
+// returned, so stdout and stderr end ('end' event) exactly when the
+// container exits. 'ignore' is the addon's one /dev/null fd.
 import net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { binding } from './binding'
@@ -53,7 +53,6 @@ export class RunStdio {
   stderr: Readable | null = null
   /** fds we opened for the container: closed once start() has returned. */
   #owned: number[] = [] // pipe ends, from the addon
-  #ownedByFs: number[] = [] // /dev/null, opened through fs
 
   constructor(slots: readonly StdioSlot[]) {
     try {
@@ -72,16 +71,12 @@ export class RunStdio {
       case 'fd':
         this.childFds[i] = slot.fd
         return
-      case 'ignore': {
-        // fs.openSync opens close-on-exec (libuv adds O_CLOEXEC). In a worker
-        // thread Node tracks fds opened through fs and closes them when the
-        // worker exits: such an fd must be closed through fs too, or Node
-        // later closes a number that by then belongs to someone else.
-        const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w')
-        this.#ownedByFs.push(fd)
-        this.childFds[i] = fd
+      case 'ignore':
+        // One /dev/null per environment, opened by the addon (not through
+        // fs, so no worker-thread fd tracking is involved) and never closed
+        // here: the core gives each run its own duplicates at start.
+        this.childFds[i] = binding.devNull()
         return
-      }
       case 'pipe': {
         const [r, w] = binding.pipe()
         const [child, ours] = i === 0 ? [r, w] : [w, r]
@@ -115,13 +110,6 @@ export class RunStdio {
     for (const fd of this.#owned.splice(0)) {
       try {
         binding.closeFd(fd)
-      } catch {
-        // already closed: nothing to do
-      }
-    }
-    for (const fd of this.#ownedByFs.splice(0)) {
-      try {
-        fs.closeSync(fd)
       } catch {
         // already closed: nothing to do
       }

@@ -109,6 +109,26 @@ describe('container', () => {
       assert.match(err.stack ?? '', /someCallerFunction/)
       assert.match(err.stack ?? '', /20\.container\.test\.ts/)
     })
+
+    it('gives OcreErrors of start() and remove() the stack of the caller', async () => {
+      const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
+      await c.start()
+      async function startingCaller() {
+        return c.start()
+      }
+      async function removingCaller() {
+        return c.remove()
+      }
+      const s = await rejectsCode(startingCaller(), 'ERR_OCRE_STATE', /running/)
+      assert.match(s.stack ?? '', /^OcreError: cannot .* container .*: it is running/)
+      assert.match(s.stack ?? '', /startingCaller/)
+      const r = await rejectsCode(removingCaller(), 'ERR_OCRE_STATE', /running/)
+      assert.match(r.stack ?? '', /^OcreError: cannot remove container/)
+      assert.match(r.stack ?? '', /removingCaller/)
+      assert.match(r.stack ?? '', /20\.container\.test\.ts/)
+      await c.kill()
+      await c.remove()
+    })
   })
 
   describe('lifecycle', () => {
@@ -393,17 +413,55 @@ describe('container', () => {
       assert.ok(!fs.existsSync(path.join(host, 'ro.txt')))
     })
 
-    it('a module that cannot be instantiated fails start() with ERR_OCRE_RUNTIME; status error', async () => {
-      // memory.grow needs 2 pages at instantiation: a 64 KiB limit refuses it
+    it("a module that cannot be instantiated: start() resolves, the run ends with reason 'trap', 134 and the engine's message", async () => {
+      // trap.wasm needs 2 pages at instantiation: a 64 KiB limit refuses it
       const c = await t.ctx.create({ image: 'trap.wasm', args: ['grow'], memoryLimit: 65536 })
       const statuses: ContainerStatus[] = []
       c.on('status', (s) => statuses.push(s))
-      await rejectsCode(c.start(), 'ERR_OCRE_RUNTIME', /failed to start/)
-      assert.equal(c.status, 'error')
-      await rejectsCode(c.wait(), 'ERR_OCRE_STATE', /it is error/)
-      await rejectsCode(c.kill(), 'ERR_OCRE_STATE')
+      const result = await c.start()
+      assert.equal(result.reason, 'trap')
+      assert.equal(result.exitCode, 134)
+      assert.match(result.message ?? '', /allocate memory failed/)
+      assert.equal(c.status, 'stopped')
+      assert.deepEqual(statuses, ['running', 'stopped'])
+      assert.deepEqual(await c.wait(), result)
+      // the same through run(), and a restart is possible (it fails the same way)
+      const r = await t.ctx.run('trap.wasm', { args: ['grow'], memoryLimit: 65536 })
+      assert.equal(r.reason, 'trap')
+      assert.equal(r.exitCode, 134)
+      assert.equal((await c.start()).exitCode, 134)
       await c.remove()
-      assert.ok(statuses.includes('error'))
+    })
+
+    it('kill() right after a start() that has not resolved yet kills the run before it begins', async () => {
+      const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
+      for (let i = 0; i < 20; i++) {
+        const started = c.start()
+        const killed = c.kill()
+        await started
+        const r = await killed
+        assert.equal(r.reason, 'killed')
+        assert.equal(r.exitCode, 137)
+      }
+      await c.remove()
+    })
+
+    it('memory is unchanged across a sleep long enough for the idle trim (1 s)', async () => {
+      const r = await t.ctx.run('memkeep.wasm', { args: ['1.1'] })
+      assert.equal(r.stdout?.toString(), 'kept\n')
+      assert.equal(r.exitCode, 0)
+    })
+
+    it('containers run one after another on reused threads each get their own stdio, args and env', async () => {
+      for (let i = 0; i < 20; i++) {
+        const a = await t.ctx.run('args-env.wasm', { args: [`a${i}`], env: { RUN: `a${i}` } })
+        assert.equal(a.stdout?.toString(), `argc=2\nargv[0]=args-env.wasm\nargv[1]=a${i}\nenv:RUN=a${i}\n`)
+        const h = await t.ctx.run('hello.wasm')
+        assert.equal(h.stdout?.toString(), 'Hello from WebAssembly!\n')
+        assert.equal(h.stderr?.toString(), '')
+        const e = await t.ctx.run('exit-code.wasm', { args: [String(i)], stdio: 'ignore' })
+        assert.equal(e.exitCode, i)
+      }
     })
   })
 })

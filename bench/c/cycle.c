@@ -1,10 +1,12 @@
 /* C-level costs of the core, for finding where time and memory go (the
  * published comparison with node:wasi is `npm run bench`).
  *   cycle WORKDIR N          median/p99 of create+start+wait+remove (trivial.wasm)
+ *   cycle-async WORKDIR N    the same with ocre_container_start_async() (what the addon calls)
  *   sleepers WORKDIR N       RSS and threads with N containers asleep
  * Build: cmake -S . -B build/core && cmake --build build/core &&
  *        cc -O2 bench/c/cycle.c -Inative/include build/core/libocre.a -lpthread -lm -ldl -o cycle
  * WORKDIR/images/ must hold trivial.wasm and sleeper.wasm (test/fixtures). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +57,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", ocre_last_error_message());
 		return 1;
 	}
-	if (strcmp(argv[1], "cycle") == 0) {
+	if (strcmp(argv[1], "cycle") == 0 || strcmp(argv[1], "cycle-async") == 0) {
+		bool async = strcmp(argv[1], "cycle-async") == 0;
 		double *t = malloc(sizeof(double) * (size_t)n);
 		for (i = 0; i < n; i++) {
 			double t0 = now_us();
 			struct ocre_container *c =
 			    ocre_context_create_container(ctx, "trivial.wasm", NULL, NULL, true, NULL, -1, -1, -1);
 			int st;
-			ocre_container_start(c);
+			if (async)
+				ocre_container_start_async(c);
+			else
+				ocre_container_start(c);
 			ocre_container_wait(c, &st);
 			ocre_context_remove_container(ctx, c);
 			t[i] = now_us() - t0;
 		}
 		qsort(t, (size_t)n, sizeof(double), cmp);
-		printf("cycle: n=%d median=%.1f us p99=%.1f us\n", n, t[n / 2], t[n * 99 / 100]);
+		printf("%s: n=%d median=%.1f us p99=%.1f us\n", argv[1], n, t[n / 2], t[n * 99 / 100]);
 	} else {
 		long before = rss_kb();
 		const char *args[] = {"60", NULL};

@@ -59,6 +59,10 @@ void CleanupHook(void *arg)
 	AddonData *data = static_cast<AddonData *>(arg);
 	ShutdownEnv(data);
 	LogCleanupEnv(data);
+	if (data->dev_null >= 0) {
+		close(data->dev_null); // no start is in flight any more: runs have their own duplicates
+		data->dev_null = -1;
+	}
 }
 
 // init({ OcreError, onLog }): called once by lib/binding.ts.
@@ -110,6 +114,22 @@ Napi::Value Pipe(const Napi::CallbackInfo &info)
 	out.Set(0u, Napi::Number::New(env, fds[0]));
 	out.Set(1u, Napi::Number::New(env, fds[1]));
 	return out;
+}
+
+// devNull(): this environment's /dev/null fd (read-write, close-on-exec),
+// opened once, for stdio 'ignore'. The core gives every run its own
+// duplicates at start, so one fd serves every container; it is closed by the
+// environment cleanup hook. Not an fd of Node's fs: nothing to unregister.
+Napi::Value DevNull(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	AddonData *data = AddonData::Get(env);
+	if (data->dev_null < 0) {
+		data->dev_null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (data->dev_null < 0)
+			throw MakeOcreError(env, "ERR_OCRE_IO", std::string("/dev/null: ") + strerror(errno));
+	}
+	return Napi::Number::New(env, data->dev_null);
 }
 
 // closeFd(fd): close an fd made by pipe() that never reached a stream.
@@ -246,6 +266,7 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports)
 	exports.Set("aotRuntime", Napi::Function::New(env, AotRuntime, "aotRuntime"));
 	exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
 	exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+	exports.Set("devNull", Napi::Function::New(env, DevNull, "devNull"));
 	exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
 	exports.Set("getLogLevel", Napi::Function::New(env, GetLogLevel, "getLogLevel"));
 	exports.Set("emitLog", Napi::Function::New(env, EmitLog, "emitLog"));

@@ -44,6 +44,7 @@ struct AddonData {
 	std::set<ContextWrap *> contexts;       // open contexts of this environment
 	LogEnv *log = nullptr;                  // this environment's log queue
 	bool shut_down = false;                 // shutdown() or the cleanup hook ran
+	int dev_null = -1;                      // devNull(): /dev/null for stdio 'ignore'
 
 	static AddonData *Get(Napi::Env env);
 };

@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -30,7 +28,8 @@ struct ocre_container {
 	char *image;
 	const struct ocre_runtime_vtable *engine;
 	bool detached;
-	char *private_dir; /* the `filesystem` capability's directory, or NULL */
+	char *private_dir;             /* the `filesystem` capability's directory, or NULL */
+	struct ocre_thread_pool *pool; /* the context's threads */
 
 	int refs;                    /* atomic */
 	struct ocre_container *next; /* protected by the context's lock */
@@ -38,14 +37,16 @@ struct ocre_container {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* status, thread_done and cb_inflight changes */
 	void *engine_ctx;
-	int fds[3]; /* the caller's stdio fds (not owned), -1 = the process's own */
+	int fds[3];     /* the caller's stdio fds (not owned), -1 = the process's own */
+	int run_fds[3]; /* this run's duplicates of fds (owned by the run), -1 = none */
 	ocre_container_status_t status;
 	bool removed;
 	bool kill_requested;
-	pthread_t thread;
-	bool thread_alive; /* created, not yet joined */
-	bool thread_done;  /* the thread has finished touching the container */
+	pthread_t thread;  /* the pool thread running the current run */
+	bool thread_alive; /* a run was handed to a thread and not yet observed */
+	bool thread_done;  /* the run's thread is done with the container's state */
 	bool start_failed;
+	bool start_waiting;     /* start() waits for the ready handshake: it reports a failed start */
 	bool running_announced; /* RUNNING was delivered: EXITED may follow */
 	bool closing;           /* the context is being destroyed: no more starts */
 	size_t memory_limit;
@@ -144,20 +145,21 @@ static void fire_event(struct ocre_container *c, ocre_container_status_t status)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* TRANSITION: EXITED -> STOPPED. The first observer joins the thread.
- * Returns true when it made the transition (the caller then fires STOPPED
- * after unlocking). Never joins from the container thread itself. */
+/* TRANSITION: EXITED -> STOPPED. The first observer waits until the run's
+ * thread is done with the container (EXITED delivered; the thread then
+ * parks for another run). Returns true when it made the transition (the
+ * caller then fires STOPPED after unlocking). Never waits on the run's own
+ * thread. */
 static bool observe_locked(struct ocre_container *c)
 {
 	if (c->status != OCRE_CONTAINER_STATUS_EXITED || !c->thread_alive)
 		return false;
-	if (pthread_equal(pthread_self(), c->thread))
+	if (!c->thread_done && pthread_equal(pthread_self(), c->thread))
 		return false;
 	while (!c->thread_done)
 		pthread_cond_wait(&c->cond, &c->lock);
 	if (c->status != OCRE_CONTAINER_STATUS_EXITED || !c->thread_alive)
 		return false; /* another observer was first */
-	pthread_join(c->thread, NULL);
 	c->thread_alive = false;
 	c->status = OCRE_CONTAINER_STATUS_STOPPED;
 	pthread_cond_broadcast(&c->cond);
@@ -214,7 +216,9 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 		return NULL;
 	}
 	c->fds[0] = c->fds[1] = c->fds[2] = -1;
+	c->run_fds[0] = c->run_fds[1] = c->run_fds[2] = -1;
 	c->refs = 1; /* the context's */
+	c->pool = ocre_context_pool(ctx);
 	c->engine = engine;
 	c->detached = detached;
 	c->status = OCRE_CONTAINER_STATUS_CREATED;
@@ -299,54 +303,65 @@ int ocre_container_remove_from_context(struct ocre_container *c)
 
 /* ---- the container thread ---- */
 
-/* Run below the priority of the thread that started us (normally the one
- * running the caller's event loop): Linux niceness is per thread. Failure
- * (e.g. a seccomp filter) only costs fairness, never the run. */
-static void lower_thread_priority(void)
+static void close_run_fds(struct ocre_container *c)
 {
-#if CONFIG_OCRE_CONTAINER_NICE > 0
-	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int now;
+	int i;
 
-	errno = 0;
-	now = getpriority(PRIO_PROCESS, (id_t)tid);
-	if (now == -1 && errno != 0)
-		return;
-	now += CONFIG_OCRE_CONTAINER_NICE;
-	if (setpriority(PRIO_PROCESS, (id_t)tid, now > 19 ? 19 : now) != 0)
-		LOG_DBG("setpriority: %s", strerror(errno));
-#endif
+	for (i = 0; i < 3; i++) {
+		if (c->run_fds[i] >= 0)
+			close(c->run_fds[i]);
+		c->run_fds[i] = -1;
+	}
 }
 
-static void *container_main(void *arg)
+/* A run on a pool thread, up to EXITED delivered; container_finish() follows
+ * once the thread is parked again. The run holds a reference on the
+ * container (taken by start) that container_finish() drops. */
+static void container_run(void *arg)
 {
 	struct ocre_container *c = arg;
-	ocre_exit_reason_t reason;
+	ocre_exit_reason_t reason = OCRE_EXIT_REASON_NONE;
 	char message[sizeof(c->exit.message)] = "";
+	bool killed;
 	int status;
 
-	lower_thread_priority();
 	pthread_mutex_lock(&c->lock);
 	ocre_memory_set_thread_limit(c->memory_limit);
+	killed = c->kill_requested;
 	pthread_mutex_unlock(&c->lock);
-	status = c->engine->thread_execute(c->engine_ctx, &c->ready);
 
-	if (c->engine->exit_reason)
-		reason = c->engine->exit_reason(c->engine_ctx, message, sizeof(message));
-	else
-		reason = OCRE_EXIT_REASON_NONE;
+	if (killed) {
+		/* Killed before its thread began: nothing to instantiate. */
+		sem_post(&c->ready);
+		status = OCRE_EXIT_STATUS_KILLED;
+		reason = OCRE_EXIT_REASON_KILLED;
+	} else {
+		status = c->engine->thread_execute(c->engine_ctx, &c->ready);
+		if (c->engine->exit_reason)
+			reason = c->engine->exit_reason(c->engine_ctx, message, sizeof(message));
+	}
+	/* The engine has its own duplicates (or is done with ours). No lock:
+	 * only the run touches run_fds between start and its end. */
+	close_run_fds(c);
 
 	if (status < 0) {
-		/* The run never began: start() reports it and moves to ERROR. */
 		pthread_mutex_lock(&c->lock);
-		c->start_failed = true;
-		snprintf(c->exit.message, sizeof(c->exit.message), "%s",
-		         message[0] ? message : "the engine could not start the container");
-		c->thread_done = true;
-		pthread_cond_broadcast(&c->cond);
+		if (c->start_waiting) {
+			/* The run never began and start() waits: it reports the failure
+			 * and moves to ERROR. */
+			c->start_failed = true;
+			snprintf(c->exit.message, sizeof(c->exit.message), "%s",
+			         message[0] ? message : "the engine could not start the container");
+			pthread_mutex_unlock(&c->lock);
+			return; /* container_finish() lets start() go */
+		}
 		pthread_mutex_unlock(&c->lock);
-		sem_post(&c->ready);
-		return NULL;
+		/* start() has returned already: the run ends as an engine failure
+		 * at run time (docs: ocre_container_start_async()). */
+		status = OCRE_EXIT_STATUS_TRAP;
+		reason = OCRE_EXIT_REASON_TRAP;
+		if (!message[0])
+			snprintf(message, sizeof(message), "the engine could not start the container");
 	}
 
 	ocre_timer_cancel(c);
@@ -369,27 +384,89 @@ static void *container_main(void *arg)
 	                                          : "exit",
 	        message[0] ? ": " : "", message);
 
-	/* Listeners see RUNNING before EXITED: wait until start() delivered it. */
+	/* Listeners see RUNNING before EXITED: wait until start() delivered it
+	 * (start_async() delivers it before the run is handed over). */
 	pthread_mutex_lock(&c->lock);
 	while (!c->running_announced)
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 	fire_event(c, OCRE_CONTAINER_STATUS_EXITED);
+}
+
+/* The run's last step, on its thread, parked again by now: the run is done
+ * with the container (an observer may move it to STOPPED and start the next
+ * run, which may take this same thread). */
+static void container_finish(void *arg)
+{
+	struct ocre_container *c = arg;
+	bool failed;
 
 	pthread_mutex_lock(&c->lock);
 	c->thread_done = true;
+	failed = c->start_failed;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	return NULL;
+	if (failed)
+		sem_post(&c->ready); /* start() waits: it reports the failure */
+	ocre_container_release(c);   /* the run's reference */
 }
 
 /* ---- lifecycle calls ---- */
 
-static int start_impl(struct ocre_container *c, bool wait_for_exit)
+/* TRANSITION: RUNNING -> ERROR (the run could not begin). Called with c->lock
+ * held after the CREATED/STOPPED -> RUNNING transition; unlocks, fires the
+ * events and fails with @p code and the message. */
+static int fail_start_unlock(struct ocre_container *c, bool observed, ocre_err_t code, const char *message)
 {
-	pthread_attr_t attr;
+	char copy[sizeof(c->exit.message) + 128];
+
+	snprintf(copy, sizeof(copy), "%s", message);
+	c->status = OCRE_CONTAINER_STATUS_ERROR;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
+	return ocre_fail(code, "%s", copy);
+}
+
+/* Give the run its own duplicates of the caller's stdio (above 2, close on
+ * exec), so the caller may close its fds as soon as start() returns. */
+static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t size)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (c->fds[i] < 0)
+			continue;
+		c->run_fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);
+		if (c->run_fds[i] < 0) {
+			snprintf(message, size, "cannot duplicate stdio fd %d of container %s: %s", c->fds[i], c->id,
+			         strerror(errno));
+			close_run_fds(c);
+			return OCRE_ERR_IO;
+		}
+	}
+	if (c->engine->set_stdio(c->engine_ctx, c->run_fds[0], c->run_fds[1], c->run_fds[2]) != 0) {
+		snprintf(message, size, "engine %s could not take the stdio of container %s", c->engine->runtime_name,
+		         c->id);
+		close_run_fds(c);
+		return OCRE_ERR_RUNTIME;
+	}
+	return OCRE_OK;
+}
+
+/* @p wait_ready: return only once the engine has begun the run (the ready
+ * handshake), so that a failure to begin is this call's error (ERROR state).
+ * Otherwise return as soon as the run is handed to its thread: it can be
+ * killed, stopped or paused from then on (the engine's flags are checked
+ * before anything runs), and a failure to begin ends the run instead. */
+static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_ready)
+{
+	char message[sizeof(c->exit.message) + 128];
+	struct ocre_worker *w;
 	bool observed = false;
-	int ret, rc;
+	int ret;
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
 		return ret;
@@ -411,49 +488,56 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit)
 	c->exit.reason = OCRE_EXIT_REASON_NONE;
 	c->exit.status = 0;
 	c->exit.message[0] = '\0';
+	/* An engine that cannot take per-run stdio reads the caller's fds on the
+	 * run's thread: the caller's fds must then outlive the handshake. */
+	if (!c->engine->set_stdio)
+		wait_ready = true;
+	c->start_waiting = wait_ready;
+	while (sem_trywait(&c->ready) == 0)
+		; /* the previous run's handshake, if nobody waited for it */
 
 	if (c->engine->prepare && c->engine->prepare(c->engine_ctx) != 0) {
-		/* TRANSITION: RUNNING -> ERROR (the engine refused to prepare a run) */
-		c->status = OCRE_CONTAINER_STATUS_ERROR;
-		pthread_mutex_unlock(&c->lock);
-		if (observed)
-			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
-		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
-		return ocre_fail(OCRE_ERR_RUNTIME, "engine could not prepare container %s", c->id);
+		snprintf(message, sizeof(message), "engine could not prepare container %s", c->id);
+		return fail_start_unlock(c, observed, OCRE_ERR_RUNTIME, message);
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, CONFIG_OCRE_CONTAINER_STACK_SIZE);
-	rc = pthread_create(&c->thread, &attr, container_main, c);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		/* TRANSITION: RUNNING -> ERROR (no thread) */
-		c->status = OCRE_CONTAINER_STATUS_ERROR;
-		pthread_mutex_unlock(&c->lock);
-		if (observed)
-			fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
-		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
-		return ocre_fail(OCRE_ERR_RUNTIME, "cannot create a thread for container %s: %s", c->id, strerror(rc));
+	if (c->engine->set_stdio && (ret = dup_run_fds_locked(c, message, sizeof(message))) != OCRE_OK)
+		return fail_start_unlock(c, observed, (ocre_err_t)ret, message);
+	w = ocre_pool_reserve(c->pool, &c->thread);
+	if (!w) {
+		close_run_fds(c);
+		snprintf(message, sizeof(message), "cannot start a thread for container %s: %s", c->id,
+		         ocre_last_error_message());
+		return fail_start_unlock(c, observed, OCRE_ERR_RUNTIME, message);
 	}
 	c->thread_alive = true;
+	ocre_container_retain(c); /* the run's, dropped by container_finish() */
 	pthread_mutex_unlock(&c->lock);
 	if (observed)
 		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
 
+	if (!wait_ready) {
+		/* RUNNING is delivered before the run is handed over, so it always
+		 * precedes EXITED and the thread never waits for it. */
+		fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
+		pthread_mutex_lock(&c->lock);
+		c->running_announced = true;
+		pthread_mutex_unlock(&c->lock);
+		ocre_pool_dispatch(w, container_run, container_finish, c);
+		if (wait_for_exit)
+			return ocre_container_wait(c, NULL);
+		return OCRE_OK;
+	}
+
+	ocre_pool_dispatch(w, container_run, container_finish, c);
 	while (sem_wait(&c->ready) != 0 && errno == EINTR)
 		;
 
 	pthread_mutex_lock(&c->lock);
 	if (c->start_failed) {
-		char message[sizeof(c->exit.message)];
-		pthread_join(c->thread, NULL);
+		/* The thread is done with the container (thread_done): it is parked. */
 		c->thread_alive = false;
-		/* TRANSITION: RUNNING -> ERROR (the engine could not begin the run) */
-		c->status = OCRE_CONTAINER_STATUS_ERROR;
-		memcpy(message, c->exit.message, sizeof(message));
-		pthread_cond_broadcast(&c->cond);
-		pthread_mutex_unlock(&c->lock);
-		fire_event(c, OCRE_CONTAINER_STATUS_ERROR);
-		return ocre_fail(OCRE_ERR_RUNTIME, "container %s failed to start: %s", c->id, message);
+		snprintf(message, sizeof(message), "container %s failed to start: %s", c->id, c->exit.message);
+		return fail_start_unlock(c, false, OCRE_ERR_RUNTIME, message);
 	}
 	pthread_mutex_unlock(&c->lock);
 	fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
@@ -469,12 +553,12 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit)
 
 int ocre_container_start(struct ocre_container *c)
 {
-	return start_impl(c, c && !c->detached);
+	return start_impl(c, c && !c->detached, true);
 }
 
 int ocre_container_start_async(struct ocre_container *c)
 {
-	return start_impl(c, false);
+	return start_impl(c, false, false);
 }
 
 ocre_container_status_t ocre_container_get_status(struct ocre_container *c)
@@ -672,7 +756,7 @@ static int wait_impl(struct ocre_container *c, int *status, const unsigned *time
 	}
 	if (c->status == OCRE_CONTAINER_STATUS_CREATED || c->status == OCRE_CONTAINER_STATUS_ERROR)
 		return unlock_and_fail_state(c, observed, "wait for");
-	if (c->thread_alive && pthread_equal(pthread_self(), c->thread)) {
+	if (c->thread_alive && !c->thread_done && pthread_equal(pthread_self(), c->thread)) {
 		pthread_mutex_unlock(&c->lock);
 		return ocre_fail(OCRE_ERR_STATE, "container %s cannot wait for itself", c->id);
 	}

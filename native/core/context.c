@@ -18,6 +18,7 @@ struct ocre_context {
 	char *containers_dir;
 	struct ocre_container *head; /* creation order */
 	struct ocre_container *tail;
+	struct ocre_thread_pool *pool; /* the containers' threads */
 	bool closing;
 };
 
@@ -29,6 +30,11 @@ const char *ocre_context_workdir(const struct ocre_context *ctx)
 const char *ocre_context_containers_dir(const struct ocre_context *ctx)
 {
 	return ctx->containers_dir;
+}
+
+struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx)
+{
+	return ctx->pool;
 }
 
 static bool valid_context(struct ocre_context *ctx)
@@ -85,11 +91,16 @@ struct ocre_context *ocre_create_context(const char *workdir)
 		ocre_fail(OCRE_ERR_IO, "cannot create %s/images and containers: %s", resolved, strerror(errno));
 		goto err_ctx;
 	}
-	if (ocre_register_context(ctx, resolved) != OCRE_OK)
+	ctx->pool = ocre_pool_new();
+	if (!ctx->pool)
 		goto err_ctx;
+	if (ocre_register_context(ctx, resolved) != OCRE_OK)
+		goto err_pool;
 	LOG_INF("context opened on %s", resolved);
 	return ctx;
 
+err_pool:
+	ocre_pool_destroy(ctx->pool);
 err_ctx:
 	free(ctx->images_dir);
 	free(ctx->containers_dir);
@@ -153,6 +164,8 @@ int ocre_destroy_context(struct ocre_context *ctx)
 		ocre_container_release(all[i]); /* ours */
 	free(all);
 
+	/* Every run has ended: end and join the parked threads. */
+	ocre_pool_destroy(ctx->pool);
 	ocre_unregister_context(ctx);
 	LOG_INF("context on %s destroyed", ctx->workdir);
 	pthread_mutex_destroy(&ctx->lock);

@@ -57,6 +57,20 @@ int ocre_timer_schedule_kill(struct ocre_container *c, unsigned delay_ms);
 void ocre_timer_cancel(struct ocre_container *c);
 void ocre_timer_shutdown(void);
 
+/* ---- threads.c ---- */
+struct ocre_thread_pool;
+struct ocre_worker;
+struct ocre_thread_pool *ocre_pool_new(void); /* NULL with the last error set */
+/* Take a parked thread, or start one, for one job (its id in @p thread).
+ * NULL with the last error set. Must be followed by ocre_pool_dispatch(). */
+struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, pthread_t *thread);
+/* Run fn(arg) on the reserved thread, then park it (it may be reserved
+ * again from then on), then run finish(arg) (may be NULL): the job's last
+ * step, which must not wait for another job. */
+void ocre_pool_dispatch(struct ocre_worker *w, void (*fn)(void *), void (*finish)(void *), void *arg);
+/* End and join every thread (no reservation may be outstanding); free. */
+void ocre_pool_destroy(struct ocre_thread_pool *pool);
+
 /* ---- container.c ---- */
 struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,
                                           const char *image_path, const struct ocre_runtime_vtable *engine,
@@ -72,6 +86,7 @@ void ocre_container_list_set_next(struct ocre_container *c, struct ocre_containe
 /* ---- context.c ---- */
 const char *ocre_context_workdir(const struct ocre_context *ctx);
 const char *ocre_context_containers_dir(const struct ocre_context *ctx);
+struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx);
 
 uint64_t ocre_monotonic_ms(void);
 

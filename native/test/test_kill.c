@@ -93,9 +93,10 @@ static void kill_before_the_run_begins(void)
 	CHECK_INT(ocre_container_kill(c), 0);
 	CHECK_INT(ocre_container_wait(c, &status), 0);
 	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
-	/* and a restart after a kill runs normally: flags were reset */
+	/* and a restart after a kill runs normally: flags were reset (enough
+	 * iterations, tens of milliseconds, that the kill always comes first) */
 	{
-		const char *argv[] = {"1000", NULL};
+		const char *argv[] = {"3000000", NULL};
 		struct ocre_container *d = test_create("spin.wasm", "spin-n", true, argv, -1, -1, -1);
 		CHECK_INT(ocre_container_start(d), 0);
 		CHECK_INT(ocre_container_kill(d), 0);
@@ -107,6 +108,69 @@ static void kill_before_the_run_begins(void)
 		CHECK_INT(ocre_context_remove_container(test_context(), d), 0);
 	}
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+/* ocre_container_start_async() returns before the engine has begun the run:
+ * a kill, pause or stop right after it acts before anything runs, for a
+ * busy loop, a sleep and a blocked stdin read alike, on reused threads. */
+static void control_right_after_start_async(void)
+{
+	const char *sleep_argv[] = {"60", NULL};
+	const struct {
+		const char *image;
+		const char **argv;
+	} cases[] = {{"spin.wasm", NULL}, {"sleeper.wasm", sleep_argv}, {"cat.wasm", NULL}};
+	struct ocre_exit_info info;
+	size_t k;
+	int i, status;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int in[2];
+		struct ocre_container *c;
+
+		test_pipe(in);
+		c = test_create(cases[k].image, NULL, true, cases[k].argv, in[0], -1, -1);
+		CHECK(c != NULL);
+		if (!c)
+			return;
+		for (i = 0; i < 20; i++) { /* restarts: in[0] must be open at every start */
+			status = -1;
+			CHECK_INT(ocre_container_start_async(c), 0);
+			CHECK_INT(ocre_container_kill(c), 0);
+			CHECK_INT(ocre_container_wait(c, &status), 0);
+			CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+			CHECK_INT(ocre_container_get_exit(c, &info), 0);
+			CHECK_INT(info.reason, OCRE_EXIT_REASON_KILLED);
+			CHECK_INT(info.runs, i + 1);
+		}
+		/* paused before it began: parked at its first host call, then killed */
+		CHECK_INT(ocre_container_start_async(c), 0);
+		CHECK_INT(ocre_container_pause(c), 0);
+		test_sleep_ms(20);
+		CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_PAUSED);
+		CHECK_INT(ocre_container_kill(c), 0);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+		close(in[0]);
+		close(in[1]);
+	}
+	/* stop right after start: stdin reads end-of-file, cat exits 0 */
+	{
+		int in[2];
+		struct ocre_container *c;
+
+		test_pipe(in);
+		c = test_create("cat.wasm", NULL, true, NULL, in[0], -1, -1);
+		CHECK(c != NULL);
+		CHECK_INT(ocre_container_start_async(c), 0);
+		close(in[0]); /* the run has its own duplicate from start on */
+		CHECK_INT(ocre_container_stop_async(c, 5000), 0);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, 0);
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+		close(in[1]);
+	}
 }
 
 /* Count "tick" lines arriving on @p fd during @p ms. */
@@ -269,6 +333,7 @@ int main(void)
 	RUN(kill_blocked_stdin_read);
 	RUN(kill_paused);
 	RUN(kill_before_the_run_begins);
+	RUN(control_right_after_start_async);
 	RUN(pause_parks_a_printing_container);
 	RUN(paused_sleeper_stays_asleep_past_its_deadline);
 	RUN(stop_lets_a_container_finish_within_grace);

@@ -1,4 +1,7 @@
-/* Runs: output, exit codes, argv/env, traps, restart, attached start. */
+/* Runs: output, exit codes, argv/env, traps, restart, attached start,
+ * start_async() failures, and the reuse of container threads. */
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -262,6 +265,167 @@ static void a_replaced_image_file_is_loaded_again(void)
 	unlink(swap);
 }
 
+/* Threads of this process (/proc/self/status). */
+static int thread_count(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Runs one after another share a parked thread: each gets its own stdio,
+ * args, env, memory limit and exit information, and no thread is added. */
+static void reused_threads_give_each_run_fresh_state(void)
+{
+	const char *argv[] = {"x", NULL};
+	const char *envp[] = {"RUN=second", NULL};
+	int before, i, status;
+	char *out;
+
+	free(run_capture("hello.wasm", NULL, NULL, &status, NULL)); /* a thread is parked now */
+	before = thread_count();
+	for (i = 0; i < 10; i++) {
+		struct ocre_exit_info info;
+		out = run_capture("hello.wasm", NULL, NULL, &status, &info);
+		CHECK_STR(out, "Hello from WebAssembly!\n");
+		CHECK_INT(status, 0);
+		CHECK_INT(info.runs, 1);
+		free(out);
+		out = run_capture("args-env.wasm", argv, envp, &status, NULL);
+		CHECK_STR(out, "argc=2\nargv[0]=args-env.wasm\nargv[1]=x\nenv:RUN=second\n");
+		free(out);
+		out = run_limited("grow", 1u << 20, &status); /* 16 pages: 14 more than the initial 2 */
+		CHECK_STR(out, "trap: grow\ngrew 14 pages\n");
+		free(out);
+		out = run_limited("grow", 4u << 20, &status); /* the previous run's limit is gone */
+		CHECK_STR(out, "trap: grow\ngrew 62 pages\n");
+		free(out);
+		out = run_capture("exit-code.wasm", (const char *[]){"3", NULL}, NULL, &status, NULL);
+		CHECK_INT(status, 3);
+		free(out);
+	}
+	CHECK(thread_count() <= before);
+}
+
+/* With start_async() the engine begins the run after the call returned: a
+ * run it cannot begin (here: the initial memory is over the limit) ends
+ * like a trap, with status 134, reason TRAP and the engine's message, and
+ * the container can be restarted. The waiting start reports it instead. */
+static void start_async_failure_ends_the_run(void)
+{
+	const char *argv[] = {"grow", NULL};
+	struct ocre_container *c;
+	struct ocre_exit_info info;
+	struct pollfd pfd;
+	int status = -1, out[2];
+
+	test_pipe(out);
+	c = test_create("trap.wasm", "fails-late", true, argv, -1, out[1], -1);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_set_memory_limit(c, 65536), 0); /* it needs 2 pages */
+	CHECK_INT(ocre_container_start_async(c), 0);
+	close(out[1]);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+	/* no copy of the stdout pipe is left open by the run that never began */
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	CHECK_INT(poll(&pfd, 1, 5000), 1);
+	CHECK(pfd.revents & POLLHUP);
+	close(out[0]);
+	CHECK_INT(ocre_container_get_exit(c, &info), 0);
+	CHECK_INT(info.reason, OCRE_EXIT_REASON_TRAP);
+	CHECK_INT(info.runs, 1);
+	CHECK(info.message[0] != '\0');
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	/* the waiting start reports the same failure as its error: state ERROR */
+	CHECK_INT(ocre_container_set_stdio(c, -1, -1, -1), 0);
+	CHECK_INT(ocre_container_start(c), OCRE_ERR_RUNTIME);
+	CHECK(strstr(ocre_last_error_message(), "failed to start") != NULL);
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_ERROR);
+	CHECK_INT(ocre_container_wait(c, &status), OCRE_ERR_STATE);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	/* a container that failed late runs normally once the limit allows it */
+	c = test_create("trap.wasm", "fails-late", true, argv, -1, -1, -1);
+	CHECK_INT(ocre_container_set_memory_limit(c, 65536), 0);
+	CHECK_INT(ocre_container_start_async(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+	CHECK_INT(ocre_container_set_memory_limit(c, 1u << 20), 0);
+	CHECK_INT(ocre_container_start_async(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	CHECK_INT(ocre_container_get_exit(c, &info), 0);
+	CHECK_INT(info.runs, 2);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+/* A sleep of CONFIG_OCRE_IDLE_TRIM_MS (1 s) or more hands the all-zero pages
+ * of the linear memory and the operand stack back to the OS: the guest
+ * finds every byte as it left it, and zero pages still zero and writable. */
+static void memory_is_unchanged_across_a_long_sleep(void)
+{
+	const char *argv[] = {"1.1", NULL};
+	int status = -1;
+	char *out = run_capture("memkeep.wasm", argv, NULL, &status, NULL);
+	CHECK_STR(out, "kept\n");
+	CHECK_INT(status, 0);
+	free(out);
+}
+
+/* Parked threads belong to their context: at most
+ * CONFIG_OCRE_THREAD_POOL_IDLE (64) stay parked, and destroying the context
+ * ends and joins every one of them. */
+static void destroying_a_context_joins_its_parked_threads(void)
+{
+	const char *wd = test_tmpdir("pool");
+	const char *argv[] = {"60", NULL};
+	struct ocre_container *cs[80];
+	struct ocre_context *ctx2;
+	char cmd[2400];
+	int before, i, status, devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/images && cp %s/images/sleeper.wasm %s/images/", wd,
+	         ocre_context_get_working_directory(test_context()), wd);
+	CHECK_INT(system(cmd), 0);
+	before = thread_count();
+	ctx2 = ocre_create_context(wd);
+	CHECK(ctx2 != NULL);
+	if (!ctx2)
+		return;
+	for (i = 0; i < 80; i++) {
+		struct ocre_container_args args = {.argv = argv};
+		cs[i] = ocre_context_create_container(ctx2, "sleeper.wasm", NULL, NULL, true, &args, -1, devnull, -1);
+		CHECK(cs[i] != NULL);
+		CHECK_INT(ocre_container_start_async(cs[i]), 0);
+	}
+	CHECK(thread_count() >= before + 80); /* all asleep at once: a thread each */
+	for (i = 0; i < 80; i++) {
+		CHECK_INT(ocre_container_kill(cs[i]), 0);
+		CHECK_INT(ocre_container_wait(cs[i], &status), 0);
+		CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+		CHECK_INT(ocre_context_remove_container(ctx2, cs[i]), 0);
+	}
+	/* every run has ended: at most 64 threads stay parked */
+	for (i = 0; i < 100 && thread_count() > before + 64; i++)
+		test_sleep_ms(10);
+	CHECK(thread_count() <= before + 64);
+	CHECK(thread_count() > before); /* parked, not ended */
+	CHECK_INT(ocre_destroy_context(ctx2), 0);
+	CHECK_INT(thread_count(), before);
+	close(devnull);
+}
+
 int main(void)
 {
 	test_setup();
@@ -277,6 +441,10 @@ int main(void)
 	RUN(a_replaced_image_file_is_loaded_again);
 	RUN(ocre_api_needs_its_capability);
 	RUN(ocre_sleep_is_killable);
+	RUN(reused_threads_give_each_run_fresh_state);
+	RUN(start_async_failure_ends_the_run);
+	RUN(destroying_a_context_joins_its_parked_threads);
+	RUN(memory_is_unchanged_across_a_long_sleep);
 	test_teardown();
 	return test_finish();
 }

@@ -40,18 +40,39 @@ typedef enum {
 #define OCRE_STOP_DEFAULT_GRACE_MS 10000
 
 /**
- * Start (CREATED or STOPPED only) on a new thread. Returns once the run can be
- * killed. An attached (not detached) container is then waited for: the call
- * returns after it exits (its status is then in ocre_container_get_exit()).
- * @return 0; OCRE_ERR_STATE; OCRE_ERR_RUNTIME/OCRE_ERR_NO_MEMORY if the thread
- *         or instance could not be created (state becomes ERROR).
+ * Start (CREATED or STOPPED only) on a thread of the context (a parked one
+ * is reused). Returns once the engine has begun the run (the instance
+ * exists and can be killed). An attached (not detached) container is then
+ * waited for: the call returns after it exits (its status is then in
+ * ocre_container_get_exit()). The stdio fds given at creation or with
+ * ocre_container_set_stdio() must be open when this is called; the run
+ * works on its own duplicates, so they may be closed once it returns.
+ * @return 0; OCRE_ERR_STATE; OCRE_ERR_RUNTIME/OCRE_ERR_NO_MEMORY/OCRE_ERR_IO
+ *         if no thread could be had, a stdio fd could not be duplicated or
+ *         the engine could not begin the run, e.g. instantiate the module
+ *         (state becomes ERROR).
  */
 int ocre_container_start(struct ocre_container *container);
 
 /**
- * Like ocre_container_start(), but never waits for the exit, whatever the
- * detached flag: returns once the run can be killed. For embedders (such as
- * the Node addon) that learn about the exit from the event callback.
+ * Like ocre_container_start(), but returns as soon as the run is handed to
+ * its thread, before the engine begins it, and never waits for the exit,
+ * whatever the detached flag. For embedders (such as the Node addon) that
+ * learn about the exit from the event callback.
+ *
+ * The run can be killed, stopped and paused from the moment this returns:
+ * the requests are recorded and the run acts on them before the guest
+ * executes anything. RUNNING is delivered before this returns, so it always
+ * precedes EXITED.
+ *
+ * Failures found before the hand-over (state, stdio duplication, no thread)
+ * are this call's error and the state becomes ERROR, as with
+ * ocre_container_start(). A run the engine then cannot begin (e.g. the
+ * module's initial memory is over the memory limit, or it exports no
+ * `_start`) is not an error of this call: the run ends at once with status
+ * OCRE_EXIT_STATUS_TRAP, reason OCRE_EXIT_REASON_TRAP and the engine's
+ * message in ocre_container_get_exit(); the container goes RUNNING ->
+ * EXITED -> STOPPED and may be restarted or removed.
  */
 int ocre_container_start_async(struct ocre_container *container);
 

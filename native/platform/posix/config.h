@@ -21,12 +21,48 @@
 #define CONFIG_OCRE_CONTAINER_NICE 10
 #endif
 
+/* 1: container threads run under SCHED_IDLE (Linux; no privilege needed):
+ * they get the CPU only when no normal thread wants it, so a woken event
+ * loop preempts a busy container at once. Where that fails, the niceness
+ * above applies. */
+#ifndef CONFIG_OCRE_CONTAINER_SCHED_IDLE
+#define CONFIG_OCRE_CONTAINER_SCHED_IDLE 0
+#endif
+
+/* Container threads are reused: a finished run parks its thread for the
+ * next start of the same context. At most CONFIG_OCRE_THREAD_POOL_IDLE stay
+ * parked; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS ends. */
+#ifndef CONFIG_OCRE_THREAD_POOL_IDLE
+#define CONFIG_OCRE_THREAD_POOL_IDLE 64
+#endif
+#ifndef CONFIG_OCRE_THREAD_POOL_IDLE_MS
+#define CONFIG_OCRE_THREAD_POOL_IDLE_MS 10000
+#endif
+
 /* WAMR's per-instance operand/frame stack and app heap. */
 #ifndef CONFIG_OCRE_WASM_STACK_SIZE
 #define CONFIG_OCRE_WASM_STACK_SIZE (64 * 1024)
 #endif
 #ifndef CONFIG_OCRE_WASM_HEAP_SIZE
 #define CONFIG_OCRE_WASM_HEAP_SIZE 0
+#endif
+
+/* Loaded modules no container uses any more stay loaded for the next create
+ * from the same (unchanged) file, up to this many and this many bytes of
+ * image/artifact (least recently used go first): a create + remove cycle does
+ * not reload, and an AOT artifact is verified and relocated once. */
+#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE
+#define CONFIG_OCRE_MODULE_CACHE_IDLE 16
+#endif
+#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES
+#define CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES (64u << 20)
+#endif
+
+/* A container about to sleep this long or longer (WASI poll_oneoff clock,
+ * ocre_sleep) first returns the all-zero pages of its linear memory and
+ * WASM stack to the OS (MADV_DONTNEED; contents unchanged). */
+#ifndef CONFIG_OCRE_IDLE_TRIM_MS
+#define CONFIG_OCRE_IDLE_TRIM_MS 1000
 #endif
 
 /* Largest linear memory (and any single engine allocation) of a container,

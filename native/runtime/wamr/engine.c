@@ -115,16 +115,7 @@ static void leave_wamr_thread(bool entered)
 		wasm_runtime_destroy_thread_env();
 }
 
-/* Loaded modules stay cached while unused, up to these bounds (least
- * recently used go first): a container of the same image created again skips
- * the load (and for an AOT artifact, its verification and relocation). */
-#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE
-#define CONFIG_OCRE_MODULE_CACHE_IDLE 16
-#endif
-#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES
-#define CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES (64u << 20)
-#endif
-
+/* Loaded modules; unused ones stay, within CONFIG_OCRE_MODULE_CACHE_IDLE(_BYTES). */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wamr_module *cache;
 static unsigned idle_count;
@@ -175,7 +166,7 @@ static wasm_module_t load_module(uint8_t *buf, size_t size, char *error, size_t 
 /* The loaded module for @p path at @p tier, shared; NULL with the last error set. */
 static struct wamr_module *image_get(const char *path, const char *image_name, ocre_tier_t tier)
 {
-	struct wamr_module *m;
+	struct wamr_module *m, **pp, *stale = NULL;
 	struct ocre_aot_probe probe;
 	char error[256] = "", why[200] = "";
 	uint8_t *artifact = NULL;
@@ -192,6 +183,26 @@ static struct wamr_module *image_get(const char *path, const char *image_name, o
 		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
 		return NULL;
 	}
+	/* unused modules of earlier versions of this file go (a replaced
+	 * image must not hold the old one's memory until evicted) */
+	pthread_mutex_lock(&cache_lock);
+	for (pp = &cache; (m = *pp);) {
+		if (m->refs == 0 && strcmp(m->path, path) == 0 && !same_file(m, path, &st)) {
+			*pp = m->next;
+			idle_count--;
+			idle_bytes -= m->buf_size;
+			m->next = stale;
+			stale = m;
+			continue;
+		}
+		pp = &m->next;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	while ((m = stale)) {
+		stale = m->next;
+		image_free(m);
+	}
+
 	pthread_mutex_lock(&cache_lock);
 	for (m = cache; m; m = m->next) {
 		if (!same_file(m, path, &st) || !entry_matches(m, tier, &probe))
@@ -505,6 +516,15 @@ static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, con
 	pthread_mutex_unlock(&wc->lock);
 }
 
+/* Whether an instantiation that failed with @p error left the stdio fds to
+ * the caller (see wamr_thread_execute). WAMR 1.1.2's messages. */
+static bool stdio_not_taken(const char *error)
+{
+	return (strncmp(error, "WASM module instantiate failed: ", 32) == 0 ||
+	        strncmp(error, "AOT module instantiate failed: ", 31) == 0) &&
+	       !strstr(error, "Exception:");
+}
+
 static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
 static const char *const ns_pool[] = {"*"};
 
@@ -561,7 +581,14 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	                                error, sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
-		/* WAMR has already closed the fds it took over, or never took them */
+		/* WAMR takes the stdio fds over in wasm_runtime_init_wasi(), the
+		 * last step before start functions, and closes what it took. A
+		 * failure before it (memory over the limit, tables, segments:
+		 * "... instantiate failed: <reason>" without an exception) leaves
+		 * them ours: close them, or the run's pipes never end. */
+		if (stdio_not_taken(error))
+			for (i = 0; i < 3; i++)
+				close(wc->run_fds[i]);
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");
 		goto fail_thread_env;
 	}

@@ -1,0 +1,293 @@
+/* Container threads: a per-context pool of parked threads.
+ *
+ * A run takes a parked thread (or a new one) with ocre_pool_reserve(), then
+ * hands it its job with ocre_pool_dispatch(). Creating, exiting and joining
+ * a thread per run costs more than the run of a small module; a parked
+ * thread is woken with one condition signal instead.
+ *
+ * A finished job parks its thread again, unless CONFIG_OCRE_THREAD_POOL_IDLE
+ * threads are parked already; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS
+ * ends. Threads that ended are joined by the next reserve and by
+ * ocre_pool_destroy(), which ends and joins every thread: no thread outlives
+ * its context.
+ *
+ * Locking: pool->lock protects everything below it; it nests inside a
+ * container's lock (context -> container -> pool) and no other lock is taken
+ * while it is held. */
+#define _GNU_SOURCE /* SCHED_IDLE */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "internal.h"
+
+LOG_MODULE_REGISTER(threads);
+
+struct ocre_worker {
+	struct ocre_thread_pool *pool;
+	pthread_t thread;
+	pthread_cond_t cond; /* fn set, or the pool closes */
+	void (*fn)(void *);  /* the job handed over, NULL while parked */
+	void (*finish)(void *);
+	void *arg;
+	bool reserved;                 /* taken by ocre_pool_reserve(): a job follows */
+	bool ended;                    /* returned from worker_main: join it */
+	struct ocre_worker *next_idle; /* in pool->idle while parked */
+	struct ocre_worker *next;      /* in pool->all until joined */
+};
+
+struct ocre_thread_pool {
+	pthread_mutex_t lock;
+	struct ocre_worker *all;  /* every thread not yet joined */
+	struct ocre_worker *idle; /* parked, most recently parked first */
+	int idle_count;
+	int ended_count; /* threads in `all` that have ended */
+	bool closing;
+};
+
+/* Run below the priority of the threads that start containers (normally the
+ * one running the caller's event loop). Linux scheduling attributes are per
+ * thread. Failure (e.g. a seccomp filter) only costs fairness, never a run. */
+static void lower_thread_priority(void)
+{
+#if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
+	struct sched_param param;
+
+	memset(&param, 0, sizeof(param));
+	if (sched_setscheduler(0, SCHED_IDLE, &param) == 0)
+		return;
+	LOG_DBG("SCHED_IDLE: %s", strerror(errno));
+#endif
+#if CONFIG_OCRE_CONTAINER_NICE > 0
+	{
+		pid_t tid = (pid_t)syscall(SYS_gettid);
+		int now;
+
+		errno = 0;
+		now = getpriority(PRIO_PROCESS, (id_t)tid);
+		if (now == -1 && errno != 0)
+			return;
+		now += CONFIG_OCRE_CONTAINER_NICE;
+		if (setpriority(PRIO_PROCESS, (id_t)tid, now > 19 ? 19 : now) != 0)
+			LOG_DBG("setpriority: %s", strerror(errno));
+	}
+#endif
+}
+
+static void deadline_after_ms(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void unlink_idle_locked(struct ocre_thread_pool *pool, struct ocre_worker *w)
+{
+	struct ocre_worker **pp;
+
+	for (pp = &pool->idle; *pp; pp = &(*pp)->next_idle) {
+		if (*pp == w) {
+			*pp = w->next_idle;
+			w->next_idle = NULL;
+			pool->idle_count--;
+			return;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct ocre_worker *w = arg;
+	struct ocre_thread_pool *pool = w->pool;
+	struct timespec deadline;
+	void (*fn)(void *), (*finish)(void *);
+	void *job;
+	bool park;
+
+	lower_thread_priority();
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		/* Parked (or reserved, waiting for the job). */
+		deadline_after_ms(&deadline, CONFIG_OCRE_THREAD_POOL_IDLE_MS);
+		while (!w->fn) {
+			if (w->reserved)
+				pthread_cond_wait(&w->cond, &pool->lock); /* the job is on its way */
+			else if (pool->closing)
+				goto end;
+			else if (pthread_cond_timedwait(&w->cond, &pool->lock, &deadline) == ETIMEDOUT && !w->fn &&
+			         !w->reserved)
+				goto end;
+		}
+		fn = w->fn;
+		finish = w->finish;
+		job = w->arg;
+		w->fn = NULL;
+		w->finish = NULL;
+		w->arg = NULL;
+		w->reserved = false;
+		pthread_mutex_unlock(&pool->lock);
+
+		fn(job);
+
+		/* Parked before the job's finish, so that whoever the finish lets
+		 * go (a container's observer, about to start the next run) finds
+		 * this thread: a new job handed over meanwhile waits in w->fn. */
+		pthread_mutex_lock(&pool->lock);
+		park = !pool->closing && pool->idle_count < CONFIG_OCRE_THREAD_POOL_IDLE;
+		if (park) {
+			w->next_idle = pool->idle;
+			pool->idle = w;
+			pool->idle_count++;
+		}
+		pthread_mutex_unlock(&pool->lock);
+		if (finish)
+			finish(job);
+		pthread_mutex_lock(&pool->lock);
+		if (!park)
+			goto end;
+	}
+end:
+	unlink_idle_locked(pool, w);
+	w->ended = true;
+	pool->ended_count++;
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+/* Join and free the threads that have ended. Called with pool->lock held;
+ * joining an ended thread does not wait for anything that needs the lock. */
+static void reap_locked(struct ocre_thread_pool *pool)
+{
+	struct ocre_worker **pp = &pool->all, *w;
+
+	while (pool->ended_count > 0 && *pp) {
+		w = *pp;
+		if (!w->ended) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		pool->ended_count--;
+		pthread_join(w->thread, NULL);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+	}
+}
+
+struct ocre_thread_pool *ocre_pool_new(void)
+{
+	struct ocre_thread_pool *pool = calloc(1, sizeof(*pool));
+
+	if (!pool) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	return pool;
+}
+
+struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, pthread_t *thread)
+{
+	struct ocre_worker *w;
+	pthread_condattr_t cattr;
+	pthread_attr_t attr;
+	int rc;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->closing) {
+		pthread_mutex_unlock(&pool->lock);
+		ocre_fail(OCRE_ERR_STATE, "the context is being destroyed");
+		return NULL;
+	}
+	if (pool->ended_count > 0)
+		reap_locked(pool);
+	w = pool->idle;
+	if (w) {
+		pool->idle = w->next_idle;
+		w->next_idle = NULL;
+		pool->idle_count--;
+		w->reserved = true;
+		*thread = w->thread;
+		pthread_mutex_unlock(&pool->lock);
+		return w;
+	}
+
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pthread_mutex_unlock(&pool->lock);
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return NULL;
+	}
+	w->pool = pool;
+	w->reserved = true;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, CONFIG_OCRE_CONTAINER_STACK_SIZE);
+	rc = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		pthread_mutex_unlock(&pool->lock);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		ocre_fail(OCRE_ERR_RUNTIME, "cannot create a thread: %s", strerror(rc));
+		return NULL;
+	}
+	w->next = pool->all;
+	pool->all = w;
+	*thread = w->thread;
+	pthread_mutex_unlock(&pool->lock);
+	return w;
+}
+
+void ocre_pool_dispatch(struct ocre_worker *w, void (*fn)(void *), void (*finish)(void *), void *arg)
+{
+	struct ocre_thread_pool *pool = w->pool;
+
+	pthread_mutex_lock(&pool->lock);
+	w->fn = fn;
+	w->finish = finish;
+	w->arg = arg;
+	pthread_mutex_unlock(&pool->lock);
+	/* Signalled after unlocking, so the woken thread does not block on the
+	 * lock. A reserved thread neither ends nor is freed before its job. */
+	pthread_cond_signal(&w->cond);
+}
+
+void ocre_pool_destroy(struct ocre_thread_pool *pool)
+{
+	struct ocre_worker *w;
+
+	if (!pool)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->closing = true;
+	for (w = pool->all; w; w = w->next)
+		pthread_cond_signal(&w->cond);
+	/* Threads still running a job's tail (after its container was seen to
+	 * exit) end when they finish it. */
+	while (pool->all) {
+		w = pool->all;
+		pool->all = w->next;
+		pthread_mutex_unlock(&pool->lock);
+		pthread_join(w->thread, NULL);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		pthread_mutex_lock(&pool->lock);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
