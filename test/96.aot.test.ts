@@ -128,6 +128,7 @@ describe('AOT tier', function () {
       'sha256.wasm',
       'net.wasm',
       'ocre-api.wasm',
+      'memkeep.wasm',
     ]
 
     before(async function () {
@@ -188,6 +189,8 @@ describe('AOT tier', function () {
       ['net.wasm', { args: ['connect', '127.0.0.1', '9', 'x'] }],
       ['ocre-api.wasm', { capabilities: ['ocre:api'] }],
       ['ocre-api.wasm', {}],
+      // the idle trim (pages handed back during a long sleep) keeps AOT memory intact too
+      ['memkeep.wasm', { args: ['1.1'] }],
     ]
     for (const [image, opts] of cases) {
       it(`${image} ${(opts.args ?? []).join(' ')}: identical stdout, stderr, exit code, reason and message`, async () => {
