@@ -24,6 +24,8 @@ import { AbortError, OcreError } from './errors'
 export const AOT_DIR = '.aot'
 const KEY_FILE = 'key'
 const KEY_SIZE = 32
+/** The architecture the engine runs (what an artifact must be compiled for). */
+const HOST_TARGET = ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[process.arch] ?? process.arch
 /** An artifact no record names, older than this, is swept. */
 const ORPHAN_MS = 10 * 60 * 1000
 
@@ -45,7 +47,7 @@ export interface AotInfo {
   size: number
   /** Lower-case hex SHA-256 of the artifact. */
   sha256: string
-  /** LLVM CPU the code was compiled for (`x86-64` unless `--cpu native`). */
+  /** LLVM CPU the code was compiled for (`x86-64`, or `generic` on ARM, unless a `cpu` was given). */
   cpu: string
   /** WAMR version of the compiler. */
   wamr: string
@@ -57,9 +59,11 @@ export interface AotInfo {
 
 export interface CompileOptions {
   /**
-   * CPU to compile for: `x86-64` (default: runs on any x86-64 machine) or
-   * `native` (this machine's CPU and features; the artifact is then only
-   * used on a machine with the same CPU model and feature flags).
+   * CPU to compile for. Default: the architecture's baseline (`x86-64`, or
+   * `generic` on 64-bit ARM), which runs on every machine of the
+   * architecture. `native` (or an LLVM CPU name): this machine's CPU and
+   * features; the artifact is then only used on a machine with the same CPU
+   * model and feature flags.
    */
   cpu?: string
   /** Aborts the compile (the compiler process is killed; nothing is left behind). */
@@ -102,19 +106,26 @@ function noCompiler(): OcreError {
 interface CompilerResult {
   wamr: string
   target: string
+  /** compiled for the architecture's baseline CPU */
+  portable: boolean
   cpu: string
   features: string
   opt: number
   bounds: string
 }
 
-function runCompiler(src: string, out: string, cpu: string, signal: AbortSignal | undefined): Promise<CompilerResult> {
+function runCompiler(
+  src: string,
+  out: string,
+  cpu: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<CompilerResult> {
   const aotc = compilerPath()
   if (!aotc) return Promise.reject(noCompiler())
   return new Promise((resolve, reject) => {
     execFile(
       aotc,
-      [`--cpu=${cpu}`, src, out],
+      [...(cpu === undefined ? [] : [`--cpu=${cpu}`]), src, out],
       { signal, maxBuffer: 1 << 20, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
         if (signal?.aborted) return reject(new AbortError('The operation was aborted', { cause: signal.reason }))
@@ -145,14 +156,14 @@ export interface PreparedArtifact {
 // ---------------------------------------------------------------------------
 // records
 
-interface Record {
+interface AotRecord {
   fields: Map<string, string>
   /** The bytes the MAC covers. */
   signed: string
   mac: string
 }
 
-function parseRecord(text: string): Record | null {
+function parseRecord(text: string): AotRecord | null {
   const at = text.lastIndexOf('\nmac ')
   if (!text.startsWith('ocre-aot 1\n') || at < 0) return null
   const signed = text.slice(0, at + 1)
@@ -273,7 +284,7 @@ export class AotStore {
     options: CompileOptions = {},
   ): Promise<PreparedArtifact> {
     const { signal } = options
-    const cpu = options.cpu ?? 'x86-64'
+    const cpu = options.cpu
     const key = await this.#key()
     const tmp = path.join(this.dir, tmpName())
     try {
@@ -285,7 +296,7 @@ export class AotStore {
       const sha256 = sha256Hex(bytes)
       const artifact = `${name}.${sha256.slice(0, 16)}.aot`
       const facts = runtimeFacts()
-      if (!facts && cpu !== 'x86-64')
+      if (!facts && !result.portable)
         throw new OcreError('ERR_OCRE_AOT_COMPILE', 'the runtime cannot be loaded to fingerprint this machine')
       const compiled = new Date()
       const signed =
@@ -302,7 +313,7 @@ export class AotStore {
           `features ${result.features || '-'}`,
           `opt ${result.opt}`,
           `bounds ${result.bounds}`,
-          `machine ${cpu === 'x86-64' || !facts ? '-' : facts.machine}`,
+          `machine ${result.portable || !facts ? '-' : facts.machine}`,
           `created ${compiled.toISOString()}`,
         ].join('\n') + '\n'
       const mac = createHmac('sha256', key).update(signed).digest('hex')
@@ -398,12 +409,15 @@ export class AotStore {
     } else if (!facts) {
       status = 'stale'
       reason = 'the runtime cannot be loaded to check it'
+    } else if (f.get('target') !== HOST_TARGET) {
+      status = 'stale'
+      reason = `compiled for ${f.get('target')}, not ${HOST_TARGET}`
     } else if (f.get('wamr') !== facts.wamr) {
       status = 'stale'
       reason = `compiled for WAMR ${f.get('wamr')}, not ${facts.wamr}`
     } else if (f.get('machine') !== '-' && f.get('machine') !== facts.machine) {
       status = 'stale'
-      reason = 'compiled for another CPU (--cpu native elsewhere)'
+      reason = 'compiled for another CPU (--cpu on another machine)'
     } else if (f.get('image-sha256') !== imageSha256) {
       status = 'stale'
       reason = 'compiled from another version of the image'

@@ -225,7 +225,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       )
       .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
       .option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
-      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default x86-64; "native": this machine)'),
+      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default: the baseline of the architecture, e.g. x86-64; "native": this machine)'),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
@@ -243,7 +243,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .option('-f, --force', 'replace an existing image of that name')
       .option('--sha256 <hex>', 'expected SHA-256 of the file (the import fails if it differs)')
       .option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
-      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default x86-64; "native": this machine)'),
+      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default: the baseline of the architecture, e.g. x86-64; "native": this machine)'),
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
@@ -260,7 +260,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
           'version and the options; recompiling replaces it atomically; removing the image removes it.',
       )
       .argument('<name...>', 'image names')
-      .option('--cpu <cpu>', 'CPU to compile for: x86-64 (default, any x86-64 machine) or native (this machine only)'),
+      .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only'),
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     await imageBuild(openStore(resolveWorkdir(g.workdir)), names, opts, io)

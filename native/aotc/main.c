@@ -1,6 +1,11 @@
 /* ocre-aotc: compile a WebAssembly module to a WAMR AOT file for ocre-node.
  *
- *   ocre-aotc [--cpu=x86-64|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot
+ *   ocre-aotc [--cpu=x86-64|generic|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot
+ *
+ * Code is generated for the machine's own architecture (x86_64 or aarch64),
+ * for the architecture's baseline CPU by default (x86-64, generic): portable
+ * to every machine of that architecture. --cpu native (or a CPU name) uses
+ * this machine's extensions; such code is only for machines of that CPU.
  *
  * The options that keep the runtime's guarantees are fixed, not flags:
  *   - thread-manager checks at loop heads and calls (a kill ends a busy loop);
@@ -35,6 +40,16 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define WAMR_VERSION STR(WAMR_VERSION_MAJOR) "." STR(WAMR_VERSION_MINOR) "." STR(WAMR_VERSION_PATCH)
+
+#if defined(__x86_64__)
+#define TARGET_ARCH "x86_64"
+#define BASELINE_CPU "x86-64"
+#elif defined(__aarch64__)
+#define TARGET_ARCH "aarch64"
+#define BASELINE_CPU "generic"
+#else
+#error "ocre-aotc supports x86_64 and aarch64 hosts"
+#endif
 
 static bool verbose;
 
@@ -115,13 +130,14 @@ static void print_json_string(const char *s)
 
 static int usage(void)
 {
-	fputs("usage: ocre-aotc [--cpu=x86-64|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot\n", stderr);
+	fputs("usage: ocre-aotc [--cpu=" BASELINE_CPU "|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot\n",
+	      stderr);
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	const char *cpu_arg = "x86-64", *in = NULL, *out = NULL;
+	const char *cpu_arg = BASELINE_CPU, *in = NULL, *out = NULL;
 	char *host_cpu = NULL, *host_features = NULL;
 	unsigned opt = 3;
 	int i, rc = 1;
@@ -182,7 +198,7 @@ int main(int argc, char **argv)
 	}
 
 	memset(&option, 0, sizeof(option));
-	option.target_arch = "x86_64";
+	option.target_arch = TARGET_ARCH;
 	if (strcmp(cpu_arg, "native") == 0) {
 		host_cpu = LLVMGetHostCPUName();
 		host_features = LLVMGetHostCPUFeatures();
@@ -218,7 +234,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	printf("{\"wamr\":\"%s\",\"llvm\":%d,\"target\":\"x86_64\",\"cpu\":", WAMR_VERSION, LLVM_VERSION_MAJOR);
+	printf("{\"wamr\":\"%s\",\"llvm\":%d,\"target\":\"%s\",\"portable\":%s,\"cpu\":", WAMR_VERSION,
+	       LLVM_VERSION_MAJOR, TARGET_ARCH, strcmp(cpu_arg, BASELINE_CPU) == 0 ? "true" : "false");
 	print_json_string(option.target_cpu);
 	printf(",\"features\":");
 	print_json_string(option.cpu_features ? option.cpu_features : "");

@@ -198,7 +198,7 @@ static void write_record(const char *name, const char *artifact, const char *ima
 	CHECK(file_digest(path, art_hex, &art_size));
 	n = snprintf(text, sizeof(text),
 	             "ocre-aot 1\nimage %s\nartifact %s\nimage-sha256 %s\nartifact-sha256 %s\nartifact-size %zu\n"
-	             "wamr %s\ntarget x86_64\ncpu x86-64\nfeatures -\nopt 3\nbounds software\nmachine %s\n"
+	             "wamr %s\ntarget " OCRE_AOT_TARGET "\ncpu x86-64\nfeatures -\nopt 3\nbounds software\nmachine %s\n"
 	             "created 2026-11-28T00:00:00.000Z\n",
 	             name, artifact, image_sha ? image_sha : img_hex, art_hex, art_size, wamr ? wamr : "1.1.2",
 	             machine ? machine : "-");

@@ -22,12 +22,12 @@
  *   artifact-sha256 <hex>     the artifact's digest
  *   artifact-size <bytes>
  *   wamr <x.y.z>              the WAMR the compiler was built from
- *   target x86_64
- *   cpu <llvm cpu name>       x86-64 unless compiled with --cpu native
+ *   target <arch>             x86_64 or aarch64: this build's
+ *   cpu <llvm cpu name>       x86-64 / generic unless compiled with --cpu
  *   features <llvm features or ->
  *   opt <0..3>
  *   bounds software           the runtime has no guard pages
- *   machine <hex or ->        for cpu-specific code: this machine's fingerprint
+ *   machine <hex or ->        for CPU-specific code: this machine's fingerprint
  *   created <ISO 8601 time>
  *   mac <hex>                 HMAC-SHA-256 under the store key of every byte above
  *
@@ -87,9 +87,10 @@ static void cpuinfo_field(const char *text, const char *field, const char **valu
 
 static void compute_fingerprint(void)
 {
+	static const char *const fields[] = {"model name", "flags", "Features", "CPU implementer", "CPU part"};
 	char *text = NULL;
-	size_t size = 0, used = 0, mlen, flen;
-	const char *model, *flags;
+	size_t size = 0, used = 0, len, i;
+	const char *value;
 	struct ocre_sha256 s;
 	uint8_t digest[32];
 	FILE *f = fopen("/proc/cpuinfo", "re");
@@ -111,12 +112,13 @@ static void compute_fingerprint(void)
 	}
 	if (text)
 		text[used] = '\0';
-	cpuinfo_field(text ? text : "", "model name", &model, &mlen);
-	cpuinfo_field(text ? text : "", "flags", &flags, &flen);
 	ocre_sha256_init(&s);
-	ocre_sha256_update(&s, model, mlen);
-	ocre_sha256_update(&s, "\n", 1);
-	ocre_sha256_update(&s, flags, flen);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		cpuinfo_field(text ? text : "", fields[i], &value, &len);
+		if (i)
+			ocre_sha256_update(&s, "\n", 1);
+		ocre_sha256_update(&s, value, len);
+	}
 	ocre_sha256_final(&s, digest);
 	ocre_hex(digest, 32, fingerprint);
 	free(text);
@@ -315,7 +317,7 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 		snprintf(why, why_size, "its AOT artifact was compiled for WAMR %s, not %s", value, wamr_version);
 		return OCRE_AOT_STALE;
 	}
-	if (!field(meta, "target", value, sizeof(value)) || strcmp(value, "x86_64") != 0 ||
+	if (!field(meta, "target", value, sizeof(value)) || strcmp(value, OCRE_AOT_TARGET) != 0 ||
 	    !field(meta, "bounds", value, sizeof(value)) || strcmp(value, "software") != 0) {
 		snprintf(why, why_size, "its AOT artifact was compiled for another target or bounds-check mode");
 		return OCRE_AOT_STALE;
@@ -325,7 +327,7 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 		return OCRE_AOT_REJECTED;
 	}
 	if (strcmp(value, "-") != 0 && strcmp(value, ocre_aot_machine_fingerprint()) != 0) {
-		snprintf(why, why_size, "its AOT artifact was compiled for another CPU (--cpu native elsewhere)");
+		snprintf(why, why_size, "its AOT artifact was compiled for another CPU (--cpu on another machine)");
 		return OCRE_AOT_STALE;
 	}
 	ocre_sha256(image, image_size, digest);

@@ -36,8 +36,19 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
                                       size_t image_size, uint8_t **artifact, size_t *artifact_size, char *why,
                                       size_t why_size);
 
-/* Hex SHA-256 of /proc/cpuinfo's first "model name" and "flags" values,
- * joined by a newline: what binds a --cpu native artifact to its machine. */
+/* Hex SHA-256 of /proc/cpuinfo's first "model name", "flags", "Features",
+ * "CPU implementer" and "CPU part" values (x86 has the first two, ARM the
+ * last three), newline-joined: what binds a CPU-specific artifact to its
+ * machine. */
 const char *ocre_aot_machine_fingerprint(void);
+
+/* The architecture artifacts must be compiled for: this build's. */
+#if defined(__x86_64__)
+#define OCRE_AOT_TARGET "x86_64"
+#elif defined(__aarch64__)
+#define OCRE_AOT_TARGET "aarch64"
+#else
+#define OCRE_AOT_TARGET "unsupported" /* no artifact ever matches */
+#endif
 
 #endif
