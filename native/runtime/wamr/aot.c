@@ -49,8 +49,6 @@
 #include "aot.h"
 #include "internal.h"
 
-#include <ocre/platform/file.h>
-
 #define KEY_SIZE 32
 
 /* ---- this machine's fingerprint (lib/images.ts computes the same) ---- */
@@ -255,6 +253,35 @@ static bool field(const char *meta, const char *key, char *out, size_t size)
 	return false;
 }
 
+/* The file's bytes in a malloc'd buffer of @p expect + 1 bytes at most
+ * (*size says how many were there); NULL with errno set. */
+static uint8_t *read_whole(const char *path, size_t expect, size_t *size)
+{
+	uint8_t *buf = malloc(expect + 1);
+	size_t total = 0;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	while (total < expect + 1) {
+		n = read(fd, buf + total, expect + 1 - total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	close(fd);
+	*size = total; /* expect + 1: longer than recorded, refused by the caller */
+	return buf;
+}
+
 static bool equal_ct(const char *a, const char *b, size_t n)
 {
 	unsigned char diff = 0;
@@ -337,8 +364,9 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 		return OCRE_AOT_STALE;
 	}
 
-	/* 3. The artifact is the one recorded. Hashed in the buffer WAMR will load
-	 * from, after it was read: what is checked is what runs. */
+	/* 3. The artifact is the one recorded. Read into private memory (not
+	 * mapped: a mapping would show later writes to the file) and hashed in
+	 * the buffer WAMR then loads from: what is checked is what runs. */
 	if (!field(meta, "artifact-sha256", hex, sizeof(hex)) || strlen(hex) != 64 ||
 	    !field(meta, "artifact-size", value, sizeof(value)) || sscanf(value, "%llu", &declared) != 1) {
 		snprintf(why, why_size, "its AOT record is malformed");
@@ -354,15 +382,14 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 		snprintf(why, why_size, "its AOT artifact is not a regular file private to this user");
 		return OCRE_AOT_REJECTED;
 	}
-	buf = ocre_load_file(p->artifact_path, &size);
-	if (!buf) {
+	if (declared > UINT32_MAX || !(buf = read_whole(p->artifact_path, (size_t)declared, &size))) {
 		snprintf(why, why_size, "cannot read its AOT artifact: %s", strerror(errno));
 		return OCRE_AOT_REJECTED;
 	}
 	ocre_sha256(buf, size, digest);
 	ocre_hex(digest, 32, value);
 	if (size != declared || !equal_ct(value, hex, 64) || size < 4 || memcmp(buf, "\0aot", 4) != 0) {
-		ocre_unload_file(buf, size);
+		free(buf);
 		snprintf(why, why_size, "its AOT artifact does not match its recorded digest: tampered");
 		return OCRE_AOT_REJECTED;
 	}

@@ -30,7 +30,7 @@ void ocre_aot_probe_free(struct ocre_aot_probe *p);
 bool ocre_aot_same_files(const struct stat *a, const struct stat *b);
 
 /* Verify the probed artifact against @p image's bytes. On OK, @p artifact
- * receives the verified bytes (release with ocre_unload_file()); otherwise
+ * receives the verified bytes (malloc'd: release with free()); otherwise
  * @p why says why not, as a phrase about the image ("it has no AOT artifact"). */
 enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char *wamr_version, const uint8_t *image,
                                       size_t image_size, uint8_t **artifact, size_t *artifact_size, char *why,

@@ -129,7 +129,9 @@ static void image_free(struct wamr_module *m)
 		wasm_runtime_unload(m->module);
 		leave_wamr_thread(entered);
 	}
-	if (m->buf)
+	if (m->buf && m->aot)
+		free(m->buf); /* the verified artifact, read privately (aot.c) */
+	else if (m->buf)
 		ocre_unload_file(m->buf, m->buf_size);
 	pthread_mutex_destroy(&m->lock);
 	free(m->path);
