@@ -94,7 +94,17 @@ export class Context implements AsyncDisposable {
 
   #native: NativeContext
   #containers = new Map<string, Container>()
-  #pending = new Set<Promise<unknown>>()
+  /** Pool work in flight (see #track); close() waits until it is 0. */
+  #pending = 0
+  #idle: (() => void) | null = null
+  /** Settles one tracked piece of work (made once: no closure per call). */
+  #settled = () => {
+    if (--this.#pending === 0 && this.#idle) {
+      const idle = this.#idle
+      this.#idle = null
+      idle()
+    }
+  }
   #closing: Promise<void> | null = null
   #owner: ContainerOwner
 
@@ -146,9 +156,8 @@ export class Context implements AsyncDisposable {
   #track<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(this.#closedError())
     const p = work()
-    this.#pending.add(p)
-    const done = () => this.#pending.delete(p)
-    p.then(done, done)
+    this.#pending++
+    p.then(this.#settled, this.#settled)
     return p
   }
 
@@ -249,7 +258,7 @@ export class Context implements AsyncDisposable {
 
   async #doClose(): Promise<void> {
     // Pool work in flight (creates, starts, removes) finishes first.
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
+    while (this.#pending > 0) await new Promise<void>((resolve) => (this.#idle = resolve))
     const running = this.list().filter((c) => c.status === 'running' || c.status === 'paused')
     const exits = running.map((c) => internals.nextExit(c))
     for (const c of running) c.kill().catch(() => {}) // ended meanwhile: fine

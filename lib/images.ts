@@ -432,7 +432,8 @@ export class ImageStore {
    */
   async ensureLoadable(name: string): Promise<void> {
     if (imageNameProblem(name) !== null) return // the engine reports bad names
-    const file = path.join(this.dir, name)
+    // A valid name is one plain path component: no need for path.join()
+    const file = this.dir.endsWith('/') ? this.dir + name : `${this.dir}/${name}`
     let st: fs.Stats
     try {
       st = fs.statSync(file)
