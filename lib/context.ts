@@ -4,10 +4,10 @@
 // closed, so that neither a context nor its containers is ever collected
 // while they run; at process exit the addon kills and joins them.
 import path from 'node:path'
-import { binding, type NativeContext, type NativeSnapshot } from './binding'
+import { binding, type NativeContainer, type NativeContext, type NativeSnapshot } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
-import { AbortError, captureCallSite, OcreError, withCallSite } from './errors'
-import { ImageStore } from './images'
+import { AbortError, type CallSite, captureCallSite, OcreError, withCallSite } from './errors'
+import { checkLoadable, ImageStore } from './images'
 import './log'
 import { normalizeStdio, RunStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
@@ -172,24 +172,43 @@ export class Context implements AsyncDisposable {
   async create(options: CreateOptions & { detached?: false }): Promise<Container<false>>
   async create(options: CreateOptions): Promise<Container>
   async create(options: CreateOptions): Promise<Container> {
-    const site = captureCallSite(this.create)
     const { native, stdio } = parseCreateOptions(options, 'options', CREATE_KEYS)
-    return this.#create(native, stdio, site)
+    return this.#create(native, stdio, null, this.create)
   }
 
+  /**
+   * The common path of create() and run(). Runs synchronously (in the
+   * caller's stack, so its errors carry it) as far as it can: an image whose
+   * verdict is cached and that the addon loads inline never waits. The call
+   * site (`site`, or captured below `callee`, which costs several µs) is only
+   * needed by errors that come after a wait.
+   */
   async #create(
     native: ReturnType<typeof parseCreateOptions>['native'],
     stdio: ReturnType<typeof parseCreateOptions>['stdio'],
-    site: { stack?: string },
+    site: CallSite | null,
+    callee: Function,
   ): Promise<Container> {
     let container: Container | undefined
     const onEvent = (snap: NativeSnapshot) => container && internals.onEvent(container, snap)
     try {
-      await this.images.ensureLoadable(native.image)
-      const nc = await this.#track(() => this.#native.createContainer(native, onEvent))
+      const validating = checkLoadable(this.images.dir, native.image)
+      if (validating) {
+        site ??= captureCallSite(callee)
+        await validating
+      }
+      if (this.#closing) throw this.#closedError()
+      const created = this.#native.createContainer(native, onEvent)
+      let nc: NativeContainer
+      if (created instanceof Promise) {
+        site ??= captureCallSite(callee)
+        nc = await this.#track(() => created)
+      } else {
+        nc = created
+      }
       container = internals.create(nc, this.#owner, stdio)
     } catch (err) {
-      throw withCallSite(err, site)
+      throw site ? withCallSite(err, site) : err
     }
     this.#containers.set(container.id, container)
     return container
@@ -214,7 +233,7 @@ export class Context implements AsyncDisposable {
     if (signal?.aborted) throw abortError()
 
     native.detached = true
-    const c = await this.#create(native, stdio, site)
+    const c = await this.#create(native, stdio, site, this.run)
     let aborted = false
     const onAbort = () => {
       aborted = true
