@@ -58,7 +58,11 @@ export interface NativeCreateOptions {
 
 export interface NativeContext {
   readonly workdir: string
-  createContainer(options: NativeCreateOptions, onEvent: (snapshot: NativeSnapshot) => void): Promise<NativeContainer>
+  /** Small images: the container at once (or a synchronous throw); others: a promise (pool work). */
+  createContainer(
+    options: NativeCreateOptions,
+    onEvent: (snapshot: NativeSnapshot) => void,
+  ): NativeContainer | Promise<NativeContainer>
   close(): Promise<void>
   count(): number
 }

@@ -57,6 +57,10 @@ function toResult(s: NativeSnapshot): ExitResult {
   return result
 }
 
+function isOpen(s: Readable | null | undefined): s is Readable {
+  return !!s && !s.closed && !s.destroyed
+}
+
 function publicStatus(s: NativeSnapshot['status']): ContainerStatus {
   return s === 'unknown' ? 'error' : s
 }
@@ -187,21 +191,25 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     const run = this.#run
     // Like ChildProcess: our end of stdin is closed when the program is gone.
     run?.stdin?.destroy()
-    const waiters = this.#waiters.filter((w) => w.run <= this.#runsSeen)
-    this.#waiters = this.#waiters.filter((w) => w.run > this.#runsSeen)
-    for (const w of waiters) w.resolve(result)
+    if (this.#waiters.length > 0) {
+      const waiters = this.#waiters.filter((w) => w.run <= this.#runsSeen)
+      this.#waiters = this.#waiters.filter((w) => w.run > this.#runsSeen)
+      for (const w of waiters) w.resolve(result)
+    }
     this.emit('exit', result)
     // 'close' once the piped outputs of that run have closed too.
-    const open = [run?.stdout, run?.stderr].filter((s): s is Readable => !!s && !s.closed && !s.destroyed)
-    if (open.length === 0) {
+    const out = isOpen(run?.stdout) ? run?.stdout : null
+    const err = isOpen(run?.stderr) ? run?.stderr : null
+    if (!out && !err) {
       this.emit('close', result)
       return
     }
-    let pending = open.length
-    for (const s of open)
-      s.once('close', () => {
-        if (--pending === 0) this.emit('close', result)
-      })
+    let pending = (out ? 1 : 0) + (err ? 1 : 0)
+    const onClose = () => {
+      if (--pending === 0) this.emit('close', result)
+    }
+    out?.once('close', onClose)
+    err?.once('close', onClose)
   }
 
   #updateRef(): void {
@@ -228,8 +236,9 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
       throw withCallSite(new OcreError('ERR_OCRE_STATE', `cannot start container ${this.id}: it is starting`), site)
     }
     // A restart may come before the previous exit event: settle that run
-    // first, so that its end is reported on its own streams.
-    this.#sync(this.#native.snapshot())
+    // first, so that its end is reported on its own streams. (A container
+    // that never ran has no run to settle: only start() moves it on.)
+    if (this.#status !== 'created' || this.#runsSeen > 0) this.#sync(this.#native.snapshot())
     // Streams exist from here on, so that `c.start(); c.stdout.pipe(...)` works.
     const run = new RunStdio(this.#stdioSlots)
     const previous = this.#run
@@ -419,11 +428,15 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     if (this.#removed) return
     // The core only removes a container whose run has ended: account for that
     // end now (its exit event may still be queued behind us), so waiters and
-    // an attached start() settle before the event loop reference goes.
-    try {
-      this.#sync(this.#native.snapshot())
-    } catch {
-      // no snapshot: nothing more to learn
+    // an attached start() settle before the event loop reference goes. Not
+    // needed when no run is known to be going on: every start goes through
+    // #begin(), which reports the run as running.
+    if (this.#status === 'running' || this.#status === 'paused') {
+      try {
+        this.#sync(this.#native.snapshot())
+      } catch {
+        // no snapshot: nothing more to learn
+      }
     }
     this.#removed = true
     this.#updateRef()

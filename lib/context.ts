@@ -4,10 +4,10 @@
 // closed, so that neither a context nor its containers is ever collected
 // while they run; at process exit the addon kills and joins them.
 import path from 'node:path'
-import { binding, type NativeContext, type NativeSnapshot } from './binding'
+import { binding, type NativeContainer, type NativeContext, type NativeSnapshot } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
-import { AbortError, captureCallSite, OcreError, withCallSite } from './errors'
-import { ImageStore } from './images'
+import { AbortError, type CallSite, captureCallSite, OcreError, withCallSite } from './errors'
+import { checkLoadable, ImageStore } from './images'
 import './log'
 import { normalizeStdio, RunStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
@@ -94,7 +94,17 @@ export class Context implements AsyncDisposable {
 
   #native: NativeContext
   #containers = new Map<string, Container>()
-  #pending = new Set<Promise<unknown>>()
+  /** Pool work in flight (see #track); close() waits until it is 0. */
+  #pending = 0
+  #idle: (() => void) | null = null
+  /** Settles one tracked piece of work (made once: no closure per call). */
+  #settled = () => {
+    if (--this.#pending === 0 && this.#idle) {
+      const idle = this.#idle
+      this.#idle = null
+      idle()
+    }
+  }
   #closing: Promise<void> | null = null
   #owner: ContainerOwner
 
@@ -146,9 +156,8 @@ export class Context implements AsyncDisposable {
   #track<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(this.#closedError())
     const p = work()
-    this.#pending.add(p)
-    const done = () => this.#pending.delete(p)
-    p.then(done, done)
+    this.#pending++
+    p.then(this.#settled, this.#settled)
     return p
   }
 
@@ -163,24 +172,43 @@ export class Context implements AsyncDisposable {
   async create(options: CreateOptions & { detached?: false }): Promise<Container<false>>
   async create(options: CreateOptions): Promise<Container>
   async create(options: CreateOptions): Promise<Container> {
-    const site = captureCallSite(this.create)
     const { native, stdio } = parseCreateOptions(options, 'options', CREATE_KEYS)
-    return this.#create(native, stdio, site)
+    return this.#create(native, stdio, null, this.create)
   }
 
+  /**
+   * The common path of create() and run(). Runs synchronously (in the
+   * caller's stack, so its errors carry it) as far as it can: an image whose
+   * verdict is cached and that the addon loads inline never waits. The call
+   * site (`site`, or captured below `callee`, which costs several µs) is only
+   * needed by errors that come after a wait.
+   */
   async #create(
     native: ReturnType<typeof parseCreateOptions>['native'],
     stdio: ReturnType<typeof parseCreateOptions>['stdio'],
-    site: { stack?: string },
+    site: CallSite | null,
+    callee: Function,
   ): Promise<Container> {
     let container: Container | undefined
     const onEvent = (snap: NativeSnapshot) => container && internals.onEvent(container, snap)
     try {
-      await this.images.ensureLoadable(native.image)
-      const nc = await this.#track(() => this.#native.createContainer(native, onEvent))
+      const validating = checkLoadable(this.images.dir, native.image)
+      if (validating) {
+        site ??= captureCallSite(callee)
+        await validating
+      }
+      if (this.#closing) throw this.#closedError()
+      const created = this.#native.createContainer(native, onEvent)
+      let nc: NativeContainer
+      if (created instanceof Promise) {
+        site ??= captureCallSite(callee)
+        nc = await this.#track(() => created)
+      } else {
+        nc = created
+      }
       container = internals.create(nc, this.#owner, stdio)
     } catch (err) {
-      throw withCallSite(err, site)
+      throw site ? withCallSite(err, site) : err
     }
     this.#containers.set(container.id, container)
     return container
@@ -205,7 +233,7 @@ export class Context implements AsyncDisposable {
     if (signal?.aborted) throw abortError()
 
     native.detached = true
-    const c = await this.#create(native, stdio, site)
+    const c = await this.#create(native, stdio, site, this.run)
     let aborted = false
     const onAbort = () => {
       aborted = true
@@ -249,7 +277,7 @@ export class Context implements AsyncDisposable {
 
   async #doClose(): Promise<void> {
     // Pool work in flight (creates, starts, removes) finishes first.
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
+    while (this.#pending > 0) await new Promise<void>((resolve) => (this.#idle = resolve))
     const running = this.list().filter((c) => c.status === 'running' || c.status === 'paused')
     const exits = running.map((c) => internals.nextExit(c))
     for (const c of running) c.kill().catch(() => {}) // ended meanwhile: fine

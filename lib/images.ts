@@ -392,8 +392,49 @@ function displayUrl(url: URL): string {
 const verdicts = new Map<string, string | null>()
 const VERDICTS_MAX = 4096
 
+function invalidImage(name: string, problem: string): OcreError {
+  return ocreError('ERR_OCRE_INVALID_IMAGE', `image ${name} is not valid WebAssembly: ${problem}`)
+}
+
 function identity(file: string, st: fs.Stats): string {
   return `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
+}
+
+/**
+ * ImageStore.ensureLoadable() of `dir`, without a promise when the answer is
+ * already known (the file's verdict is cached for its current identity):
+ * returns undefined, or throws; returns a promise only when the file has to
+ * be read. Context.create() uses it to stay synchronous. Same checks.
+ * Package-internal (not re-exported by index.ts).
+ * @throws OcreError ERR_OCRE_INVALID_IMAGE with V8's reason
+ */
+export function checkLoadable(dir: string, name: string): Promise<void> | undefined {
+  if (imageNameProblem(name) !== null) return // the engine reports bad names
+  // A valid name is one plain path component: no need for path.join()
+  const file = dir.endsWith('/') ? dir + name : `${dir}/${name}`
+  let st: fs.Stats
+  try {
+    st = fs.statSync(file)
+  } catch {
+    return
+  }
+  if (!st.isFile()) return
+  const key = identity(file, st)
+  const problem = verdicts.get(key)
+  if (problem === undefined) return validate(name, file, key)
+  if (problem !== null) throw invalidImage(name, problem)
+}
+
+async function validate(name: string, file: string, key: string): Promise<void> {
+  const bytes = await fsp.readFile(file)
+  const now = fs.statSync(file, { throwIfNoEntry: false })
+  const problem = wasmProblem(bytes)
+  // cache only if the file did not change while it was read
+  if (now && identity(file, now) === key) {
+    if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
+    verdicts.set(key, problem)
+  }
+  if (problem !== null) throw invalidImage(name, problem)
 }
 
 export class ImageStore {
@@ -431,28 +472,7 @@ export class ImageStore {
    * @throws OcreError ERR_OCRE_INVALID_IMAGE with V8's reason
    */
   async ensureLoadable(name: string): Promise<void> {
-    if (imageNameProblem(name) !== null) return // the engine reports bad names
-    const file = path.join(this.dir, name)
-    let st: fs.Stats
-    try {
-      st = fs.statSync(file)
-    } catch {
-      return
-    }
-    if (!st.isFile()) return
-    const key = identity(file, st)
-    let problem = verdicts.get(key)
-    if (problem === undefined) {
-      const bytes = await fsp.readFile(file)
-      const now = fs.statSync(file, { throwIfNoEntry: false })
-      problem = wasmProblem(bytes)
-      // cache only if the file did not change while it was read
-      if (now && identity(file, now) === key) {
-        if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
-        verdicts.set(key, problem)
-      }
-    }
-    if (problem !== null) throw ocreError('ERR_OCRE_INVALID_IMAGE', `image ${name} is not valid WebAssembly: ${problem}`)
+    await checkLoadable(this.dir, name)
   }
 
   /** True if the image exists. */

@@ -147,6 +147,42 @@ describe('context', () => {
     await rejectsCode(spin.start(), 'ERR_OCRE_NOT_FOUND')
   })
 
+  it('close() waits for starts still in flight, then kills and removes those containers', async () => {
+    const ctx = await openCtx()
+    const containers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        ctx.create({ image: 'sleeper.wasm', args: ['60'], detached: true, stdio: 'ignore' }),
+      ),
+    )
+    const starting = containers.map((c) => c.start())
+    const closing = ctx.close() // before any start() has settled
+    const started = await Promise.allSettled(starting)
+    await closing
+    assert.deepEqual(
+      started.map((s) => s.status),
+      containers.map(() => 'fulfilled'),
+    )
+    for (const c of containers) {
+      assert.equal(c.removed, true)
+      assert.equal(c.status, 'stopped')
+      assert.deepEqual(c.exitResult, { exitCode: 137, reason: 'killed' })
+    }
+    assert.equal(ctx.size, 0)
+  })
+
+  it('close() during creates in flight: each create fails with ERR_OCRE_STATE or its container is removed', async () => {
+    const ctx = await openCtx()
+    const creating = Array.from({ length: 8 }, () => ctx.create({ image: 'trivial.wasm', stdio: 'ignore' }))
+    const closing = ctx.close()
+    const created = await Promise.allSettled(creating)
+    await closing
+    for (const r of created) {
+      if (r.status === 'fulfilled') assert.equal(r.value.removed, true)
+      else assert.equal((r.reason as OcreError).code, 'ERR_OCRE_STATE')
+    }
+    assert.equal(ctx.size, 0)
+  })
+
   it('explains in one error what was tried when the addon cannot be loaded', () => {
     const script = `try { require(${JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))}) } catch (e) { process.stdout.write(e.message) }`
     const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {

@@ -110,6 +110,33 @@ describe('container', () => {
       assert.match(err.stack ?? '', /20\.container\.test\.ts/)
     })
 
+    it('gives create() errors the stack of a non-async caller: known image, image to validate, pool-loaded image', async () => {
+      const images = path.join(t.workdir, 'images')
+      // A valid module over the 64 KiB inline limit: trivial.wasm plus a custom section.
+      const big = Buffer.concat([
+        fs.readFileSync(path.join(images, 'trivial.wasm')),
+        Buffer.from([0, 0x84, 0x80, 0x04, 3, 0x70, 0x61, 0x64]), // id 0, size 65540 (LEB128), name "pad"
+        Buffer.alloc(65536),
+      ])
+      fs.writeFileSync(path.join(images, 'big-pad.wasm'), big)
+      fs.copyFileSync(path.join(images, 'hello.wasm'), path.join(images, 'fresh-copy.wasm'))
+      const held = await t.ctx.create({ image: 'trivial.wasm', id: 'held' })
+      function plainCreateCaller(image: string) {
+        return t.ctx.create({ image, id: 'held' })
+      }
+      // trivial.wasm is known (no wait); fresh-copy.wasm is validated first;
+      // big-pad.wasm is loaded on the pool: every error names the caller.
+      for (const image of ['trivial.wasm', 'fresh-copy.wasm', 'big-pad.wasm']) {
+        const err = await rejectsCode(plainCreateCaller(image), 'ERR_OCRE_EXISTS', /held/)
+        assert.match(err.stack ?? '', /plainCreateCaller/, image)
+        assert.match(err.stack ?? '', /20\.container\.test\.ts/, image)
+      }
+      const c = await t.ctx.create({ image: 'big-pad.wasm', stdio: 'ignore' })
+      assert.deepEqual(await c.start(), { exitCode: 0, reason: 'exit' })
+      await c.remove()
+      await held.remove()
+    })
+
     it('gives OcreErrors of start() and remove() the stack of the caller', async () => {
       const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
       await c.start()

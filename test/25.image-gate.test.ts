@@ -30,6 +30,17 @@ describe('image gate', () => {
     await rejectsCode(t.ctx.create({ image: 'swap.wasm' }), 'ERR_OCRE_INVALID_IMAGE')
   })
 
+  it('refuses a known-bad image again from its cached verdict, with the stack of the caller', async () => {
+    fs.copyFileSync(path.join(regress, 'wamr-1.1.2-local-tee-empty-stack.wasm'), path.join(t.workdir, 'images', 'bad.wasm'))
+    function plainCaller() {
+      return t.ctx.create({ image: 'bad.wasm' })
+    }
+    await rejectsCode(plainCaller(), 'ERR_OCRE_INVALID_IMAGE') // validated now
+    const err = await rejectsCode(plainCaller(), 'ERR_OCRE_INVALID_IMAGE') // cached verdict
+    assert.match(err.stack ?? '', /plainCaller/)
+    assert.equal(t.ctx.size, 0)
+  })
+
   it('leaves a missing image and a bad name to the engine', async () => {
     await rejectsCode(t.ctx.create({ image: 'nope.wasm' }), 'ERR_OCRE_IMAGE_NOT_FOUND')
     await rejectsCode(t.ctx.create({ image: 'Bad.wasm' }), 'ERR_OCRE_INVALID_NAME')

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <memory>
 #include <vector>
 
 namespace ocre_node
@@ -213,16 +214,33 @@ class CreateWorker : public PromiseWorker
 
 	void Complete() override
 	{
-		Napi::Env env = Env();
-		if (error_.Failed()) {
-			deferred_.Reject(error_.ToError(env).Value());
-			return;
+		try {
+			deferred_.Resolve(Finish());
+		} catch (const Napi::Error &err) {
+			deferred_.Reject(err.Value());
 		}
+	}
+
+	// Execute() and Finish() now, on the JS thread: the NativeContainer, or
+	// a thrown error created in the caller's stack. Deletes the worker.
+	Napi::Value RunSync()
+	{
+		std::unique_ptr<CreateWorker> self(this);
+		Execute();
+		return Finish();
+	}
+
+      private:
+	// The NativeContainer for the created container; throws on failure.
+	Napi::Object Finish()
+	{
+		Napi::Env env = Env();
+		if (error_.Failed())
+			throw error_.ToError(env);
 		if (!owner_->ctx()) {
 			// Shut down while we were away: the context removed the container.
 			ocre_container_release(c_);
-			deferred_.Reject(ClosedError(env).Value());
-			return;
+			throw ClosedError(env);
 		}
 		AddonData *data = owner_->data();
 		try {
@@ -234,16 +252,15 @@ class CreateWorker : public PromiseWorker
 				has_dir = has_dir || cap == "filesystem";
 			cw->inline_start = small_image;
 			cw->inline_remove = small_image && !has_dir;
-			deferred_.Resolve(obj);
-		} catch (const Napi::Error &err) {
+			return obj;
+		} catch (const Napi::Error &) {
 			// The wrap did not take the reference: undo the creation.
 			ocre_context_remove_container(owner_->ctx(), c_);
 			ocre_container_release(c_);
-			deferred_.Reject(err.Value());
+			throw;
 		}
 	}
 
-      private:
 	ContextWrap *owner_;
 	Napi::ObjectReference owner_ref_;
 	Napi::FunctionReference on_event_;
@@ -253,7 +270,9 @@ class CreateWorker : public PromiseWorker
 
 } // namespace
 
-// createContainer(options, onEvent): Promise<NativeContainer>
+// createContainer(options, onEvent): NativeContainer | Promise<NativeContainer>.
+// A small image (see kInlineImageMax) is loaded at once: the container is
+// returned, or the error thrown, synchronously; otherwise on the pool.
 // options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
 //            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
 //            tier? ("auto" | "aot" | "interpreter") }
@@ -314,7 +333,7 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 	std::string file = workdir_ + "/images/" + w->image;
 	w->small_image = stat(file.c_str(), &st) != 0 || (S_ISREG(st.st_mode) && st.st_size <= kInlineImageMax);
 	if (w->small_image)
-		return w->RunInline();
+		return w->RunSync();
 	Napi::Promise p = w->Promise();
 	w->Queue();
 	return p;
