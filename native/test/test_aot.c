@@ -478,6 +478,15 @@ static void tampered_artifact_is_refused(void)
 	}
 	expect_refused("exit-code.wasm", OCRE_ERR_AOT_REJECTED, "MAC mismatch");
 
+	/* unsigned lines appended after the MAC */
+	CHECK(compile("exit-code.wasm"));
+	snprintf(path, sizeof(path), "%s/.aot/exit-code.wasm.meta", test_images_dir());
+	fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "machine -\n", 10) == 10);
+	close(fd);
+	expect_refused("exit-code.wasm", OCRE_ERR_AOT_REJECTED, "malformed");
+
 	/* an artifact readable by others */
 	CHECK(compile("exit-code.wasm"));
 	current_artifact("exit-code.wasm", path, sizeof(path));

@@ -327,7 +327,8 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 	}
 	mac_line = strstr(meta, "\nmac ");
 	if (strncmp(meta, "ocre-aot 1\n", 11) != 0 || !mac_line || strlen(mac_line) < 5 + 64 ||
-	    (mac_line[69] != '\0' && mac_line[69] != '\n')) {
+	    !(mac_line[69] == '\0' || (mac_line[69] == '\n' && mac_line[70] == '\0'))) {
+		/* the MAC line must be the last: nothing unsigned may follow it */
 		snprintf(why, why_size, "its AOT record is malformed");
 		return OCRE_AOT_REJECTED;
 	}
