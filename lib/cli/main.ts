@@ -36,6 +36,17 @@ export interface MainIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
 }
 
+/** `--aot` and its `--cpu` of `image import` and `image pull`. */
+function aotOption(): Option {
+  return new Option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
+}
+function cpuOption(): Option {
+  return new Option(
+    '--cpu <cpu>',
+    'with --aot: CPU to compile for (default: the baseline of the architecture, e.g. x86-64; "native": this machine)',
+  )
+}
+
 function packageVersion(): string {
   try {
     // lib/cli/ and dist/cli/ are both two levels below the package root
@@ -224,8 +235,8 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         parseBytes,
       )
       .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
-      .option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
-      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default: the baseline of the architecture, e.g. x86-64; "native": this machine)'),
+      .addOption(aotOption())
+      .addOption(cpuOption()),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
@@ -242,8 +253,8 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('[name]', 'image name')
       .option('-f, --force', 'replace an existing image of that name')
       .option('--sha256 <hex>', 'expected SHA-256 of the file (the import fails if it differs)')
-      .option('--aot', 'also compile it to native code (see "ocre image build"); stored only if it compiles')
-      .option('--cpu <cpu>', 'with --aot: CPU to compile for (default: the baseline of the architecture, e.g. x86-64; "native": this machine)'),
+      .addOption(aotOption())
+      .addOption(cpuOption()),
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
