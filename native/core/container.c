@@ -36,9 +36,10 @@ struct ocre_container {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* status, thread_done and cb_inflight changes */
-	void *engine_ctx;
-	int fds[3];     /* the caller's stdio fds (not owned), -1 = the process's own */
-	int run_fds[3]; /* this run's duplicates of fds (owned by the run), -1 = none */
+	void *engine_ctx;    /* NULL once removed: read it only where lock_live() succeeded */
+	const char *tier;    /* the engine's tier name (static), fixed at create: readable after remove */
+	int fds[3];          /* the caller's stdio fds (not owned), -1 = the process's own */
+	int run_fds[3];      /* this run's duplicates of fds (owned by the run), -1 = none */
 	ocre_container_status_t status;
 	bool removed;
 	bool kill_requested;
@@ -263,6 +264,7 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 			          id);
 		goto err_dir;
 	}
+	c->tier = engine->tier ? engine->tier(c->engine_ctx) : "interpreter";
 	LOG_INF("container %s created from %s (%s)", id, image, engine->runtime_name);
 	return c;
 
@@ -594,9 +596,7 @@ const char *ocre_container_get_runtime(const struct ocre_container *c)
 
 const char *ocre_container_get_tier(const struct ocre_container *c)
 {
-	if (!c)
-		return NULL;
-	return c->engine->tier ? c->engine->tier(c->engine_ctx) : "interpreter";
+	return c ? c->tier : NULL; /* immutable after create; valid after remove */
 }
 
 bool ocre_container_is_detached(struct ocre_container *c)

@@ -1,8 +1,9 @@
 /* The "wamr/wasip1" engine: WASI preview1 commands on WAMR's fast interpreter.
  *
  * Per container: the module is loaded once at create; each start instantiates
- * it on the container thread, runs `_start` in an exec env of our own, and
- * frees the instance at the end of the run.
+ * it on the container thread, runs its entry points (start function, hooks,
+ * `_start`: entry.c) in an exec env of our own, and frees the instance at the
+ * end of the run.
  *
  * Kill: a busy loop is ended through the exec env's terminate flag (bit 0 of
  * suspend_flags, checked by the interpreter at every branch); host calls that
@@ -44,9 +45,13 @@ const char *ocre_wamr_version(void)
 	return STR(WAMR_VERSION_MAJOR) "." STR(WAMR_VERSION_MINOR) "." STR(WAMR_VERSION_PATCH);
 }
 
+/* The container whose run is on this thread (set by wamr_thread_execute). */
+static __thread struct wamr_container *running;
+
 struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env)
 {
-	return (struct wamr_container *)wasm_runtime_get_user_data(exec_env);
+	struct wamr_container *wc = exec_env ? wasm_runtime_get_user_data(exec_env) : NULL;
+	return wc ? wc : running;
 }
 
 /* ---- init / deinit ---- */
@@ -285,6 +290,7 @@ static struct wamr_module *image_get(const char *path, const char *image_name, o
 		          m->aot ? " (AOT artifact)" : "", error[0] ? error : "WAMR cannot load it");
 		goto fail;
 	}
+	ocre_wamr_entry_detach(m);
 	m->refs = 1;
 	m->next = cache;
 	cache = m;
@@ -535,7 +541,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	struct wamr_container *wc = ctx;
 	wasm_module_inst_t inst = NULL;
 	wasm_exec_env_t exec_env = NULL;
-	wasm_function_inst_t start;
+	uint32_t entries[4];
 	char error[256] = "";
 	const char *exception;
 	int status, i;
@@ -545,6 +551,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		set_result(wc, OCRE_EXIT_REASON_TRAP, "WAMR could not set up the container thread");
 		return -1;
 	}
+	running = wc;
+	wc->proc_exited = false;
 
 	/* Every run gets duplicates numbered above 2: WAMR closes an instance's
 	 * fds > 2 when it is freed (so readers see end-of-file at exit), and
@@ -567,7 +575,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	pthread_mutex_unlock(&wc->lock);
 
 	/* The module is shared and WAMR reads the WASI args from it while it
-	 * instantiates: set this container's and instantiate under its lock. */
+	 * instantiates: set this container's and instantiate under its lock.
+	 * No guest code runs in here (entry.c), so the lock is held briefly. */
 	pthread_mutex_lock(&wc->image->lock);
 	wasm_runtime_set_wasi_args_ex(wc->image->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0,
 	                              (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0],
@@ -594,10 +603,11 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");
 		goto fail_thread_env;
 	}
-	start = wasm_runtime_lookup_wasi_start_function(inst);
-	if (!start) {
+	if (!wc->image->entry.main_ok) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP,
-		           "the module is not a WASI command: it exports no _start function");
+		           wc->image->entry.main == OCRE_WAMR_NO_FUNC
+		               ? "the module is not a WASI command: it exports no _start function"
+		               : "the module is not a WASI command: its _start function takes or returns values");
 		goto fail_inst;
 	}
 	exec_env = wasm_runtime_create_exec_env(inst, CONFIG_OCRE_WASM_STACK_SIZE);
@@ -615,7 +625,21 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	pthread_mutex_unlock(&wc->lock);
 	sem_post(sem); /* from here a kill takes effect */
 
-	ok = killed ? false : wasm_runtime_call_wasm(exec_env, start, 0, NULL);
+	/* The guest's code, in WAMR's order (see entry.c), until one of them
+	 * traps, exits or is killed. */
+	entries[0] = wc->image->entry.post_inst;
+	entries[1] = wc->image->entry.start;
+	entries[2] = wc->image->entry.ctors;
+	entries[3] = wc->image->entry.main;
+	ok = true;
+	for (i = 0; i < 4 && ok && !killed && !wc->proc_exited; i++) {
+		if (entries[i] == OCRE_WAMR_NO_FUNC)
+			continue;
+		ok = ocre_wamr_entry_call(wc->image, exec_env, inst, entries[i]);
+		pthread_mutex_lock(&wc->lock);
+		killed = wc->kill_flag;
+		pthread_mutex_unlock(&wc->lock);
+	}
 
 	pthread_mutex_lock(&wc->lock);
 	wc->exec_env = NULL;
@@ -627,9 +651,9 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	if (killed) {
 		status = OCRE_EXIT_STATUS_KILLED;
 		set_result(wc, OCRE_EXIT_REASON_KILLED, "");
-	} else if (ok || (exception && strstr(exception, "wasi proc exit"))) {
-		/* WAMR clears the "wasi proc exit" exception itself and reports
-		 * success: the code is in the WASI context (0 if main returned 0). */
+	} else if (wc->proc_exited || ok) {
+		/* proc_exit, wherever called (a start function included), ends the
+		 * run; WAMR keeps its code in the WASI context (0 if main returned). */
 		status = (int)(wasm_runtime_get_wasi_exit_code(inst) & 0xff);
 		set_result(wc, OCRE_EXIT_REASON_EXIT, "");
 	} else {
@@ -646,12 +670,14 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	wasm_runtime_destroy_exec_env(exec_env);
 	wasm_runtime_deinstantiate(inst);
+	running = NULL;
 	wasm_runtime_destroy_thread_env();
 	return status;
 
 fail_inst:
 	wasm_runtime_deinstantiate(inst);
 fail_thread_env:
+	running = NULL;
 	wasm_runtime_destroy_thread_env();
 	return -1;
 }

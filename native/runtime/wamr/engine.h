@@ -20,6 +20,19 @@ struct wamr_dir {
 	bool readonly;
 };
 
+#define OCRE_WAMR_NO_FUNC ((uint32_t)-1)
+
+/* The guest code a run calls, as function indices (OCRE_WAMR_NO_FUNC: none),
+ * taken off the module at load so that WAMR's instantiation runs none of it
+ * (see entry.c). */
+struct wamr_entry {
+	uint32_t post_inst; /* `__post_instantiate`, () -> () */
+	uint32_t start;     /* the start section's function */
+	uint32_t ctors;     /* `__wasm_call_ctors` for modules without WASI imports */
+	uint32_t main;      /* `_start` */
+	bool main_ok;       /* `_start` has type () -> () */
+};
+
 /* A loaded image, shared by every container created from the same file
  * (same device, inode, size and modification time). */
 struct wamr_module {
@@ -32,6 +45,7 @@ struct wamr_module {
 	size_t buf_size;
 	wasm_module_t module;
 	bool aot; /* module is the image's verified AOT artifact */
+	struct wamr_entry entry;
 	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
 	 * lookups): present, and their versions. An interpreted entry made
 	 * because the artifact was stale keeps why in note. */
@@ -65,6 +79,7 @@ struct wamr_container {
 	bool kill_flag;
 	bool pause_flag;
 	bool stop_flag;
+	bool proc_exited;          /* the run called proc_exit (its code is in the WASI context) */
 	int wake_fd;               /* eventfd that interrupts blocking stdio, lazily made, -1 */
 	wasm_exec_env_t exec_env;  /* of the current run, NULL outside it */
 	wasm_module_inst_t inst;   /* of the current run */
@@ -87,7 +102,21 @@ void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 /* ocre_api.c */
 bool ocre_api_register(void);
 
+/* entry.c */
+/* At load: take the entry points off @p m->module into @p m->entry. */
+void ocre_wamr_entry_detach(struct wamr_module *m);
+/* Call function @p index (type () -> ()) of @p inst in @p exec_env. false
+ * with the instance's exception set if it trapped (or exited, see
+ * proc_exited). */
+bool ocre_wamr_entry_call(const struct wamr_module *m, wasm_exec_env_t exec_env, wasm_module_inst_t inst,
+                          uint32_t index);
+
 /* engine.c */
+/* The container a host function was called for. Every host function (WASI
+ * override, Ocre API) finds its container here, and nowhere else: the exec
+ * env's user data when WAMR passes the run's exec env, else the container
+ * whose run is on this thread (a thread-local set for the whole run,
+ * instantiation included). Never NULL inside a host call. */
 struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env);
 #define OCRE_KILLED_EXCEPTION "ocre: killed"
 

@@ -123,10 +123,13 @@ static void *const trampolines[] = {
 /* proc_exit returns nothing */
 static void trampoline_proc_exit(wasm_exec_env_t exec_env, u64 code)
 {
-	if (!ocre_wasi_checkpoint(ocre_wamr_from_exec_env(exec_env))) {
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+
+	if (!ocre_wasi_checkpoint(wc)) {
 		kill_guest(exec_env);
 		return;
 	}
+	wc->proc_exited = true; /* only this thread reads it, after the call */
 	((void (*)(wasm_exec_env_t, u64))ORIGINAL(exec_env))(exec_env, code);
 }
 

@@ -104,7 +104,8 @@ struct ocre_runtime_vtable {
 	 */
 	int (*prepare)(void *runtime_context);
 
-	/** The tier this container runs in: "aot" or "interpreter". */
+	/** The tier this container runs in: "aot" or "interpreter", a static
+	 *  string. Called once, right after create(); the core keeps the answer. */
 	const char *(*tier)(void *runtime_context);
 };
 
