@@ -76,7 +76,7 @@ for name in "${names[@]}"; do
     exit 1
   fi
   extra=()
-  if [[ "$name" == net ]]; then
+  if [[ "$name" == net || "$name" == hostile ]]; then
     w="$(wamr)"
     sock="$w/core/iwasm/libraries/lib-socket"
     if [[ ! -f "$sock/src/wasi/wasi_socket_ext.c" ]]; then
