@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, kill, killblock, compute, log, eventloop, aot)
+//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -373,6 +373,39 @@ async function benchKill() {
   record('kill latency', 'node:wasi worker.terminate() blocked on stdin', 'never', '', { note: 'a blocking read(2) is not interruptible by terminate(): the worker stays until input or EOF' })
 }
 
+// ---- 3b. many sleeping containers in one process ----
+
+async function benchMany() {
+  const n = quick ? 2000 : 10000
+  console.error(`3b. ${n} sleeping containers in one process (stdio 'ignore')`)
+  const { ctx, done } = await openCtx()
+  const fdCount = () => fs.readdirSync('/proc/self/fd').length
+  const w = await ctx.create({ image: 'sleeper.wasm', args: ['0'], stdio: 'ignore' })
+  await w.start()
+  await w.remove()
+  const b = procStatus()
+  const fdsBefore = fdCount()
+  const cs = []
+  const t0 = nowUs()
+  for (let i = 0; i < n; i++) {
+    const c = await ctx.create({ image: 'sleeper.wasm', args: ['600'], stdio: 'ignore', detached: true })
+    await c.start()
+    cs.push(c)
+  }
+  const createMs = (nowUs() - t0) / 1000
+  await sleep(2000) // every one asleep (and trimmed: CONFIG_OCRE_IDLE_TRIM_MS)
+  const a = procStatus()
+  const fds = (fdCount() - fdsBefore) / n
+  const t1 = nowUs()
+  await Promise.all(cs.map((c) => c.kill()))
+  const killAllMs = (nowUs() - t1) / 1000
+  await Promise.all(cs.map((c) => c.remove()))
+  await done()
+  record('many', `ocre-node, ${n} asleep (stdio 'ignore'): host fds per container`, fds, 'fds/container', { note: `process fd limit ${execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()}` })
+  record('many', `ocre-node, ${n} asleep (stdio 'ignore'): memory`, (a.rssKb - b.rssKb) / n, 'KB RSS/container', { note: `+${a.threads - b.threads} threads; created and started in ${fmt(createMs)} ms; all killed in ${fmt(killAllMs)} ms` })
+  console.error(`  ${fds} fds/container, ${fmt((a.rssKb - b.rssKb) / n)} KB/container, +${a.threads - b.threads} threads, killed in ${fmt(killAllMs)} ms`)
+}
+
 // ---- 4b. kill latency from each call that can block (hostile.wasm) ----
 
 async function benchKillBlocked() {
@@ -611,6 +644,7 @@ async function main() {
   if (want('cycle')) await benchCycle()
   if (want('throughput')) await benchThroughput()
   if (want('memory')) await benchMemory()
+  if (want('many')) await benchMany()
   if (want('kill')) await benchKill()
   if (want('killblock')) await benchKillBlocked()
   if (want('compute')) await benchCompute()

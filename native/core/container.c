@@ -119,7 +119,7 @@ static int check_fds(int out[3], int in0, int in1, int in2)
 	int in[3] = {in0, in1, in2}, i;
 
 	for (i = 0; i < 3; i++) {
-		out[i] = in[i] < 0 ? -1 : in[i];
+		out[i] = in[i] == OCRE_STDIO_IGNORE ? OCRE_STDIO_IGNORE : in[i] < 0 ? -1 : in[i];
 		if (out[i] >= 0 && fcntl(out[i], F_GETFD) < 0)
 			return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stdio fd %d is not open", out[i]);
 	}
@@ -436,9 +436,10 @@ static int fail_start_unlock(struct ocre_container *c, bool observed, ocre_err_t
  * exec), so the caller may close its fds as soon as start() returns. */
 static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t size)
 {
-	int i;
+	int i, pass[3];
 
 	for (i = 0; i < 3; i++) {
+		pass[i] = c->fds[i]; /* -1 (the process's own) or OCRE_STDIO_IGNORE go as they are */
 		if (c->fds[i] < 0)
 			continue;
 		c->run_fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);
@@ -449,7 +450,10 @@ static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t si
 			return OCRE_ERR_IO;
 		}
 	}
-	if (c->engine->set_stdio(c->engine_ctx, c->run_fds[0], c->run_fds[1], c->run_fds[2]) != 0) {
+	for (i = 0; i < 3; i++)
+		if (c->run_fds[i] >= 0)
+			pass[i] = c->run_fds[i];
+	if (c->engine->set_stdio(c->engine_ctx, pass[0], pass[1], pass[2]) != 0) {
 		snprintf(message, size, "engine %s could not take the stdio of container %s", c->engine->runtime_name,
 		         c->id);
 		close_run_fds(c);

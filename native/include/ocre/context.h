@@ -39,6 +39,13 @@ struct ocre_container_args {
 };
 
 /**
+ * As a stdio fd: the guest's stream is discarded, like /dev/null (reads see
+ * end-of-file, writes succeed) and costs no host fd. The guest's fd of that
+ * stream does not exist for any other call (fd_fdstat_get says EBADF).
+ */
+#define OCRE_STDIO_IGNORE (-2)
+
+/**
  * Create a context on @p workdir (absolute path; NULL for
  * CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY). Creates workdir/, images/ and
  * containers/ if missing.
@@ -64,7 +71,8 @@ int ocre_destroy_context(struct ocre_context *context);
  * @param detached     recorded; ocre_container_start() of an attached
  *                     container waits for its exit
  * @param arguments    may be NULL
- * @param stdin_fd, stdout_fd, stderr_fd  < 0: the process's own. Otherwise
+ * @param stdin_fd, stdout_fd, stderr_fd  OCRE_STDIO_IGNORE: discarded (no host
+ *                     fd); other values < 0: the process's own. Otherwise
  *                     the caller's fds, which must stay open until each
  *                     ocre_container_start() has returned: every run gets its
  *                     own duplicates, closed when the run ends (so a reader

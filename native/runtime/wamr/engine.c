@@ -561,7 +561,23 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	pthread_mutex_lock(&wc->lock);
 	for (i = 0; i < 3; i++) {
 		int from = wc->fds[i] >= 0 ? wc->fds[i] : i;
-		wc->run_fds[i] = fcntl(from, F_DUPFD_CLOEXEC, 3);
+		wc->ignored[i] = wc->fds[i] == OCRE_STDIO_IGNORE;
+		/* A discarded stream costs no fd: WAMR gets the host's own fd i
+		 * (it never closes fds 0-2), whose table entry is removed before
+		 * any guest code runs. Only if the host has no fd i open does it
+		 * get a /dev/null of its own. */
+		if (wc->ignored[i] && fcntl(i, F_GETFD) >= 0) {
+			wc->run_fds[i] = -1;
+			continue;
+		}
+		if (wc->ignored[i]) {
+			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+			wc->run_fds[i] = nul < 0 ? -1 : fcntl(nul, F_DUPFD_CLOEXEC, 3);
+			if (nul >= 0)
+				close(nul);
+		} else {
+			wc->run_fds[i] = fcntl(from, F_DUPFD_CLOEXEC, 3);
+		}
 		if (wc->run_fds[i] < 0) {
 			snprintf(error, sizeof(error), "cannot duplicate stdio fd %d: %s", from, strerror(errno));
 			while (--i >= 0)
@@ -617,6 +633,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	wasm_runtime_set_user_data(exec_env, wc);
 	ocre_wasi_restrict(wc, inst);
+	ocre_wasi_drop_ignored_stdio(wc, inst);
 
 	pthread_mutex_lock(&wc->lock);
 	wc->inst = inst;

@@ -83,7 +83,8 @@ struct wamr_container {
 	int wake_fd;               /* eventfd that interrupts blocking stdio, lazily made, -1 */
 	wasm_exec_env_t exec_env;  /* of the current run, NULL outside it */
 	wasm_module_inst_t inst;   /* of the current run */
-	int run_fds[3];            /* host fds of the current run's stdio */
+	int run_fds[3];            /* host fds of the current run's stdio (owned by WAMR once instantiated), -1: none */
+	bool ignored[3];           /* the run's stdio stream i is discarded: no fd in the guest's table */
 	ocre_exit_reason_t reason; /* of the last run */
 	char message[256];
 };
@@ -96,6 +97,9 @@ bool ocre_wasi_checkpoint(struct wamr_container *wc);
 /* Sleep @p ms on the container's condition variable (kill/pause aware).
  * false if killed. */
 bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
+/* Remove the discarded stdio streams from a new instance's fd table (no guest
+ * code has run yet); fd_read/fd_write then serve them as /dev/null would. */
+void ocre_wasi_drop_ignored_stdio(struct wamr_container *wc, wasm_module_inst_t inst);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 

@@ -41,6 +41,10 @@
 #include "wasm_runtime_common.h"
 #include "wasmtime_ssp.h"
 
+#include <ocre/platform/log.h>
+
+LOG_MODULE_REGISTER(wamr_wasi_io);
+
 typedef uint64_t u64;
 
 /* WAMR 1.1.2 keeps these private to posix.c; their layout is mirrored here
@@ -81,6 +85,53 @@ static int blocking_host_fd(wasm_exec_env_t exec_env, uint32_t fd, __wasi_rights
 	if (rights)
 		*rights = e->rights_base;
 	return e->object->number;
+}
+
+/* ---- discarded stdio: no host fd, served as /dev/null would ---- */
+
+void ocre_wasi_drop_ignored_stdio(struct wamr_container *wc, wasm_module_inst_t inst)
+{
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
+	uint32_t i;
+
+	for (i = 0; wasi && i < 3; i++)
+		if (wc->ignored[i] && wasmtime_ssp_fd_close(wasi->curfds, wasi->prestats, i) != 0)
+			LOG_ERR("container %s: could not drop its discarded stdio fd %u", wc->id, i);
+}
+
+/* Is guest fd @p fd a discarded stdio stream (still absent from the table:
+ * the guest may have put another fd there since)? */
+static bool discarded(wasm_exec_env_t exec_env, struct wamr_container *wc, uint32_t fd)
+{
+	WASIContext *wasi;
+	struct fd_table *ft;
+
+	if (fd > 2 || !wc->ignored[fd])
+		return false;
+	wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+	ft = wasi ? wasi->curfds : NULL;
+	return ft && (fd >= ft->size || !((struct wamr_fd_entry *)ft->entries)[fd].object);
+}
+
+/* Writes to a discarded stream: all of it, as /dev/null takes it. */
+static uint32_t discard_write(wasm_exec_env_t exec_env, const void *iovs_native, uint32_t iovs_len, uint32_t *written)
+{
+	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+	const uint32_t *gio = iovs_native; /* {buf_offset, buf_len} pairs */
+	uint64_t total = 0;
+	uint32_t i;
+
+	if ((uint64_t)iovs_len * 8 > UINT32_MAX ||
+	    !wasm_runtime_validate_native_addr(inst, (void *)gio, iovs_len * 8) ||
+	    !wasm_runtime_validate_native_addr(inst, written, sizeof(*written)))
+		return __WASI_EFAULT;
+	for (i = 0; i < iovs_len; i++) {
+		if (!wasm_runtime_validate_app_addr(inst, gio[2 * i], gio[2 * i + 1]))
+			return __WASI_EFAULT;
+		total += gio[2 * i + 1];
+	}
+	*written = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+	return 0;
 }
 
 static int wake_fd_locked(struct wamr_container *wc)
@@ -171,6 +222,13 @@ uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_
 	if (!ocre_wasi_checkpoint(wc)) {
 		kill_guest(exec_env);
 		return __WASI_EINTR;
+	}
+	if (discarded(exec_env, wc, (uint32_t)fd)) {
+		uint32_t *out = (uint32_t *)(uintptr_t)nread;
+		if (!wasm_runtime_validate_native_addr(wasm_runtime_get_module_inst(exec_env), out, sizeof(*out)))
+			return __WASI_EFAULT;
+		*out = 0; /* end-of-file */
+		return 0;
 	}
 	host = blocking_host_fd(exec_env, (uint32_t)fd, NULL);
 	if (host >= 0) {
@@ -313,6 +371,9 @@ uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs
 		kill_guest(exec_env);
 		return __WASI_EINTR;
 	}
+	if (discarded(exec_env, wc, (uint32_t)fd))
+		return discard_write(exec_env, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
+		                     (uint32_t *)(uintptr_t)nwritten);
 	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
 	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE)) /* WAMR reports a missing right */
 		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs,

@@ -58,7 +58,7 @@ struct ocre_runtime_vtable {
 	 * @param capabilities, argv, envp, mounts  NULL-terminated arrays (may be
 	 *                      NULL); argv does not include argv[0]
 	 * @param stdin_fd, stdout_fd, stderr_fd  the caller's fds (-1: the process's
-	 *                      own); valid until thread_execute() has posted its
+	 *                      own; OCRE_STDIO_IGNORE: discarded); valid until thread_execute() has posted its
 	 *                      semaphore: the engine duplicates them for each run
 	 * @param tier          the requested execution tier (engines without
 	 *                      tiers treat AUTO and INTERPRETER alike and fail AOT
