@@ -36,6 +36,8 @@ const CREATE_KEYS = [
   'stdio',
   'detached',
   'memoryLimit',
+  'maxOpenFiles',
+  'stackSize',
   'tier',
 ] as const
 const TIERS = ['auto', 'aot', 'interpreter'] as const
@@ -79,6 +81,12 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
       o.memoryLimit === undefined
         ? undefined
         : checkInteger(o.memoryLimit, `${name}.memoryLimit`, 0, Number.MAX_SAFE_INTEGER),
+    maxOpenFiles:
+      o.maxOpenFiles === undefined ? undefined : checkInteger(o.maxOpenFiles, `${name}.maxOpenFiles`, 0, 1 << 20),
+    stackSize:
+      o.stackSize === undefined || o.stackSize === 0
+        ? undefined
+        : checkInteger(o.stackSize, `${name}.stackSize`, 4096, 256 * 1024 * 1024),
     tier: o.tier === undefined ? undefined : checkTier(o.tier, `${name}.tier`),
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)

@@ -56,6 +56,30 @@ describe('container', () => {
       assert.equal(d.tier, 'interpreter')
     })
 
+    it('checks maxOpenFiles and stackSize and applies them', async () => {
+      await rejectsType(() => t.ctx.create({ image: 'hello.wasm', maxOpenFiles: 'x' as unknown as number }), TypeError, /maxOpenFiles/)
+      await rejectsType(() => t.ctx.create({ image: 'hello.wasm', stackSize: 100 }), RangeError, /stackSize/)
+      const dir = makeWorkdir('ocre-files-')
+      try {
+        const r = await t.ctx.run('hostile.wasm', {
+          args: ['openmany', '/d'],
+          mounts: [{ source: dir, target: '/d' }],
+          maxOpenFiles: 6,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        assert.equal(r.stdout?.toString(), 'opened 3: No file descriptors available\n') // stdio 2 (stdin ignored) + /d
+        const deep = await t.ctx.run('hostile.wasm', {
+          args: ['recurse', '100000'],
+          stackSize: 8 << 20,
+          tier: 'interpreter',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        assert.deepEqual([deep.exitCode, deep.stdout?.toString()], [0, 'depth 100000\n'])
+      } finally {
+        removeWorkdir(dir)
+      }
+    })
+
     it('gives a random 8-hex-digit id when none is given', async () => {
       const a = await t.ctx.create({ image: 'hello.wasm' })
       const b = await t.ctx.create({ image: 'hello.wasm' })

@@ -57,6 +57,14 @@ export function parseBytes(value: string): number {
   return n
 }
 
+/** A whole number greater than 0. */
+export function parseCount(value: string): number {
+  const n = Number(value)
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError('Expected a whole number greater than 0.')
+  return n
+}
+
 /** A non-negative number of seconds (fractions allowed). */
 export function parseSeconds(value: string): number {
   const n = Number(value)

@@ -264,6 +264,14 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 			          id);
 		goto err_dir;
 	}
+	if (engine->configure && engine->configure(c->engine_ctx, args) != 0) {
+		if (ocre_last_error() == OCRE_OK)
+			ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "engine '%s' refused the arguments of container %s",
+			          engine->runtime_name, id);
+		engine->destroy(c->engine_ctx);
+		c->engine_ctx = NULL;
+		goto err_dir;
+	}
 	c->tier = engine->tier ? engine->tier(c->engine_ctx) : "interpreter";
 	LOG_INF("container %s created from %s (%s)", id, image, engine->runtime_name);
 	return c;

@@ -203,6 +203,32 @@ static void filesystem_capability_private_dir(void)
 	CHECK(stat(dir, &st) != 0);
 }
 
+/* A guest opening files without end stops at its open-file limit (EMFILE in
+ * the guest), default or its own; nothing else in the process is affected. */
+static void open_files_are_limited_per_container(void)
+{
+	const char *caps[] = {"filesystem", NULL};
+	const char *argv[] = {"openmany", "/", NULL};
+	struct ocre_container_args args = {.argv = argv, .capabilities = caps};
+	int status = -1;
+	char *out;
+
+	/* default 128: stdio (3) and the "/" preopen (1) count */
+	out = test_run_capture("hostile.wasm", NULL, &args, 0, &status, NULL);
+	CHECK_STR(out, "opened 124: No file descriptors available\n");
+	CHECK_INT(status, 0);
+	free(out);
+	args.max_open_files = 10;
+	out = test_run_capture("hostile.wasm", NULL, &args, 0, &status, NULL);
+	CHECK_STR(out, "opened 6: No file descriptors available\n");
+	free(out);
+	/* an out-of-range stack size is refused at create */
+	args.stack_size = 1;
+	CHECK(ocre_context_create_container(test_context(), "hostile.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
+	      NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
+}
+
 static void mounts_and_private_dir_together(void)
 {
 	const char *host = test_tmpdir("both");
@@ -228,6 +254,7 @@ int main(void)
 	RUN(no_capabilities_no_host_files);
 	RUN(readonly_mount_rejects_writes);
 	RUN(filesystem_capability_private_dir);
+	RUN(open_files_are_limited_per_container);
 	RUN(mounts_and_private_dir_together);
 	test_teardown();
 	return test_finish();

@@ -36,6 +36,20 @@ struct ocre_container_args {
 	 * image. See native/runtime/wamr/aot.c for the artifact files.
 	 */
 	ocre_tier_t tier;
+	/**
+	 * Most fds the guest may hold open at once, counting its stdio and
+	 * preopened directories (ocre-node addition; 0:
+	 * CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES, 128). Opening more (path_open,
+	 * sock_open, sock_accept) fails with EMFILE in the guest, so one
+	 * container cannot exhaust the process's fds.
+	 */
+	unsigned max_open_files;
+	/**
+	 * WebAssembly stack in bytes (ocre-node addition; 0:
+	 * CONFIG_OCRE_WASM_STACK_SIZE). The interpreter's frames live there;
+	 * see docs/platform.md for recursion depths in both tiers.
+	 */
+	size_t stack_size;
 };
 
 /**

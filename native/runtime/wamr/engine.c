@@ -430,6 +430,8 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 	pthread_cond_init(&wc->cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	wc->wake_fd = -1;
+	wc->stack_size = CONFIG_OCRE_WASM_STACK_SIZE;
+	wc->max_open_files = CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES;
 	wc->fds[0] = stdin_fd;
 	wc->fds[1] = stdout_fd;
 	wc->fds[2] = stderr_fd;
@@ -484,6 +486,21 @@ static int wamr_destroy(void *ctx)
 	if (!ctx)
 		return -1;
 	free_container(ctx);
+	return 0;
+}
+
+static int wamr_configure(void *ctx, const struct ocre_container_args *args)
+{
+	struct wamr_container *wc = ctx;
+	size_t stack = args && args->stack_size ? args->stack_size : CONFIG_OCRE_WASM_STACK_SIZE;
+
+	if (stack < 4096 || stack > CONFIG_OCRE_WASM_STACK_SIZE_MAX) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stack size %zu is out of range (4 KiB to %u MiB)", stack,
+		          CONFIG_OCRE_WASM_STACK_SIZE_MAX >> 20);
+		return -1;
+	}
+	wc->stack_size = (uint32_t)stack;
+	wc->max_open_files = args && args->max_open_files ? args->max_open_files : CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES;
 	return 0;
 }
 
@@ -604,8 +621,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		wasm_runtime_set_wasi_addr_pool(wc->image->module, NULL, 0);
 		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, NULL, 0);
 	}
-	inst = wasm_runtime_instantiate(wc->image->module, CONFIG_OCRE_WASM_STACK_SIZE, CONFIG_OCRE_WASM_HEAP_SIZE,
-	                                error, sizeof(error));
+	inst = wasm_runtime_instantiate(wc->image->module, wc->stack_size, CONFIG_OCRE_WASM_HEAP_SIZE, error,
+	                                sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
 		/* WAMR takes the stdio fds over in wasm_runtime_init_wasi(), the
@@ -626,7 +643,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		               : "the module is not a WASI command: its _start function takes or returns values");
 		goto fail_inst;
 	}
-	exec_env = wasm_runtime_create_exec_env(inst, CONFIG_OCRE_WASM_STACK_SIZE);
+	exec_env = wasm_runtime_create_exec_env(inst, wc->stack_size);
 	if (!exec_env) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP, "WAMR could not create an execution environment");
 		goto fail_inst;
@@ -789,6 +806,7 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .unpause = wamr_unpause,
     .exit_reason = wamr_exit_reason,
     .set_stdio = wamr_set_stdio,
+    .configure = wamr_configure,
     .prepare = wamr_prepare,
     .tier = wamr_tier,
 };

@@ -71,7 +71,9 @@ struct wamr_container {
 	int ndirs;
 	const char **dir_hosts; /* views for wasm_runtime_set_wasi_args_ex */
 	bool networking;
-	bool ocre_api; /* the Ocre host API may be called */
+	bool ocre_api;           /* the Ocre host API may be called */
+	unsigned max_open_files; /* fds the guest may hold (stdio and preopens included) */
+	uint32_t stack_size;     /* WebAssembly stack of each run */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* monotonic clock: kill, pause and stop changes */
@@ -113,6 +115,13 @@ uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iov
                              uint64_t sent);
 uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4,
                                 uint64_t a5, uint64_t a6);
+
+/* wasi_fdlimit.c: the open-file limit */
+/* Whether the guest may open one more fd (max_open_files). */
+bool ocre_wasi_fd_room(wasm_exec_env_t exec_env);
+uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                             uint64_t a6, uint64_t a7, uint64_t a8, uint64_t a9);
+uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 
 /* ocre_api.c */
 bool ocre_api_register(void);

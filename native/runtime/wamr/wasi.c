@@ -476,6 +476,8 @@ static const struct {
     {"fd_read", (void *)ocre_wasi_fd_read},
     {"fd_write", (void *)ocre_wasi_fd_write},
     {"sock_accept", (void *)ocre_wasi_sock_accept},
+    {"path_open", (void *)ocre_wasi_path_open},
+    {"sock_open", (void *)ocre_wasi_sock_open},
     {"sock_recv", (void *)ocre_wasi_sock_recv},
     {"sock_recv_from", (void *)ocre_wasi_sock_recv},
     {"sock_send", (void *)ocre_wasi_sock_send},

@@ -423,6 +423,8 @@ uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, u64 fd, u64 flags, u64 
 {
 	if (!wait_for(exec_env, fd, POLLIN))
 		return __WASI_EINTR;
+	if (!ocre_wasi_fd_room(exec_env))
+		return __WASI_EMFILE; /* the connection stays queued */
 	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, flags, fd_new) & 0xffffu;
 }
 

@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+struct ocre_container_args;
+
 /** Exit statuses with a fixed meaning (ordinary WASI exit codes are 0..125). */
 #define OCRE_EXIT_STATUS_TRAP 134   /**< 128 + SIGABRT: the module trapped */
 #define OCRE_EXIT_STATUS_KILLED 137 /**< 128 + SIGKILL: killed (Docker's convention) */
@@ -103,6 +105,13 @@ struct ocre_runtime_vtable {
 	 * per-run state (a kill may arrive between this and thread_execute()).
 	 */
 	int (*prepare)(void *runtime_context);
+
+	/**
+	 * Called once right after create() with the caller's arguments (which
+	 * may be NULL), for the limits create() does not take: max_open_files,
+	 * stack_size. 0, or -1 with the last error set (OCRE_ERR_INVALID_ARGUMENT).
+	 */
+	int (*configure)(void *runtime_context, const struct ocre_container_args *arguments);
 
 	/** The tier this container runs in: "aot" or "interpreter", a static
 	 *  string. Called once, right after create(); the core keeps the answer. */
