@@ -1,6 +1,6 @@
-/* The image store's AOT side as lib/images.ts writes it, for the C tests:
- * the store key, artifacts compiled with ocre-aotc (OCRE_AOTC) and their
- * signed records. */
+/* The image store's AOT side as the store writes it, for the C tests: the
+ * store key, artifacts compiled with ocre-aotc (OCRE_AOTC) and their signed
+ * records. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "aot.h"
-#include "aotstore.h"
 #include "internal.h"
+#include "aotstore.h"
 #include "testlib.h"
 
 static const char *aotc;
@@ -23,7 +23,7 @@ void hex_of(const void *data, size_t size, char out[65])
 	ocre_hex(d, 32, out);
 }
 
-/* ---- artifacts, made as lib/images.ts makes them ---- */
+/* ---- artifacts, made as the image store makes them (lib/aot.ts) ---- */
 
 void path_in_images(char *out, size_t size, const char *rel)
 {
@@ -83,24 +83,28 @@ bool file_digest(const char *path, char hex[65], size_t *size)
  * (NULL: correct). */
 void write_record(const char *name, const char *artifact, const char *image_sha, const char *wamr, const char *machine)
 {
-	char path[1200], img_hex[65], art_hex[65], text[2048], mac_hex[65], tmp[1200];
-	uint8_t mac[32];
+	char path[1200], img_hex[65], art_hex[65], text[OCRE_AOT_RECORD_MAX], tmp[1200], size_text[32];
 	size_t img_size, art_size;
-	int n;
 
 	path_in_images(path, sizeof(path), name);
 	CHECK(file_digest(path, img_hex, &img_size));
 	snprintf(path, sizeof(path), "%s/.aot/%s", test_images_dir(), artifact);
 	CHECK(file_digest(path, art_hex, &art_size));
-	n = snprintf(text, sizeof(text),
-	             "ocre-aot 1\nimage %s\nartifact %s\nimage-sha256 %s\nartifact-sha256 %s\nartifact-size %zu\n"
-	             "wamr %s\ntarget " OCRE_AOT_TARGET "\ncpu x86-64\nfeatures -\nopt 3\nbounds software\nmachine %s\n"
-	             "created 2026-11-28T00:00:00.000Z\n",
-	             name, artifact, image_sha ? image_sha : img_hex, art_hex, art_size, wamr ? wamr : "1.1.2",
-	             machine ? machine : "-");
-	ocre_hmac_sha256(store_key, sizeof(store_key), text, (size_t)n, mac);
-	ocre_hex(mac, 32, mac_hex);
-	snprintf(text + n, sizeof(text) - (size_t)n, "mac %s\n", mac_hex);
+	snprintf(size_text, sizeof(size_text), "%zu", art_size);
+	const char *values[] = {name,
+	                        artifact,
+	                        image_sha ? image_sha : img_hex,
+	                        art_hex,
+	                        size_text,
+	                        wamr ? wamr : "1.1.2",
+	                        OCRE_AOT_TARGET,
+	                        "x86-64",
+	                        "-",
+	                        "3",
+	                        "software",
+	                        machine ? machine : "-",
+	                        "2026-11-28T00:00:00.000Z"};
+	CHECK(ocre_aot_record_sign(values, store_key, text) > 0);
 	/* as the store does it: a new file renamed over the record */
 	snprintf(path, sizeof(path), "%s/.aot/%s.meta", test_images_dir(), name);
 	snprintf(tmp, sizeof(tmp), "%s/.aot/.tmp-record", test_images_dir());

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "aot.h"
-#include "aotstore.h"
 #include "internal.h"
+#include "aotstore.h"
 #include "testlib.h"
 
 static void sha256_vectors(void)
@@ -53,6 +53,65 @@ static void sha256_vectors(void)
 		ocre_hmac_sha256(key, sizeof(key), data, strlen(data), mac);
 		ocre_hex(mac, 32, hex);
 		CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	}
+}
+
+/* The record format's one owner: sign, read back, refuse what would not
+ * round-trip (the store writes records only through ocre_aot_record_sign). */
+static void record_format(void)
+{
+	static const uint8_t key[OCRE_AOT_KEY_SIZE] = {1, 2, 3};
+	const char *values[] = {"a.wasm",
+	                        "a.wasm.0123456789abcdef.aot",
+	                        "aa",
+	                        "bb",
+	                        "12",
+	                        "1.1.2",
+	                        "x86_64",
+	                        "x86-64",
+	                        "-",
+	                        "3",
+	                        "software",
+	                        "-",
+	                        "2026-11-28T00:00:00.000Z"};
+	char text[OCRE_AOT_RECORD_MAX], value[64], mac_hex[65], *mac;
+	uint8_t mac_bytes[32];
+	size_t i;
+	int n;
+
+	for (i = 0; ocre_aot_record_fields[i]; i++)
+		;
+	CHECK_INT((int)i, (int)(sizeof(values) / sizeof(values[0])));
+	n = ocre_aot_record_sign(values, key, text);
+	CHECK(n > 0);
+	CHECK_INT((int)strlen(text), n);
+	CHECK(strncmp(text, "ocre-aot 1\nimage a.wasm\nartifact a.wasm.0123456789abcdef.aot\n", 52) == 0);
+	for (i = 0; ocre_aot_record_fields[i]; i++) {
+		CHECK(ocre_aot_record_get(text, ocre_aot_record_fields[i], value, sizeof(value)));
+		CHECK_STR(value, values[i]);
+	}
+	CHECK(!ocre_aot_record_get(text, "nope", value, sizeof(value)));
+	CHECK(!ocre_aot_record_get(text, "created", value, 5)); /* does not fit */
+	/* the MAC is the last line and covers every byte before it */
+	mac = strstr(text, "\nmac ");
+	CHECK(mac != NULL);
+	ocre_hmac_sha256(key, sizeof(key), text, (size_t)(mac + 1 - text), mac_bytes);
+	ocre_hex(mac_bytes, 32, mac_hex);
+	CHECK(strncmp(mac + 5, mac_hex, 64) == 0);
+	CHECK_STR(mac + 5 + 64, "\n");
+	/* a value that is empty, missing or spans lines is refused */
+	values[2] = "";
+	CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	values[2] = NULL;
+	CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	values[2] = "aa\nmac 00";
+	CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	values[2] = "aa";
+	{
+		static char huge[OCRE_AOT_RECORD_MAX];
+		memset(huge, 'f', sizeof(huge) - 1);
+		values[8] = huge;
+		CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
 	}
 }
 
@@ -401,6 +460,7 @@ int main(void)
 {
 	test_setup();
 	RUN(sha256_vectors);
+	RUN(record_format);
 	RUN(modules_are_cached_while_unused);
 	if (!aot_store_setup()) {
 		fprintf(stderr, "aot: AOT cases skipped: the compiler ocre-aotc was not built (LLVM 15 not found; "

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "module_cache.h"
 #include "wasm_export.h"
 
 #include <ocre/ocre.h>
@@ -18,45 +19,6 @@ struct wamr_dir {
 	char *host;
 	char *guest;
 	bool readonly;
-};
-
-#define OCRE_WAMR_NO_FUNC ((uint32_t)-1)
-
-/* The guest code a run calls, as function indices (OCRE_WAMR_NO_FUNC: none),
- * taken off the module at load so that WAMR's instantiation runs none of it
- * (see entry.c). */
-struct wamr_entry {
-	uint32_t post_inst; /* `__post_instantiate`, () -> () */
-	uint32_t start;     /* the start section's function */
-	uint32_t ctors;     /* `__wasm_call_ctors` for modules without WASI imports */
-	uint32_t main;      /* `_start` */
-	bool main_ok;       /* `_start` has type () -> () */
-};
-
-/* A loaded image, shared by every container created from the same file
- * (same device, inode, size and modification time). */
-struct wamr_module {
-	char *path;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	uint8_t *buf; /* the bytes WAMR loaded from (wasm, or the AOT artifact); must outlive the module */
-	size_t buf_size;
-	wasm_module_t module;
-	bool aot; /* module is the image's verified AOT artifact */
-	struct wamr_entry entry;
-	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
-	 * lookups): present, and their versions. An interpreted entry made
-	 * because the artifact was stale keeps why in note. */
-	bool probed;
-	bool artifact_present;
-	struct stat artifact_st, meta_st;
-	char note[200];
-	int refs;             /* protected by the cache lock; 0: idle, kept for reuse */
-	uint64_t last_use;    /* when it last became idle (LRU eviction) */
-	pthread_mutex_t lock; /* WAMR keeps WASI args on the module: set + instantiate under it */
-	struct wamr_module *next;
 };
 
 struct wamr_container {
