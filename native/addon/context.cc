@@ -186,6 +186,7 @@ class CreateWorker : public PromiseWorker
 	double memory_limit = 0;
 	unsigned max_open_files = 0;
 	size_t stack_size = 0;
+	std::string image_sha256; // empty: none
 	ocre_tier_t tier = OCRE_TIER_AUTO;
 	bool small_image = false;
 
@@ -197,8 +198,15 @@ class CreateWorker : public PromiseWorker
 			return;
 		}
 		CStrings a(argv), e(envp), k(caps), m(mounts);
-		struct ocre_container_args args = {a.get(), e.get(),        k.get(),   m.get(),
-		                                   tier,    max_open_files, stack_size};
+		struct ocre_container_args args = {};
+		args.argv = a.get();
+		args.envp = e.get();
+		args.capabilities = k.get();
+		args.mounts = m.get();
+		args.tier = tier;
+		args.max_open_files = max_open_files;
+		args.stack_size = stack_size;
+		args.image_sha256 = image_sha256.empty() ? nullptr : image_sha256.c_str();
 		ocre_container *c =
 		    ocre_context_create_container(owner_->ctx(), image.c_str(), has_runtime ? runtime.c_str() : nullptr,
 		                                  has_id ? id.c_str() : nullptr, detached, &args, -1, -1, -1);
@@ -292,7 +300,8 @@ static double OptionalCount(Napi::Env env, Napi::Object opts, const char *name, 
 // returned, or the error thrown, synchronously; otherwise on the pool.
 // options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
 //            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
-//            tier? ("auto" | "aot" | "interpreter"), maxOpenFiles?, stackSize? }
+//            tier? ("auto" | "aot" | "interpreter"), maxOpenFiles?, stackSize?,
+//            imageSha256? (content the caller validated) }
 Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -331,6 +340,11 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 		}
 		w->max_open_files = (unsigned)OptionalCount(env, opts, "maxOpenFiles", 1u << 20);
 		w->stack_size = (size_t)OptionalCount(env, opts, "stackSize", 256u << 20);
+		// the SHA-256 of the bytes the V8 gate validated (lib/images/gate.ts)
+		if (OptionalString(env, opts, "imageSha256", w->image_sha256) && w->image_sha256.size() != 64)
+			throw Napi::RangeError::New(env,
+			                            "Expected 64 hex digits for options.imageSha256 but received " +
+			                                DescribeValue(opts.Get("imageSha256")));
 		Napi::Value ml = opts.Get("memoryLimit");
 		if (!ml.IsUndefined() && !ml.IsNull()) {
 			if (!ml.IsNumber())

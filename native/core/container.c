@@ -58,6 +58,14 @@ struct ocre_container {
 	int cb_inflight;
 };
 
+/* The arguments of the engine create() in progress on this thread. */
+static __thread const struct ocre_container_args *create_arguments;
+
+const struct ocre_container_args *ocre_create_arguments(void)
+{
+	return create_arguments;
+}
+
 const char *ocre_container_status_name(ocre_container_status_t status)
 {
 	switch (status) {
@@ -255,9 +263,11 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 	}
 
 	ocre_clear_error();
+	create_arguments = args;
 	c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
 	                               args ? args->argv : NULL, args ? args->envp : NULL, args ? args->mounts : NULL,
 	                               c->fds[0], c->fds[1], c->fds[2], args ? args->tier : OCRE_TIER_AUTO);
+	create_arguments = NULL;
 	if (!c->engine_ctx) {
 		if (ocre_last_error() == OCRE_OK)
 			ocre_fail(OCRE_ERR_RUNTIME, "engine '%s' could not create container %s", engine->runtime_name,

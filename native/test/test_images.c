@@ -9,6 +9,8 @@
 
 #include "testlib.h"
 
+#include <ocre/runtime/support.h>
+
 static void image_path(char *out, size_t size, const char *name)
 {
 	snprintf(out, size, "%s/%s", test_images_dir(), name);
@@ -105,10 +107,67 @@ static void changed_files_never_reach_a_loaded_module(void)
 	unlink(path);
 }
 
+static void file_sha256(const char *name, char hex[65])
+{
+	char path[1200];
+	int fd;
+	char *bytes;
+	struct stat st;
+	uint8_t digest[32];
+
+	image_path(path, sizeof(path), name);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0);
+	bytes = malloc((size_t)st.st_size);
+	CHECK(bytes && read(fd, bytes, (size_t)st.st_size) == st.st_size);
+	close(fd);
+	ocre_sha256(bytes, (size_t)st.st_size, digest);
+	ocre_hex(digest, 32, hex);
+	free(bytes);
+}
+
+/* image_sha256: the engine loads exactly the bytes the caller validated, or
+ * refuses; a file rewritten after the caller's check is refused. */
+static void loaded_bytes_are_the_validated_bytes(void)
+{
+	char path[1200], from[1200], cmd[2600], hello_sha[65], wrong[65];
+	struct ocre_container_args args = {0};
+	struct ocre_container *c;
+
+	image_path(path, sizeof(path), "pinned.wasm");
+	image_path(from, sizeof(from), "hello.wasm");
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, path);
+	CHECK_INT(system(cmd), 0);
+	file_sha256("pinned.wasm", hello_sha);
+	args.image_sha256 = hello_sha;
+	c = ocre_context_create_container(test_context(), "pinned.wasm", NULL, NULL, true, &args, -1, -1, -1);
+	CHECK(c != NULL);
+	if (c)
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	memcpy(wrong, hello_sha, sizeof(wrong));
+	wrong[0] = wrong[0] == '0' ? '1' : '0';
+	args.image_sha256 = wrong;
+	CHECK(ocre_context_create_container(test_context(), "pinned.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
+	      NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IMAGE_CHANGED);
+	/* validated as hello, then swapped for another module: refused */
+	overwrite_in_place("exit-code.wasm", "pinned.wasm");
+	args.image_sha256 = hello_sha;
+	CHECK(ocre_context_create_container(test_context(), "pinned.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
+	      NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IMAGE_CHANGED);
+	args.image_sha256 = "not hex";
+	CHECK(ocre_context_create_container(test_context(), "pinned.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
+	      NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_setup();
 	RUN(changed_files_never_reach_a_loaded_module);
+	RUN(loaded_bytes_are_the_validated_bytes);
 	test_teardown();
 	return test_finish();
 }

@@ -50,6 +50,14 @@ struct ocre_container_args {
 	 * see docs/platform.md for recursion depths in both tiers.
 	 */
 	size_t stack_size;
+	/**
+	 * SHA-256 (64 hex digits) of the image content the caller validated, or
+	 * NULL (ocre-node addition). The engine reads the image once into memory
+	 * it owns and loads exactly those bytes; with this set, it refuses them
+	 * (OCRE_ERR_IMAGE_CHANGED) unless they hash to this value, so a file
+	 * swapped after the caller's own check never reaches the loader.
+	 */
+	const char *image_sha256;
 };
 
 /**

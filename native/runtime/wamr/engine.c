@@ -114,6 +114,7 @@ static void free_container(struct wamr_container *wc)
 	for (i = 0; i < wc->ndirs; i++) {
 		free(wc->dirs[i].host);
 		free(wc->dirs[i].guest);
+		free(wc->dirs[i].real);
 	}
 	free(wc->dirs);
 	free(wc->dir_hosts);
@@ -129,16 +130,48 @@ static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len
                     bool readonly)
 {
 	struct wamr_dir *d = &wc->dirs[wc->ndirs];
+	size_t i, n = 0;
+
 	d->host = strndup(host, host_len);
-	d->guest = strndup(guest, guest_len);
+	d->guest = malloc(guest_len + 1);
 	d->readonly = readonly;
 	if (!d->host || !d->guest) {
 		free(d->host);
 		free(d->guest);
 		return false;
 	}
+	/* the guest path normalized: no repeated or trailing slashes (the core
+	 * refused "." and ".." components) */
+	for (i = 0; i < guest_len; i++)
+		if (guest[i] != '/' || n == 0 || d->guest[n - 1] != '/')
+			d->guest[n++] = guest[i];
+	while (n > 1 && d->guest[n - 1] == '/')
+		n--;
+	d->guest[n] = '\0';
+	d->real = realpath(d->host, NULL); /* for path_symlink's depth; NULL: no links there */
 	wc->dir_hosts[wc->ndirs] = d->host;
 	wc->ndirs++;
+	return true;
+}
+
+static bool parse_sha256(const char *hex, uint8_t out[32])
+{
+	int i, v;
+
+	if (strlen(hex) != 64)
+		return false;
+	for (i = 0; i < 64; i++) {
+		char c = hex[i];
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return false;
+		out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] << 4) | v : v);
+	}
 	return true;
 }
 
@@ -203,7 +236,17 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 		else if (strcmp(capabilities[i], "ocre:api") == 0)
 			wc->ocre_api = true;
 
-	wc->image = ocre_wamr_module_get(img_path, image_name, tier);
+	{
+		const struct ocre_container_args *args = ocre_create_arguments();
+		uint8_t expected[32];
+		bool pinned = args && args->image_sha256;
+
+		if (pinned && !parse_sha256(args->image_sha256, expected)) {
+			ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "image_sha256 must be 64 hex digits");
+			goto err_free;
+		}
+		wc->image = ocre_wamr_module_get(img_path, image_name, tier, pinned ? expected : NULL);
+	}
 	if (!wc->image)
 		goto err_free;
 	return wc;

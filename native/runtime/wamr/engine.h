@@ -18,6 +18,7 @@
 struct wamr_dir {
 	char *host;
 	char *guest;
+	char *real; /* realpath of host at create (NULL if it failed) */
 	bool readonly;
 };
 
@@ -77,6 +78,10 @@ uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iov
                              uint64_t sent);
 uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4,
                                 uint64_t a5, uint64_t a6);
+
+/* wasi_symlink.c */
+uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, uint64_t old_path, uint64_t old_len, uint64_t fd,
+                                uint64_t new_path, uint64_t new_len);
 
 /* wasi_fdlimit.c: the open-file limit */
 /* Whether the guest may open one more fd (max_open_files). */

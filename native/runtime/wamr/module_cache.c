@@ -83,7 +83,14 @@ static wasm_module_t load_module(uint8_t *buf, size_t size, char *error, size_t 
 	return module;
 }
 
-struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier)
+static void fail_changed(const char *image_name)
+{
+	ocre_fail(OCRE_ERR_IMAGE_CHANGED,
+	          "image %s changed after it was validated (its content is not the one checked)", image_name);
+}
+
+struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier,
+                                         const uint8_t *expected_sha256)
 {
 	struct wamr_module *m, **pp, *stale = NULL;
 	struct ocre_aot_probe probe;
@@ -132,6 +139,12 @@ struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_nam
 			ocre_fail(OCRE_ERR_NO_AOT, "image %s: %s", image_name, m->note);
 			return NULL;
 		}
+		if (expected_sha256 && memcmp(m->image_sha256, expected_sha256, 32) != 0) {
+			pthread_mutex_unlock(&cache_lock);
+			ocre_aot_probe_free(&probe);
+			fail_changed(image_name);
+			return NULL;
+		}
 		if (m->refs++ == 0) {
 			idle_count--;
 			idle_bytes -= m->buf_size;
@@ -173,6 +186,11 @@ struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_nam
 	 * file (native code) there, which only the verified path below may load. */
 	if (m->buf_size < 4 || memcmp(m->buf, "\0asm", 4) != 0) {
 		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is not a WebAssembly binary module", image_name);
+		goto fail;
+	}
+	ocre_sha256(m->buf, m->buf_size, m->image_sha256);
+	if (expected_sha256 && memcmp(m->image_sha256, expected_sha256, 32) != 0) {
+		fail_changed(image_name);
 		goto fail;
 	}
 	if (tier != OCRE_TIER_INTERPRETER) {

@@ -48,6 +48,7 @@ struct wamr_module {
 	wasm_module_t module;
 	bool aot; /* module is the image's verified AOT artifact */
 	struct wamr_entry entry;
+	uint8_t image_sha256[32]; /* of the image bytes read at load (what was validated and loaded) */
 	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
 	 * lookups): present, and their versions. An interpreted entry made
 	 * because the artifact was stale keeps why in note. */
@@ -64,8 +65,11 @@ struct wamr_module {
 /* The loaded module of the image at @p path (named @p image_name in
  * messages) for @p tier, with a reference taken; NULL with the last error
  * set (OCRE_ERR_IMAGE_NOT_FOUND, _INVALID_IMAGE, _NO_AOT, _AOT_REJECTED,
- * _NO_MEMORY). Any thread. */
-struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier);
+ * _NO_MEMORY, _IMAGE_CHANGED). With @p expected_sha256 (32 bytes), only
+ * bytes with that digest are loaded or served (checked before WAMR sees
+ * them). Any thread. */
+struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier,
+                                         const uint8_t *expected_sha256);
 /* Drop a reference of ocre_wamr_module_get(). Any thread. */
 void ocre_wamr_module_put(struct wamr_module *m);
 /* Free every entry (at engine deinit, when no container is left). */
