@@ -73,7 +73,8 @@ export interface NativeBinding {
   init(options: { OcreError: typeof OcreError; onLog: NativeLogHandler }): void
   version(): string
   aotRuntime(): { wamr: string; machine: string }
-  pipe(): [number, number]
+  /** [read, write]; the container's end (`childEnd`) is closed by closeFd() or at environment cleanup */
+  pipe(childEnd: 0 | 1): [number, number]
   closeFd(fd: number): void
   /** This environment's /dev/null (read-write), shared by every 'ignore' slot; never close it. */
   devNull(): number
