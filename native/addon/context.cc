@@ -204,10 +204,14 @@ class CreateWorker : public PromiseWorker
 		if (!c) {
 			error_.Capture(OCRE_OK);
 		} else {
-			ocre_container_retain(c); // ours, released by the wrap (or below)
-			if (memory_limit > 0)
-				ocre_container_set_memory_limit(c, (size_t)memory_limit);
-			c_ = c;
+			if (memory_limit > 0 && ocre_container_set_memory_limit(c, (size_t)memory_limit) != OCRE_OK) {
+				// arguments that do not fit the limit: nothing was created
+				error_.Capture(OCRE_OK);
+				ocre_context_remove_container(owner_->ctx(), c);
+			} else {
+				ocre_container_retain(c); // ours, released by the wrap (or below)
+				c_ = c;
+			}
 		}
 		owner_->Leave();
 	}

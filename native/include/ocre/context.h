@@ -71,7 +71,9 @@ int ocre_destroy_context(struct ocre_context *context);
  *                     of a stdout pipe sees end-of-file when the container
  *                     exits, once the caller has closed its own write end).
  * @return the container (owned by the context; valid until removed), or NULL
- *         with the reason in the last error. On failure nothing is left on disk.
+ *         with the reason in the last error (OCRE_ERR_INVALID_ARGUMENT when
+ *         argv and envp take more than the default memory limit; see
+ *         ocre_container_set_memory_limit()). On failure nothing is left on disk.
  */
 struct ocre_container *ocre_context_create_container(struct ocre_context *context, const char *image,
                                                      const char *runtime, const char *container_id, bool detached,
