@@ -5,6 +5,7 @@
  * Layout of a working directory:
  *     <workdir>/images/<image>          images
  *     <workdir>/containers/<id>/        private dirs (the `filesystem` capability)
+ *     <workdir>/.lock                   flock()ed by the process using the workdir
  */
 #ifndef OCRE_CONTEXT_H
 #define OCRE_CONTEXT_H
@@ -41,10 +42,13 @@ struct ocre_container_args {
 /**
  * Create a context on @p workdir (absolute path; NULL for
  * CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY). Creates workdir/, images/ and
- * containers/ if missing.
+ * containers/ if missing. The context holds an exclusive flock() on
+ * workdir/.lock until it is destroyed (the kernel drops it if the process
+ * dies): one process at a time uses a working directory.
  * @return the context, or NULL (last error: OCRE_ERR_NOT_INITIALIZED,
  *         OCRE_ERR_INVALID_ARGUMENT for a relative path, OCRE_ERR_EXISTS if a
- *         live context already uses this workdir, OCRE_ERR_IO).
+ *         live context of this process already uses this workdir,
+ *         OCRE_ERR_BUSY if another process does, OCRE_ERR_IO).
  */
 struct ocre_context *ocre_create_context(const char *workdir);
 
