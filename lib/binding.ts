@@ -54,6 +54,7 @@ export interface NativeCreateOptions {
   mounts?: string[]
   memoryLimit?: number
   tier?: 'auto' | 'aot' | 'interpreter'
+  restoreDirectory?: boolean
 }
 
 export interface NativeContext {

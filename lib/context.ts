@@ -37,6 +37,7 @@ const CREATE_KEYS = [
   'detached',
   'memoryLimit',
   'tier',
+  'restoreDirectory',
 ] as const
 const TIERS = ['auto', 'aot', 'interpreter'] as const
 const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input', 'maxBuffer'] as const
@@ -89,6 +90,8 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
         ? undefined
         : checkInteger(o.memoryLimit, `${name}.memoryLimit`, 0, Number.MAX_SAFE_INTEGER),
     tier: o.tier === undefined ? undefined : checkTier(o.tier, `${name}.tier`),
+    restoreDirectory:
+      o.restoreDirectory === undefined ? undefined : checkBoolean(o.restoreDirectory, `${name}.restoreDirectory`),
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
   return { native, stdio, rest: o }
@@ -174,8 +177,9 @@ export class Context implements AsyncDisposable {
    * Create a container (status `created`). The image is loaded now, so a
    * missing or invalid image fails here: ERR_OCRE_IMAGE_NOT_FOUND,
    * ERR_OCRE_INVALID_IMAGE; also ERR_OCRE_INVALID_NAME, ERR_OCRE_EXISTS (id
-   * in use), ERR_OCRE_RUNTIME (unknown runtime), ERR_OCRE_INVALID_MOUNT,
-   * ERR_OCRE_INVALID_CAPABILITY.
+   * in use, or a private directory `containers/<id>/` is already there and
+   * `restoreDirectory` is not set), ERR_OCRE_RUNTIME (unknown runtime),
+   * ERR_OCRE_INVALID_MOUNT, ERR_OCRE_INVALID_CAPABILITY.
    */
   async create(options: CreateOptions & { detached: true }): Promise<Container<true>>
   async create(options: CreateOptions & { detached?: false }): Promise<Container<false>>

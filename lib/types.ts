@@ -81,6 +81,14 @@ export interface CreateOptions {
    * the image. {@link Container.tier} tells which ran.
    */
   tier?: Tier
+  /**
+   * With the `filesystem` capability: reuse the container's private
+   * directory `<workdir>/containers/<id>/` if it is already there (e.g. a
+   * supervisor re-creating its containers after a restart). Default false:
+   * a new container gets a new, empty directory, and creation fails with
+   * ERR_OCRE_EXISTS if one is there (left by a process that died).
+   */
+  restoreDirectory?: boolean
 }
 
 /** Execution tier requested at creation. */

@@ -280,6 +280,21 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 		} else if (errno != EEXIST) {
 			ocre_fail(OCRE_ERR_IO, "cannot create %s: %s", c->private_dir, strerror(errno));
 			goto err_free;
+		} else if (!args->restore_directory) {
+			ocre_fail(
+			    OCRE_ERR_EXISTS,
+			    "container %s: its private directory %s already exists (left by an earlier process?); "
+			    "delete it, or restore it explicitly",
+			    id, c->private_dir);
+			goto err_free;
+		} else {
+			struct stat st;
+			if (lstat(c->private_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				ocre_fail(OCRE_ERR_IO, "container %s: cannot restore %s: not a directory", id,
+				          c->private_dir);
+				goto err_free;
+			}
+			LOG_INF("container %s: restoring %s", id, c->private_dir);
 		}
 	}
 

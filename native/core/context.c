@@ -232,6 +232,16 @@ static struct ocre_container *find_locked(struct ocre_context *ctx, const char *
 	return NULL;
 }
 
+static bool private_dir_exists(struct ocre_context *ctx, const char *id)
+{
+	char *path = ocre_path_join(ctx->containers_dir, id);
+	struct stat st;
+	bool exists = path && lstat(path, &st) == 0;
+
+	free(path);
+	return exists;
+}
+
 static int check_mount(const char *mount)
 {
 	const char *colon = strchr(mount, ':');
@@ -345,9 +355,10 @@ struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, c
 			goto out;
 		}
 	} else {
+		/* never the id of a leftover private directory either */
 		do
 			ocre_random_id(random_id);
-		while (find_locked(ctx, random_id));
+		while (find_locked(ctx, random_id) || private_dir_exists(ctx, random_id));
 		container_id = random_id;
 	}
 	/* Loading the module happens here, under the context lock, so that two

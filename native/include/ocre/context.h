@@ -37,6 +37,17 @@ struct ocre_container_args {
 	 * image. See native/runtime/wamr/aot.c for the artifact files.
 	 */
 	ocre_tier_t tier;
+	/**
+	 * The `filesystem` capability's private directory workdir/containers/<id>/
+	 * (ocre-node addition; zero-initialised structs get false): a new
+	 * container starts with a new, empty one, and creation fails with
+	 * OCRE_ERR_EXISTS if one is already there (left by a process that died,
+	 * or put there by someone else), never reusing it by accident. true:
+	 * reuse that directory if it exists (a supervisor re-creating its
+	 * containers after a restart); it must be a real directory, not a
+	 * symlink. Without the capability this has no effect.
+	 */
+	bool restore_directory;
 };
 
 /**
