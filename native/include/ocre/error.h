@@ -23,7 +23,7 @@ typedef enum {
 	OCRE_ERR_INVALID_CAPABILITY, /**< unknown capability name */
 	OCRE_ERR_IMAGE_NOT_FOUND,    /**< no such file in workdir/images/ */
 	OCRE_ERR_INVALID_IMAGE,      /**< the engine refused to load the image */
-	OCRE_ERR_EXISTS,             /**< id (or its private directory) already exists, or a context of this process owns the workdir */
+	OCRE_ERR_EXISTS,             /**< id or private directory exists; this process already has the workdir open */
 	OCRE_ERR_NOT_FOUND,          /**< no such container */
 	OCRE_ERR_STATE,              /**< the call is not allowed in the container's current state */
 	OCRE_ERR_RUNTIME,            /**< unknown runtime, or the engine failed */
