@@ -176,6 +176,11 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         parseCount,
       )
       .option('--stack-size <bytes>', 'WebAssembly stack of the container (e.g. 256k, 8m; default 512k)', parseBytes)
+      .option(
+        '--restore-dir',
+        'with -k filesystem: reuse the private directory containers/ID/ an earlier process left (else that is ' +
+          'an error); it is still deleted when the container is removed',
+      )
       .addOption(
         new Option(
           '--tier <tier>',

@@ -23,6 +23,7 @@ export interface RunOptions {
   memory?: number
   maxOpenFiles?: number
   stackSize?: number
+  restoreDir?: boolean
   tier?: Tier
   stopTimeout: number
 }
@@ -144,6 +145,7 @@ export async function run(
     if (opts.maxOpenFiles !== undefined) create.maxOpenFiles = opts.maxOpenFiles
     if (opts.stackSize !== undefined) create.stackSize = opts.stackSize
     if (opts.tier !== undefined) create.tier = opts.tier
+    if (opts.restoreDir) create.restoreDirectory = true
     container = await ctx.create(create)
     io.verbose(`created container ${container.id} from ${image} (tier: ${container.tier})`)
     if (interrupts > 0) throw new CliError('interrupted', EXIT_INTERRUPTED)

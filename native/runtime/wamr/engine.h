@@ -62,9 +62,6 @@ bool ocre_wasi_checkpoint(struct wamr_container *wc);
 /* Sleep @p ms on the container's condition variable (kill/pause aware).
  * false if killed. */
 bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
-/* Remove the discarded stdio streams from a new instance's fd table (no guest
- * code has run yet); fd_read/fd_write then serve them as /dev/null would. */
-void ocre_wasi_drop_ignored_stdio(struct wamr_container *wc, wasm_module_inst_t inst);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 
@@ -89,6 +86,20 @@ bool ocre_wasi_fd_room(wasm_exec_env_t exec_env);
 uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
                              uint64_t a6, uint64_t a7, uint64_t a8, uint64_t a9);
 uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+/* stdio.c: the run's stdio, handed to WAMR only once it has instantiated */
+struct wamr_stdio_placeholders {
+	int fd[3]; /* what WAMR instantiates with; -1 once given up */
+	dev_t dev; /* identity of this run's placeholder file */
+	ino_t ino;
+};
+/* 0, or -1 with the reason in @p error. */
+int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error, size_t error_size);
+/* After a failed instantiation: close the placeholders WAMR did not take. */
+void ocre_wamr_stdio_discard(struct wamr_stdio_placeholders *ph);
+/* After a successful one: put @p run_fds in WASI slots 0-2 (WAMR owns them
+ * from then on). A slot whose fd is -1 (a discarded stream) is left empty; a
+ * slot the insertion fails for gets -1 in @p run_fds and its fd is closed. */
+void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3]);
 
 /* ocre_api.c */
 bool ocre_api_register(void);

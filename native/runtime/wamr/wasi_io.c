@@ -89,16 +89,6 @@ static int blocking_host_fd(wasm_exec_env_t exec_env, uint32_t fd, __wasi_rights
 
 /* ---- discarded stdio: no host fd, served as /dev/null would ---- */
 
-void ocre_wasi_drop_ignored_stdio(struct wamr_container *wc, wasm_module_inst_t inst)
-{
-	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
-	uint32_t i;
-
-	for (i = 0; wasi && i < 3; i++)
-		if (wc->ignored[i] && wasmtime_ssp_fd_close(wasi->curfds, wasi->prestats, i) != 0)
-			LOG_ERR("container %s: could not drop its discarded stdio fd %u", wc->id, i);
-}
-
 /* Is guest fd @p fd a discarded stdio stream (still absent from the table:
  * the guest may have put another fd there since)? */
 static bool discarded(wasm_exec_env_t exec_env, struct wamr_container *wc, uint32_t fd)
