@@ -480,9 +480,30 @@ describe('ocre command line', function () {
       assert.match(e.stderr, /^\s+at /m, 'a stack with -v')
     })
 
+    it('precise one-line errors: a directory to run, a size too large, a workdir that is a file, an image named -rf', async function () {
+      const dir = tmpdir()
+      assertOneLineError(await ocre([...w, 'run', dir + '/']), new RegExp(`^ocre: cannot run ${dir}/: it is a directory, not a \\.wasm file$`))
+      assertOneLineError(await ocre([...w, 'run', './nope/missing.wasm']), /^ocre: cannot run \.\/nope\/missing\.wasm: no such file$/)
+      assertOneLineError(
+        await ocre([...w, 'run', '-m', '99999999999g', fixture('hello.wasm')]),
+        /^ocre: option '-m, --memory <bytes>' argument '99999999999g' is invalid\. Expected a size of at most 8 PiB \(9007199254740991 bytes\)\.$/,
+      )
+      assertOneLineError(await ocre([...w, 'run', '-m', '0', fixture('hello.wasm')]), /Expected a size greater than 0\.$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd', 'run', fixture('hello.wasm')]), /^ocre: working directory \/etc\/passwd is not a directory$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd', 'image', 'ls']), /^ocre: working directory \/etc\/passwd is not a directory$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd/sub', 'image', 'ls']), /^ocre: working directory \/etc\/passwd\/sub: \/etc\/passwd is not a directory$/)
+      // names never start with '-' (they would read as options): refused, with a suggestion
+      const file = path.join(dir, 'x.wasm')
+      fs.copyFileSync(fixture('hello.wasm'), file)
+      assertOneLineError(await ocre([...w, 'image', 'import', file, '--', '-rf']), /^ocre: image name '-rf' must not start with '-'$/)
+      const dashed = path.join(dir, '-rf.wasm')
+      fs.copyFileSync(fixture('hello.wasm'), dashed)
+      assertOneLineError(await ocre([...w, 'run', dashed]), /must not start with '-'.*'ocre image import .* rf\.wasm'/)
+      assertOneLineError(await ocre([...w, 'run', '--name', '-x', fixture('hello.wasm')]), /container id '-x' must not start with '-'/)
+    })
+
     it('fails in one line for a missing image or file', async function () {
       assertOneLineError(await ocre([...w, 'run', 'missing.wasm']), /missing\.wasm/)
-      assertOneLineError(await ocre([...w, 'run', './nope/missing.wasm']), /no such file/)
     })
 
     it('replaces the stored image when a file of the same name changed', async function () {
