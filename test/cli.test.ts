@@ -163,6 +163,26 @@ describe('ocre command line', function () {
   })
 
   describe('image', function () {
+    it('ls shows the hashing progress of a large image dropped in by another tool, once', async function () {
+      const images = path.join(workdir, 'images')
+      fs.mkdirSync(images, { recursive: true })
+      fs.writeFileSync(path.join(images, 'big.wasm'), '')
+      fs.truncateSync(path.join(images, 'big.wasm'), 64 * 1024 * 1024) // sparse
+      fs.copyFileSync(fixture('hello.wasm'), path.join(images, 'small.wasm'))
+      const ls = await ocre([...w, 'image', 'ls', '-q'])
+      assert.equal(ls.code, 0, ls.stderr)
+      assert.equal(ls.stdout, 'big.wasm\nsmall.wasm\n')
+      const lines = ls.stderr.trimEnd().split('\n')
+      assert.equal(lines[0], 'Hashing big.wasm')
+      const pcts = lines.slice(1).map((l) => Number(/^hashing big\.wasm: (\d+)% \(/.exec(l)?.[1]))
+      assert.equal(pcts.length, 10, ls.stderr) // a line per 10 %
+      assert.ok(pcts.every((p, i) => p >= (i + 1) * 10 && p < (i + 2) * 10), ls.stderr)
+      assert.equal(pcts[9], 100)
+      // the digest is kept: no hashing the second time, and none for small files
+      const again = await ocre([...w, 'image', 'ls', '-q'])
+      assert.equal(again.stderr, '')
+    })
+
     it('imports, lists and removes images', async function () {
       const imp = await ocre([...w, 'image', 'import', fixture('hello.wasm')])
       assert.equal(imp.code, 0, imp.stderr)
