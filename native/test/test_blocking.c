@@ -126,6 +126,52 @@ static void kill_in_fifo_poll(void)
 	fifo_case("poll", "poll_oneoff fifo");
 }
 
+/* The same waits still end normally: data arriving in the FIFO wakes the
+ * poll and the read (exit 0, "done"). */
+static void fifo_data_ends_the_wait(void)
+{
+	static const char *const cmds[] = {"poll", "read"};
+	char mount[1200], fifo[1300];
+	const char *dir = test_tmpdir("fifo-data");
+	const char *mounts[] = {mount, NULL};
+	size_t i;
+
+	snprintf(mount, sizeof(mount), "%s:/data", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	for (i = 0; i < 2; i++) {
+		const char *argv[] = {cmds[i], "/data/fifo", NULL};
+		struct ocre_container_args args = {.argv = argv, .mounts = mounts};
+		struct ocre_container *c;
+		int out[2], err[2], status = -1, keep = open(fifo, O_RDWR | O_CLOEXEC);
+		char *text;
+
+		test_pipe(out);
+		test_pipe(err);
+		c = ocre_context_create_container(test_context(), "hostile.wasm", NULL, NULL, true, &args, -1, out[1],
+		                                  err[1]);
+		CHECK(c != NULL);
+		if (c) {
+			CHECK_INT(ocre_container_start(c), 0);
+			CHECK(test_read_until(err[0], "ready", 10000));
+			CHECK_INT(write(keep, "x", 1), 1);
+			close(out[1]);
+			text = test_read_all(out[0]);
+			CHECK_STR(text, "done\n");
+			free(text);
+			CHECK_INT(ocre_container_wait(c, &status), 0);
+			CHECK_INT(status, 0);
+			CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+		} else {
+			close(out[1]);
+		}
+		close(out[0]);
+		close(err[0]);
+		close(err[1]);
+		close(keep);
+	}
+}
+
 static void kill_in_write_to_full_pipe_after_renumber(void)
 {
 	const char *argv[] = {"renumber-write", NULL};
@@ -179,6 +225,7 @@ int main(void)
 	RUN(kill_in_sock_send);
 	RUN(kill_in_fifo_read);
 	RUN(kill_in_fifo_poll);
+	RUN(fifo_data_ends_the_wait);
 	RUN(kill_in_write_to_full_pipe_after_renumber);
 	RUN(destroy_context_ends_a_blocked_recv);
 	test_teardown();

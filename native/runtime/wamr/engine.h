@@ -11,6 +11,7 @@
 
 #include "module_cache.h"
 #include "wasm_export.h"
+#include "wasmtime_ssp.h"
 
 #include <ocre/ocre.h>
 
@@ -75,6 +76,12 @@ uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iov
                              uint64_t sent);
 uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4,
                                 uint64_t a5, uint64_t a6);
+
+/* poll_oneoff's fd subscriptions (@p deadline: monotonic ns of the first
+ * clock, UINT64_MAX for none): events in @p out, *@p nevents 0 when the
+ * deadline passed first. 0 or a WASI errno (EINTR: killed). */
+uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_t *in, __wasi_event_t *out,
+                            uint32_t nsubs, uint64_t deadline, uint32_t *nevents);
 
 /* wasi_symlink.c */
 uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, uint64_t old_path, uint64_t old_len, uint64_t fd,

@@ -6,9 +6,12 @@
  *  - make every host call a pause/kill checkpoint (generic trampolines that
  *    then call WAMR's function, kept as the symbol's attachment);
  *  - replace the calls WAMR 1.1.2 gets wrong for us:
- *      poll_oneoff           sleeps on a condition variable a kill/pause wakes
+ *      poll_oneoff           sleeps on a condition variable a kill/pause wakes;
+ *                            with fds, one ppoll() with the wake eventfd
  *      fd_read, fd_write, sock_accept/recv/send...: never block in the OS
  *                            longer than a kill (wasi_io.c)
+ *      path_open, sock_open  the open-file limit (wasi_fdlimit.c)
+ *      path_symlink          targets checked lexically (wasi_symlink.c)
  *      fd_prestat_get/dir_name  report the guest path of each preopen
  *                            (1.1.2 ignores "map dirs" and shows host paths)
  *  - before a long sleep, hand the OS back the all-zero pages of the run's
@@ -192,9 +195,6 @@ static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, u64 fd, u64 p
 
 /* ---- poll_oneoff: sleeps that a kill or pause interrupts ---- */
 
-#define SLICE_NS (50ull * 1000000ull) /* fd polls re-check kill/pause this often */
-#define OCRE_SLICE_USERDATA 0x6f6372652d736c63ull
-
 static uint64_t now_ns(clockid_t clock)
 {
 	struct timespec ts;
@@ -330,7 +330,6 @@ static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, 
 	uint32_t nsubs = (uint32_t)nsubs_u, i, n = 0;
 	uint64_t mono = now_ns(CLOCK_MONOTONIC), first = UINT64_MAX;
 	bool only_clocks = true;
-	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
 
 	CHECKPOINT(exec_env);
 	if (nsubs == 0)
@@ -369,67 +368,25 @@ static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, 
 		return 0;
 	}
 
-	/* fd subscriptions: WAMR polls them; we do it in slices, with the
-	 * guest's clocks turned into one slice-capped relative timeout, so that
-	 * kill and pause are noticed between slices. */
+	/* fd subscriptions: one poll of their host fds and the wake eventfd
+	 * (wasi_io.c), so a kill or pause ends the wait at once */
 	{
-		__wasi_subscription_t *subs = calloc((size_t)nsubs + 1, sizeof(*subs));
-		__wasi_event_t *events = calloc((size_t)nsubs + 1, sizeof(*events));
-		uint32_t nfd = 0;
-		uint32_t err = 0;
-
-		if (!subs || !events || !wasi) {
-			free(subs);
-			free(events);
-			return __WASI_ENOMEM;
-		}
-		for (i = 0; i < nsubs; i++)
-			if (in[i].u.type != __WASI_EVENTTYPE_CLOCK)
-				subs[nfd++] = in[i];
-		for (;;) {
-			uint64_t now = now_ns(CLOCK_MONOTONIC), wait;
-			size_t got = 0, k;
-
-			if (!ocre_wasi_checkpoint(wc)) {
-				kill_guest(exec_env);
-				err = __WASI_EINTR;
-				break;
-			}
-			wait = first <= now ? 0 : first - now;
-			if (wait > SLICE_NS)
-				wait = SLICE_NS;
-			memset(&subs[nfd], 0, sizeof(subs[nfd]));
-			subs[nfd].userdata = OCRE_SLICE_USERDATA;
-			subs[nfd].u.type = __WASI_EVENTTYPE_CLOCK;
-			subs[nfd].u.u.clock.clock_id = __WASI_CLOCK_MONOTONIC;
-			subs[nfd].u.u.clock.timeout = wait;
-			err = wasmtime_ssp_poll_oneoff(wasi->curfds, subs, events, nfd + 1, &got);
-			if (err)
-				break;
-			for (k = 0; k < got; k++)
-				if (!(events[k].type == __WASI_EVENTTYPE_CLOCK &&
-				      events[k].userdata == OCRE_SLICE_USERDATA))
-					out[n++] = events[k];
-			if (n == 0 && now_ns(CLOCK_MONOTONIC) >= first) {
-				/* the guest's own timeout(s) expired */
-				uint64_t t = now_ns(CLOCK_MONOTONIC);
-				for (i = 0; i < nsubs; i++) {
-					if (in[i].u.type != __WASI_EVENTTYPE_CLOCK ||
-					    clock_deadline(&in[i].u.u.clock, mono) > t)
-						continue;
-					memset(&out[n], 0, sizeof(out[n]));
-					out[n].userdata = in[i].userdata;
-					out[n].type = __WASI_EVENTTYPE_CLOCK;
-					n++;
-				}
-			}
-			if (n > 0)
-				break;
-		}
-		free(subs);
-		free(events);
+		uint32_t err = ocre_wasi_poll_fds(exec_env, in, out, nsubs, first, &n);
 		if (err)
 			return err;
+		if (n == 0) {
+			/* the guest's own timeout(s) expired */
+			uint64_t t = now_ns(CLOCK_MONOTONIC);
+			for (i = 0; i < nsubs; i++) {
+				if (in[i].u.type != __WASI_EVENTTYPE_CLOCK ||
+				    clock_deadline(&in[i].u.u.clock, mono) > t)
+					continue;
+				memset(&out[n], 0, sizeof(out[n]));
+				out[n].userdata = in[i].userdata;
+				out[n].type = __WASI_EVENTTYPE_CLOCK;
+				n++;
+			}
+		}
 		*nevents_app = n;
 		return 0;
 	}

@@ -28,12 +28,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -436,4 +438,117 @@ uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, u64 fd, u64 a2, u64 a3
 	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, a2, a3,
 	                                                                                        a4, a5, a6) &
 	       0xffffu;
+}
+
+/* ---- poll_oneoff with fd subscriptions ---- */
+
+/* The host fd behind guest fd @p fd (any type), or -1. */
+static int any_host_fd(wasm_exec_env_t exec_env, uint32_t fd)
+{
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+	struct fd_table *ft = wasi ? wasi->curfds : NULL;
+	struct wamr_fd_entry *e;
+
+	if (!ft || fd >= ft->size)
+		return -1;
+	e = &((struct wamr_fd_entry *)ft->entries)[fd];
+	return e->object ? e->object->number : -1;
+}
+
+uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_t *in, __wasi_event_t *out,
+                            uint32_t nsubs, uint64_t deadline, uint32_t *nevents)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	struct pollfd *pfd = calloc((size_t)nsubs + 1, sizeof(*pfd));
+	uint32_t i, n = 0;
+
+	if (!pfd)
+		return __WASI_ENOMEM;
+	for (i = 0; i < nsubs; i++) {
+		pfd[i].fd = -1; /* clocks: poll() ignores negative fds */
+		if (in[i].u.type == __WASI_EVENTTYPE_FD_READ || in[i].u.type == __WASI_EVENTTYPE_FD_WRITE) {
+			int host = any_host_fd(exec_env, in[i].u.u.fd_readwrite.fd);
+			if (host < 0) {
+				/* a closed guest fd: an event with its error, at once */
+				memset(&out[n], 0, sizeof(out[n]));
+				out[n].userdata = in[i].userdata;
+				out[n].type = in[i].u.type;
+				out[n].error = __WASI_EBADF;
+				n++;
+				continue;
+			}
+			pfd[i].fd = host;
+			pfd[i].events = in[i].u.type == __WASI_EVENTTYPE_FD_READ ? POLLIN : POLLOUT;
+		}
+	}
+	while (n == 0) {
+		struct timespec ts, *timeout = NULL;
+		uint64_t now;
+		int wake, r;
+
+		pthread_mutex_lock(&wc->lock);
+		while (wc->pause_flag && !wc->kill_flag)
+			pthread_cond_wait(&wc->cond, &wc->lock);
+		if (wc->kill_flag) {
+			pthread_mutex_unlock(&wc->lock);
+			free(pfd);
+			kill_guest(exec_env);
+			return __WASI_EINTR;
+		}
+		wake = wake_fd_locked(wc);
+		pthread_mutex_unlock(&wc->lock);
+		pfd[nsubs].fd = wake;
+		pfd[nsubs].events = POLLIN;
+		if (deadline != UINT64_MAX) {
+			struct timespec t;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+			if (deadline <= now) {
+				ts.tv_sec = 0;
+				ts.tv_nsec = 0;
+			} else {
+				ts.tv_sec = (time_t)((deadline - now) / 1000000000ull);
+				ts.tv_nsec = (long)((deadline - now) % 1000000000ull);
+			}
+			timeout = &ts;
+		}
+		r = ppoll(pfd, (nfds_t)nsubs + 1, timeout, NULL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(pfd);
+			return __WASI_EIO;
+		}
+		if (wake >= 0 && (pfd[nsubs].revents & POLLIN)) {
+			uint64_t drain;
+			while (read(wake, &drain, sizeof(drain)) > 0)
+				;
+			if (r == 1)
+				continue; /* only the wake-up: re-check kill/pause */
+		}
+		for (i = 0; i < nsubs; i++) {
+			short rev = pfd[i].fd >= 0 ? pfd[i].revents : 0;
+			if (!rev)
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].userdata = in[i].userdata;
+			out[n].type = in[i].u.type;
+			if (rev & POLLNVAL) {
+				out[n].error = __WASI_EBADF;
+			} else if ((rev & POLLERR) && !(rev & (POLLIN | POLLOUT))) {
+				out[n].error = __WASI_EIO;
+			} else {
+				if (in[i].u.type == __WASI_EVENTTYPE_FD_READ)
+					out[n].u.fd_readwrite.nbytes = (__wasi_filesize_t)bytes_available(pfd[i].fd);
+				if (rev & POLLHUP)
+					out[n].u.fd_readwrite.flags = __WASI_EVENT_FD_READWRITE_HANGUP;
+			}
+			n++;
+		}
+		if (n == 0 && r == 0)
+			break; /* the guest's timeout: the caller reports its clocks */
+	}
+	free(pfd);
+	*nevents = n;
+	return 0;
 }
