@@ -43,7 +43,8 @@ static int free_port(char port[8])
 /* Start hostile.wasm with @p argv, wait for "ready" on its stderr, let it
  * block, kill it, and check it ends killed. @p out: its stdout (-1: a pipe
  * read by nobody but drained here at the end). */
-static void kill_blocked(const char *label, const char **argv, const char **caps, const char **mounts, int out)
+static void kill_blocked_in(const char *label, const char **argv, const char **caps, const char **mounts, int in,
+                            int out)
 {
 	struct ocre_container_args args = {.argv = argv, .capabilities = caps, .mounts = mounts};
 	struct ocre_exit_info info;
@@ -52,7 +53,7 @@ static void kill_blocked(const char *label, const char **argv, const char **caps
 	uint64_t t0, dt;
 
 	test_pipe(err);
-	c = ocre_context_create_container(test_context(), "hostile.wasm", NULL, NULL, true, &args, -1, out, err[1]);
+	c = ocre_context_create_container(test_context(), "hostile.wasm", NULL, NULL, true, &args, in, out, err[1]);
 	CHECK(c != NULL);
 	if (!c)
 		return;
@@ -71,6 +72,11 @@ static void kill_blocked(const char *label, const char **argv, const char **caps
 	CHECK_INT(info.reason, OCRE_EXIT_REASON_KILLED);
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 	close(err[0]);
+}
+
+static void kill_blocked(const char *label, const char **argv, const char **caps, const char **mounts, int out)
+{
+	kill_blocked_in(label, argv, caps, mounts, -1, out);
 }
 
 static void kill_in_sock_accept(void)
@@ -178,6 +184,8 @@ static void kill_in_write_to_full_pipe_after_renumber(void)
 	int out[2];
 	test_pipe(out); /* nobody reads: the pipe fills */
 	kill_blocked("fd_write renum", argv, NULL, NULL, out[1]);
+	/* stdin discarded: renumbering onto it works as onto /dev/null */
+	kill_blocked_in("renum ignored", argv, NULL, NULL, OCRE_STDIO_IGNORE, out[1]);
 	close(out[0]);
 	close(out[1]);
 }

@@ -75,7 +75,8 @@ struct ocre_container_args {
 /**
  * As a stdio fd: the guest's stream is discarded, like /dev/null (reads see
  * end-of-file, writes succeed) and costs no host fd. The guest's fd of that
- * stream does not exist for any other call (fd_fdstat_get says EBADF).
+ * stream does not exist for other calls (fd_fdstat_get says EBADF), except
+ * that fd_renumber onto it works as onto /dev/null.
  */
 #define OCRE_STDIO_IGNORE (-2)
 

@@ -69,6 +69,7 @@ void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 /* wasi_io.c: overrides of the calls that may block on an fd */
 uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t nread);
 uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t nwritten);
+uint32_t ocre_wasi_fd_renumber(wasm_exec_env_t exec_env, uint64_t from, uint64_t to);
 uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, uint64_t fd, uint64_t flags, uint64_t fd_new);
 uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
                              uint64_t a6);

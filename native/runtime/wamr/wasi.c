@@ -430,13 +430,21 @@ static const struct {
 	const char *name;
 	void *fn;
 } overrides[] = {
-    {"fd_read", (void *)ocre_wasi_fd_read},           {"fd_write", (void *)ocre_wasi_fd_write},
-    {"sock_accept", (void *)ocre_wasi_sock_accept},   {"path_open", (void *)ocre_wasi_path_open},
-    {"path_symlink", (void *)ocre_wasi_path_symlink}, {"sock_open", (void *)ocre_wasi_sock_open},
-    {"sock_recv", (void *)ocre_wasi_sock_recv},       {"sock_recv_from", (void *)ocre_wasi_sock_recv},
-    {"sock_send", (void *)ocre_wasi_sock_send},       {"sock_send_to", (void *)ocre_wasi_sock_send_to},
-    {"fd_prestat_get", (void *)ocre_fd_prestat_get},  {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
-    {"poll_oneoff", (void *)ocre_poll_oneoff},        {"proc_exit", (void *)trampoline_proc_exit},
+    {"fd_read", (void *)ocre_wasi_fd_read},
+    {"fd_write", (void *)ocre_wasi_fd_write},
+    {"sock_accept", (void *)ocre_wasi_sock_accept},
+    {"fd_renumber", (void *)ocre_wasi_fd_renumber},
+    {"path_open", (void *)ocre_wasi_path_open},
+    {"path_symlink", (void *)ocre_wasi_path_symlink},
+    {"sock_open", (void *)ocre_wasi_sock_open},
+    {"sock_recv", (void *)ocre_wasi_sock_recv},
+    {"sock_recv_from", (void *)ocre_wasi_sock_recv},
+    {"sock_send", (void *)ocre_wasi_sock_send},
+    {"sock_send_to", (void *)ocre_wasi_sock_send_to},
+    {"fd_prestat_get", (void *)ocre_fd_prestat_get},
+    {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
+    {"poll_oneoff", (void *)ocre_poll_oneoff},
+    {"proc_exit", (void *)trampoline_proc_exit},
 };
 
 static int count_params(const char *signature)

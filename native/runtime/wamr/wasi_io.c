@@ -43,6 +43,9 @@
 #include "wasm_runtime_common.h"
 #include "wasmtime_ssp.h"
 
+/* WAMR's (sandboxed-system-primitives/src/posix.h, see stdio.c) */
+bool fd_table_insert_existing(struct fd_table *, __wasi_fd_t, int);
+
 #include <ocre/platform/log.h>
 
 LOG_MODULE_REGISTER(wamr_wasi_io);
@@ -124,6 +127,19 @@ static uint32_t discard_write(wasm_exec_env_t exec_env, const void *iovs_native,
 	}
 	*written = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 	return 0;
+}
+
+/* The host fd behind guest fd @p fd (any type), or -1. */
+static int any_host_fd(wasm_exec_env_t exec_env, uint32_t fd)
+{
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+	struct fd_table *ft = wasi ? wasi->curfds : NULL;
+	struct wamr_fd_entry *e;
+
+	if (!ft || fd >= ft->size)
+		return -1;
+	e = &((struct wamr_fd_entry *)ft->entries)[fd];
+	return e->object ? e->object->number : -1;
 }
 
 static int wake_fd_locked(struct wamr_container *wc)
@@ -442,19 +458,6 @@ uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, u64 fd, u64 a2, u64 a3
 
 /* ---- poll_oneoff with fd subscriptions ---- */
 
-/* The host fd behind guest fd @p fd (any type), or -1. */
-static int any_host_fd(wasm_exec_env_t exec_env, uint32_t fd)
-{
-	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
-	struct fd_table *ft = wasi ? wasi->curfds : NULL;
-	struct wamr_fd_entry *e;
-
-	if (!ft || fd >= ft->size)
-		return -1;
-	e = &((struct wamr_fd_entry *)ft->entries)[fd];
-	return e->object ? e->object->number : -1;
-}
-
 uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_t *in, __wasi_event_t *out,
                             uint32_t nsubs, uint64_t deadline, uint32_t *nevents)
 {
@@ -551,4 +554,30 @@ uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_
 	free(pfd);
 	*nevents = n;
 	return 0;
+}
+
+/* fd_renumber(from, to) onto a discarded stdio stream: WAMR needs an fd in
+ * slot `to`, so one /dev/null goes there first (renumbering closes it); the
+ * guest sees what it would with /dev/null as that stream. */
+uint32_t ocre_wasi_fd_renumber(wasm_exec_env_t exec_env, u64 from, u64 to)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+
+	if (!ocre_wasi_checkpoint(wc)) {
+		kill_guest(exec_env);
+		return __WASI_EINTR;
+	}
+	if (wasi && discarded(exec_env, wc, (uint32_t)to) && any_host_fd(exec_env, (uint32_t)from) >= 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC), fd = nul < 0 ? -1 : fcntl(nul, F_DUPFD_CLOEXEC, 3);
+		if (nul >= 0)
+			close(nul);
+		if (fd < 0)
+			return __WASI_ENFILE;
+		if (!fd_table_insert_existing(wasi->curfds, (__wasi_fd_t)to, fd)) {
+			close(fd);
+			return __WASI_ENOMEM;
+		}
+	}
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64))ORIGINAL(exec_env))(exec_env, from, to) & 0xffffu;
 }
