@@ -12,4 +12,4 @@ export {
   type AddOptions,
   type PullOptions,
   type Progress,
-} from '../dist/images.js'
+} from '../dist/images/index.js'

@@ -73,6 +73,11 @@ std::string DescribeValue(Napi::Value v);
 std::string ArgString(const Napi::CallbackInfo &info, size_t i, const std::string &name);
 int64_t ArgInteger(const Napi::CallbackInfo &info, size_t i, const std::string &name, int64_t min, int64_t max);
 
+// AOT records (aot.cc): aotRuntime(), aotSign(), aotInspect().
+Napi::Value AotRuntime(const Napi::CallbackInfo &info);
+Napi::Value AotSign(const Napi::CallbackInfo &info);
+Napi::Value AotInspect(const Napi::CallbackInfo &info);
+
 // Run `f` on the JS thread from a callback that must not let a C++
 // exception escape (ThreadSafeFunction calls, AsyncWorker completions):
 // a JS exception is rethrown into JavaScript when that is still possible
@@ -131,7 +136,7 @@ class PromiseWorker : public Napi::AsyncWorker
 // (create/start/remove run there without a pool round trip): loading such a
 // module and creating its instance takes microseconds. Larger images, and
 // removing a container with a private directory, use the pool.
-constexpr off_t kInlineImageMax = 64 * 1024;
+constexpr long long kInlineImageMax = 64 * 1024;
 
 // ---- log.cc ----
 void LogInitEnv(Napi::Env env, AddonData *data, Napi::Function on_log);
