@@ -1,4 +1,4 @@
-// The image store and what comes with it (`ocre-node/dist/images`):
+// The image store and what comes with it (`ocre-node/images`, also usable without the addon):
 //   names.ts     image name rules (SPEC §4)
 //   options.ts   the store operations' options and their checks
 //   gate.ts      the V8 validation gate and its process-wide verdict cache
