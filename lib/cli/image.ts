@@ -1,9 +1,10 @@
-// `ocre image ls|pull|import|build|rm`: a thin layer over ImageStore (lib/images/).
+// `ocre image ls|pull|push|import|build|rm`: a thin layer over ImageStore (lib/images/).
 // The image commands do not load the runtime: containers exist only inside the
 // `ocre run` process that made them, so none is ever in use here.
 import path from 'node:path'
 import type { AotInfo } from '../aot'
 import { ImageStore, type ImageInfo } from '../images'
+import { defaultImageName, type OciReference, parseOciReference } from '../registry'
 import { createProgress } from './progress'
 import { CliError, EXIT_INTERRUPTED, formatBytes, formatDate, formatTable } from './util'
 
@@ -107,6 +108,8 @@ export async function imageBuild(store: ImageStore, names: string[], opts: Build
 }
 
 export interface AddCliOptions {
+  authFile?: string
+  insecure?: boolean
   force?: boolean
   sha256?: string
   maxSize?: number
@@ -142,11 +145,19 @@ export async function imagePull(
   opts: AddCliOptions,
   io: Io,
 ): Promise<void> {
-  let parsed: URL
+  let oci: OciReference | null
   try {
-    parsed = new URL(url)
-  } catch {
-    throw new CliError(`'${url}' is not a URL (expected http://, https:// or file://)`)
+    oci = parseOciReference(url)
+  } catch (err) {
+    throw new CliError((err as Error).message)
+  }
+  let parsed: URL | null = null
+  if (!oci) {
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw new CliError(`'${url}' is not a URL (expected http://, https://, file:// or oci://) nor a HOST/REPO:TAG reference`)
+    }
   }
   const aot = aotOption(opts)
   const ac = new AbortController()
@@ -157,11 +168,13 @@ export async function imagePull(
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const label = name ?? decodeURIComponent(parsed.pathname.split('/').pop() || parsed.host)
+  const label = name ?? (oci ? defaultImageName(oci) : decodeURIComponent(parsed!.pathname.split('/').pop() || parsed!.host))
   const progress = createProgress(label, io.err)
   if (!io.err.isTTY) io.err.write(`Pulling ${url}\n`)
   try {
-    const info = await store.pull(parsed, {
+    const info = await store.pull(oci ? url : parsed!, {
+      ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
+      ...(opts.insecure ? { insecure: true } : {}),
       name: name ?? null,
       replace: !!opts.force,
       signal: ac.signal,
@@ -177,6 +190,46 @@ export async function imagePull(
     progress.fail()
     if (interrupted) throw new CliError('pull interrupted; nothing was stored', EXIT_INTERRUPTED)
     throw cliExists(err)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+export interface PushCliOptions {
+  timeout?: number
+  authFile?: string
+  insecure?: boolean
+}
+
+/** With a SIGINT/SIGTERM handler that aborts the push. */
+export async function imagePush(
+  store: ImageStore,
+  name: string,
+  reference: string,
+  opts: PushCliOptions,
+  io: Io,
+): Promise<void> {
+  const ac = new AbortController()
+  let interrupted = false
+  const onSignal = () => {
+    interrupted = true
+    ac.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const r = await store.push(name, reference, {
+      signal: ac.signal,
+      ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
+      ...(opts.insecure ? { insecure: true } : {}),
+      ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
+    })
+    io.out(`Pushed ${name} to ${r.reference} digest ${r.digest}\n`)
+  } catch (err) {
+    if (interrupted) throw new CliError('push interrupted', EXIT_INTERRUPTED)
+    if (err instanceof TypeError) throw new CliError(err.message)
+    throw err
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

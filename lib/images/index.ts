@@ -7,7 +7,8 @@
 //   store.ts     ImageStore, which uses all of the above
 export { ImageStore, type ImageInfo, type ImageSource } from './store'
 export { imageNameProblem, isValidImageName, suggestImageName } from './names'
-export { type AddOptions, DEFAULT_MAX_BYTES, type PullOptions } from './options'
+export { type AddOptions, DEFAULT_MAX_BYTES, type PullOptions, type PushOptions } from './options'
+export type { PushResult } from '../registry'
 export { checkLoadable, wasmProblem } from './gate'
 export { DEFAULT_PULL_TIMEOUT, MAX_REDIRECTS } from './http'
 export type { Progress } from './tempfile'
