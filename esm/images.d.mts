@@ -1,15 +1,1 @@
-export {
-  ImageStore,
-  imageNameProblem,
-  isValidImageName,
-  suggestImageName,
-  wasmProblem,
-  DEFAULT_MAX_BYTES,
-  DEFAULT_PULL_TIMEOUT,
-  MAX_REDIRECTS,
-  type ImageInfo,
-  type ImageSource,
-  type AddOptions,
-  type PullOptions,
-  type Progress,
-} from '../dist/images/index.js'
+export * from '../dist/images/index.js'

@@ -12,4 +12,5 @@ export const {
   DEFAULT_MAX_BYTES,
   DEFAULT_PULL_TIMEOUT,
   MAX_REDIRECTS,
+  checkLoadable,
 } = cjs

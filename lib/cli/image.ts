@@ -137,7 +137,40 @@ export async function imageImport(
   io.out(`Imported ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
 }
 
-/** With a SIGINT/SIGTERM handler that aborts the download (nothing is left behind). */
+/**
+ * Run `work` with a SIGINT/SIGTERM handler that aborts its signal; an error
+ * after such an interruption becomes CliError(message, 130).
+ */
+async function interruptible<T>(message: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController()
+  let interrupted = false
+  const onSignal = () => {
+    interrupted = true
+    ac.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    return await work(ac.signal)
+  } catch (err) {
+    if (interrupted) throw new CliError(message, EXIT_INTERRUPTED)
+    throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** `--auth-file`, `--insecure`, `--timeout` as registry options. */
+function registryOptions(opts: { authFile?: string; insecure?: boolean; timeout?: number }) {
+  return {
+    ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
+    ...(opts.insecure ? { insecure: true } : {}),
+    ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
+  }
+}
+
+/** Ctrl-C aborts the download (nothing is left behind). */
 export async function imagePull(
   store: ImageStore,
   url: string,
@@ -158,42 +191,29 @@ export async function imagePull(
     } catch {
       throw new CliError(`'${url}' is not a URL (expected http://, https://, file:// or oci://) nor a HOST/REPO:TAG reference`)
     }
+    if (opts.authFile !== undefined || opts.insecure) throw new CliError('--auth-file and --insecure apply to OCI references only')
   }
   const aot = aotOption(opts)
-  const ac = new AbortController()
-  let interrupted = false
-  const onSignal = () => {
-    interrupted = true
-    ac.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
   const label = name ?? (oci ? defaultImageName(oci) : decodeURIComponent(parsed!.pathname.split('/').pop() || parsed!.host))
   const progress = createProgress(label, io.err)
   if (!io.err.isTTY) io.err.write(`Pulling ${url}\n`)
-  try {
-    const info = await store.pull(oci ? url : parsed!, {
-      ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
-      ...(opts.insecure ? { insecure: true } : {}),
+  const info = await interruptible('pull interrupted; nothing was stored', (signal) =>
+    store.pull(oci ? url : parsed!, {
+      ...registryOptions(opts),
       name: name ?? null,
       replace: !!opts.force,
-      signal: ac.signal,
+      signal,
       onProgress: (p) => progress.update(p),
       ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
       ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
-      ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
       ...aot,
-    })
-    progress.done()
-    io.out(`Pulled ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
-  } catch (err) {
+    }),
+  ).catch((err) => {
     progress.fail()
-    if (interrupted) throw new CliError('pull interrupted; nothing was stored', EXIT_INTERRUPTED)
     throw cliExists(err)
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
+  })
+  progress.done()
+  io.out(`Pulled ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
 }
 
 export interface PushCliOptions {
@@ -202,7 +222,7 @@ export interface PushCliOptions {
   insecure?: boolean
 }
 
-/** With a SIGINT/SIGTERM handler that aborts the push. */
+/** Ctrl-C aborts the push. */
 export async function imagePush(
   store: ImageStore,
   name: string,
@@ -210,30 +230,12 @@ export async function imagePush(
   opts: PushCliOptions,
   io: Io,
 ): Promise<void> {
-  const ac = new AbortController()
-  let interrupted = false
-  const onSignal = () => {
-    interrupted = true
-    ac.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  try {
-    const r = await store.push(name, reference, {
-      signal: ac.signal,
-      ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
-      ...(opts.insecure ? { insecure: true } : {}),
-      ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
-    })
-    io.out(`Pushed ${name} to ${r.reference} digest ${r.digest}\n`)
-  } catch (err) {
-    if (interrupted) throw new CliError('push interrupted', EXIT_INTERRUPTED)
-    if (err instanceof TypeError) throw new CliError(err.message)
-    throw err
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
+  const r = await interruptible('push interrupted', (signal) => store.push(name, reference, { signal, ...registryOptions(opts) })).catch(
+    (err) => {
+      throw err instanceof TypeError ? new CliError(err.message) : err
+    },
+  )
+  io.out(`Pushed ${name} to ${r.reference} digest ${r.digest}\n`)
 }
 
 /** Removes each name; reports every failure and fails if any did. */
