@@ -16,6 +16,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ImageStore } from '../lib/images'
+import { parseChallenge } from '../lib/registry/auth'
+import { parseOciReference } from '../lib/registry/reference'
 import { rejectsCode } from './helpers'
 
 const ROOT = path.resolve(__dirname, '..')
@@ -473,5 +475,31 @@ describe('OCI registry: htpasswd Basic authentication (docker-registry)', functi
     assert.notEqual(denied.status, 0)
     assert.match(denied.stderr, /requires authentication/)
     assert.ok(!fs.existsSync(path.join(work.dir, 'images', 'no.wasm')))
+  })
+})
+
+describe('OCI references and challenges (no registry needed)', () => {
+  it('parses oci:// and plain HOST/REPO forms; a plain string without a registry host is not a reference', () => {
+    assert.deepEqual(parseOciReference('oci://localhost:5000/a/b:1.0'), { registry: 'localhost:5000', repository: 'a/b', tag: '1.0' })
+    assert.deepEqual(parseOciReference(`ghcr.io/acme/app@sha256:${'a'.repeat(64)}`), { registry: 'ghcr.io', repository: 'acme/app', digest: `sha256:${'a'.repeat(64)}` })
+    assert.deepEqual(parseOciReference('oci://[::1]:5000/x'), { registry: '[::1]:5000', repository: 'x', tag: 'latest' })
+    assert.deepEqual(parseOciReference('docker.io/hello'), { registry: 'docker.io', repository: 'library/hello', tag: 'latest' })
+    for (const notOne of ['hello.wasm', 'dir/hello.wasm', 'https://example.com/a.wasm', 'file:///tmp/a.wasm', 'acme/app:1'])
+      assert.equal(parseOciReference(notOne), null, notOne)
+    assert.throws(() => parseOciReference('oci://host'), /no repository after the host/)
+    assert.throws(() => parseOciReference('oci://h:99999/a'), /port 99999 is out of range/)
+    assert.throws(() => parseOciReference('oci://h.io/A/b'), /not a valid repository name/)
+    assert.throws(() => parseOciReference('oci://h.io/a:-bad'), /not a valid tag/)
+  })
+
+  it('parses Basic and Bearer challenges (quoted values, escapes, unquoted values)', () => {
+    assert.deepEqual(parseChallenge('Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull"'), {
+      scheme: 'bearer',
+      params: { realm: 'https://auth.example/token', service: 'reg', scope: 'repository:a/b:pull' },
+    })
+    assert.deepEqual(parseChallenge('Basic realm="say \\"hi\\""'), { scheme: 'basic', params: { realm: 'say "hi"' } })
+    assert.deepEqual(parseChallenge('bearer realm=http://x/t, service=s'), { scheme: 'bearer', params: { realm: 'http://x/t', service: 's' } })
+    assert.equal(parseChallenge('Negotiate abc'), null)
+    assert.equal(parseChallenge(null), null)
   })
 })

@@ -49,7 +49,11 @@ export function readCredentials(registry: string, file: string, explicit: boolea
   }
   const auths = config && typeof config === 'object' ? config.auths : undefined
   if (!auths || typeof auths !== 'object') return null
-  const entry = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`]
+  const entry =
+    auths[registry] ??
+    auths[`https://${registry}`] ??
+    auths[`http://${registry}`] ??
+    (registry === 'docker.io' ? auths['https://index.docker.io/v1/'] : undefined)
   if (!entry || typeof entry !== 'object') return null
   if (typeof entry.auth === 'string' && entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')

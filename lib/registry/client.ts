@@ -51,14 +51,15 @@ const REDIRECT = new Set([301, 302, 303, 307, 308])
 export class RegistryClient {
   readonly base: URL
   #authorization: string | null = null
-  #challenged = false
 
   constructor(
     readonly ref: OciReference,
     private readonly opts: ClientOptions,
   ) {
     const secure = !(opts.insecure || isLoopback(ref.registry))
-    this.base = new URL(`${secure ? 'https' : 'http'}://${ref.registry}/`)
+    // Docker Hub's API host is not its name
+    const host = ref.registry === 'docker.io' ? 'registry-1.docker.io' : ref.registry
+    this.base = new URL(`${secure ? 'https' : 'http'}://${host}/`)
   }
 
   fail(message: string): OcreError {
@@ -128,8 +129,6 @@ export class RegistryClient {
   }
 
   async #authenticate(challenge: Challenge): Promise<void> {
-    if (this.#challenged && !this.opts.credentials) throw this.#refused(challenge, false)
-    this.#challenged = true
     if (challenge.scheme === 'basic') {
       if (!this.opts.credentials) throw this.#refused(challenge, false)
       this.#authorization = basicAuthorization(this.opts.credentials)

@@ -61,6 +61,8 @@ export function parseOciReference(input: string): OciReference | null {
   }
   if (!REPOSITORY.test(path)) throw invalid(input, `'${path}' is not a valid repository name (lowercase [a-z0-9._-] components)`)
   if (!tag && !digest) tag = 'latest'
+  // Docker Hub's official images live under library/
+  if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`
   return { registry, repository: path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }
 }
 
