@@ -52,7 +52,7 @@ export type StdioOptions = 'pipe' | 'inherit' | 'ignore' | readonly StdioSpec[]
 export interface CreateOptions {
   /** Image file name in `<workdir>/images/`, e.g. `hello.wasm`. */
   image: string
-  /** Container id (`[a-z0-9._-]`, not starting with `.`). Default: 8 random hex digits. */
+  /** Container id (`[a-z0-9._-]`, not starting with `.` or `-`). Default: 8 random hex digits. */
   id?: string
   /** Engine name. Default: the best engine for the image (today `wamr/wasip1`). */
   runtime?: string
@@ -71,6 +71,18 @@ export interface CreateOptions {
   detached?: boolean
   /** Largest linear memory in bytes (0 or absent: the runtime's default, 256 MiB). */
   memoryLimit?: number
+  /**
+   * Most files and sockets the guest may hold open at once, counting its
+   * stdio and preopened directories (0 or absent: 128). Opening more fails in
+   * the guest with EMFILE, so one container cannot exhaust the process's fds.
+   */
+  maxOpenFiles?: number
+  /**
+   * WebAssembly stack in bytes (0 or absent: 512 KiB; 4 KiB to 256 MiB). Deep
+   * recursion traps with `call stack overflow` past it. See docs/platform.md
+   * for depths per tier and what it costs.
+   */
+  stackSize?: number
   /**
    * How the image runs (default `'auto'`): `'auto'` runs its AOT artifact
    * (see `images.compile()`) when it has one compiled by this store for this

@@ -121,7 +121,7 @@ describe('ocre command line', function () {
     it('`ocre run --help` describes every option', async function () {
       const r = await ocre(['run', '--help'])
       assert.equal(r.code, 0)
-      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--tier', '--stop-timeout'])
+      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--max-open-files', '--stack-size', '--tier', '--stop-timeout'])
         assert.ok(r.stdout.includes(s), s)
     })
 
@@ -163,6 +163,26 @@ describe('ocre command line', function () {
   })
 
   describe('image', function () {
+    it('ls shows the hashing progress of a large image dropped in by another tool, once', async function () {
+      const images = path.join(workdir, 'images')
+      fs.mkdirSync(images, { recursive: true })
+      fs.writeFileSync(path.join(images, 'big.wasm'), '')
+      fs.truncateSync(path.join(images, 'big.wasm'), 64 * 1024 * 1024) // sparse
+      fs.copyFileSync(fixture('hello.wasm'), path.join(images, 'small.wasm'))
+      const ls = await ocre([...w, 'image', 'ls', '-q'])
+      assert.equal(ls.code, 0, ls.stderr)
+      assert.equal(ls.stdout, 'big.wasm\nsmall.wasm\n')
+      const lines = ls.stderr.trimEnd().split('\n')
+      assert.equal(lines[0], 'Hashing big.wasm')
+      const pcts = lines.slice(1).map((l) => Number(/^hashing big\.wasm: (\d+)% \(/.exec(l)?.[1]))
+      assert.equal(pcts.length, 10, ls.stderr) // a line per 10 %
+      assert.ok(pcts.every((p, i) => p >= (i + 1) * 10 && p < (i + 2) * 10), ls.stderr)
+      assert.equal(pcts[9], 100)
+      // the digest is kept: no hashing the second time, and none for small files
+      const again = await ocre([...w, 'image', 'ls', '-q'])
+      assert.equal(again.stderr, '')
+    })
+
     it('imports, lists and removes images', async function () {
       const imp = await ocre([...w, 'image', 'import', fixture('hello.wasm')])
       assert.equal(imp.code, 0, imp.stderr)
@@ -459,6 +479,22 @@ describe('ocre command line', function () {
       assertOneLineError(await ocre([...w, 'run', '--runtime', 'nope', fixture('hello.wasm')]), /runtime/)
     })
 
+    it('limits open files with --max-open-files and sets the stack with --stack-size', async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-cli-files-'))
+      try {
+        const r = await ocre([...w, 'run', '--max-open-files', '8', '-v', `${dir}:/d`, fixture('hostile.wasm'), 'openmany', '/d'])
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(r.stdout, 'opened 4: No file descriptors available\n') // stdio 3 + /d 1
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+      const deep = await ocre([...w, 'run', '--stack-size', '8m', '--tier', 'interpreter', fixture('hostile.wasm'), 'recurse', '100000'])
+      assert.equal(deep.code, 0, deep.stderr)
+      assert.equal(deep.stdout, 'depth 100000\n')
+      assertOneLineError(await ocre([...w, 'run', '--max-open-files', '0', fixture('hello.wasm')]), /--max-open-files.*whole number/)
+      assertOneLineError(await ocre([...w, 'run', '--stack-size', '1k', fixture('hello.wasm')]), /stackSize/)
+    })
+
     it('limits memory with -m', async function () {
       const r = await ocre([...w, 'run', '-m', '1m', fixture('trap.wasm'), 'grow'])
       assert.equal(r.code, 0, r.stderr)
@@ -480,9 +516,30 @@ describe('ocre command line', function () {
       assert.match(e.stderr, /^\s+at /m, 'a stack with -v')
     })
 
+    it('precise one-line errors: a directory to run, a size too large, a workdir that is a file, an image named -rf', async function () {
+      const dir = tmpdir()
+      assertOneLineError(await ocre([...w, 'run', dir + '/']), new RegExp(`^ocre: cannot run ${dir}/: it is a directory, not a \\.wasm file$`))
+      assertOneLineError(await ocre([...w, 'run', './nope/missing.wasm']), /^ocre: cannot run \.\/nope\/missing\.wasm: no such file$/)
+      assertOneLineError(
+        await ocre([...w, 'run', '-m', '99999999999g', fixture('hello.wasm')]),
+        /^ocre: option '-m, --memory <bytes>' argument '99999999999g' is invalid\. Expected a size of at most 8 PiB \(9007199254740991 bytes\)\.$/,
+      )
+      assertOneLineError(await ocre([...w, 'run', '-m', '0', fixture('hello.wasm')]), /Expected a size greater than 0\.$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd', 'run', fixture('hello.wasm')]), /^ocre: working directory \/etc\/passwd is not a directory$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd', 'image', 'ls']), /^ocre: working directory \/etc\/passwd is not a directory$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd/sub', 'image', 'ls']), /^ocre: working directory \/etc\/passwd\/sub: \/etc\/passwd is not a directory$/)
+      // names never start with '-' (they would read as options): refused, with a suggestion
+      const file = path.join(dir, 'x.wasm')
+      fs.copyFileSync(fixture('hello.wasm'), file)
+      assertOneLineError(await ocre([...w, 'image', 'import', file, '--', '-rf']), /^ocre: image name '-rf' must not start with '-'$/)
+      const dashed = path.join(dir, '-rf.wasm')
+      fs.copyFileSync(fixture('hello.wasm'), dashed)
+      assertOneLineError(await ocre([...w, 'run', dashed]), /must not start with '-'.*'ocre image import .* rf\.wasm'/)
+      assertOneLineError(await ocre([...w, 'run', '--name', '-x', fixture('hello.wasm')]), /container id '-x' must not start with '-'/)
+    })
+
     it('fails in one line for a missing image or file', async function () {
       assertOneLineError(await ocre([...w, 'run', 'missing.wasm']), /missing\.wasm/)
-      assertOneLineError(await ocre([...w, 'run', './nope/missing.wasm']), /no such file/)
     })
 
     it('replaces the stored image when a file of the same name changed', async function () {
