@@ -149,18 +149,6 @@ static void new_stdio_for_a_restart(void)
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static char events[256];
 
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* OCRE_STDIO_IGNORE: reads see end-of-file, writes succeed, and no host fd
  * is used for it (sleepers started with all three ignored add none). */
 static void ignored_stdio_costs_no_fd(void)
@@ -196,7 +184,7 @@ static void ignored_stdio_costs_no_fd(void)
 		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 	}
 
-	before = open_fds();
+	before = test_open_fds();
 	for (i = 0; i < 20; i++) {
 		sleepers[i] = test_create("sleeper.wasm", NULL, true, sleep_argv, OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE,
 		                          OCRE_STDIO_IGNORE);
@@ -204,7 +192,7 @@ static void ignored_stdio_costs_no_fd(void)
 		if (sleepers[i])
 			CHECK_INT(ocre_container_start(sleepers[i]), 0);
 	}
-	CHECK_INT(open_fds(), before);
+	CHECK_INT(test_open_fds(), before);
 	for (i = 0; i < 20; i++) {
 		if (!sleepers[i])
 			continue;
@@ -267,18 +255,6 @@ static void fast_exits_still_announce_running_first(void)
 	}
 }
 
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* Arguments larger than the memory limit are refused (their copy lives in
  * container memory), and runs whose instantiation fails, before WAMR's WASI
  * set-up (memory over the limit) or after it (here: none in the fixtures),
@@ -302,7 +278,7 @@ static void failed_instantiations_leak_no_fd(void)
 	c = test_create("hello.wasm", "no-memory", true, NULL, -1, -1, -1);
 	CHECK(c != NULL);
 	CHECK_INT(ocre_container_set_memory_limit(c, 4096), 0); /* less than one page */
-	before = open_fd_count();
+	before = test_open_fds();
 	for (i = 0; i < 20; i++) {
 		test_pipe(out);
 		CHECK_INT(ocre_container_set_stdio(c, out[0], out[1], out[1]), 0);
@@ -313,7 +289,7 @@ static void failed_instantiations_leak_no_fd(void)
 		CHECK_INT(read(out[0], buf, sizeof(buf)), 0); /* end-of-file: no copy left open */
 		close(out[0]);
 	}
-	CHECK_INT(open_fd_count(), before);
+	CHECK_INT(test_open_fds(), before);
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 }
 

@@ -75,6 +75,8 @@ char *test_read_all(int fd);
 /* Read until @p needle has been seen (or EOF / timeout). Returns true if seen. */
 bool test_read_until(int fd, const char *needle, unsigned timeout_ms);
 uint64_t test_now_us(void);
+/* Number of fds this process has open. */
+int test_open_fds(void);
 void test_sleep_ms(unsigned ms);
 
 #endif

@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "refcount.h"
+#include "fdtable.h"
 #include "wasm_runtime_common.h"
 #include "wasmtime_ssp.h"
 
@@ -50,37 +50,16 @@ bool fd_table_insert_existing(struct fd_table *, __wasi_fd_t, int);
 
 LOG_MODULE_REGISTER(wamr_wasi_io);
 
-/* WAMR 1.1.2 keeps these private to posix.c; their layout is mirrored here
- * (the WAMR version is pinned by scripts/fetch-wamr.mjs's integrity check).
- * Only the container's own thread changes its fd table (no wasi-threads), and
- * this code runs on that thread: no lock is needed to read it. */
-struct wamr_fd_object {
-	struct refcount refcount;
-	__wasi_filetype_t type;
-	int number;
-};
-struct wamr_fd_entry {
-	struct wamr_fd_object *object;
-	__wasi_rights_t rights_base;
-	__wasi_rights_t rights_inheriting;
-};
-
 #define ORIGINAL(exec_env) wasm_runtime_get_function_attachment(exec_env)
 
 /* The host fd behind guest fd @p fd if a call on it may block (not a regular
  * file or directory, not made non-blocking), else -1. */
 static int blocking_host_fd(wasm_exec_env_t exec_env, uint32_t fd, __wasi_rights_t *rights)
 {
-	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
-	struct fd_table *ft = wasi ? wasi->curfds : NULL;
-	struct wamr_fd_entry *e;
+	struct wamr_fd_entry *e = ocre_wamr_fd_entry(exec_env, fd);
 	int flags;
 
-	if (!ft || fd >= ft->size)
-		return -1;
-	e = &((struct wamr_fd_entry *)ft->entries)[fd];
-	if (!e->object || e->object->type == __WASI_FILETYPE_REGULAR_FILE ||
-	    e->object->type == __WASI_FILETYPE_DIRECTORY)
+	if (!e || e->object->type == __WASI_FILETYPE_REGULAR_FILE || e->object->type == __WASI_FILETYPE_DIRECTORY)
 		return -1;
 	flags = fcntl(e->object->number, F_GETFL);
 	if (flags < 0 || (flags & O_NONBLOCK))
@@ -96,14 +75,7 @@ static int blocking_host_fd(wasm_exec_env_t exec_env, uint32_t fd, __wasi_rights
  * the guest may have put another fd there since)? */
 static bool discarded(wasm_exec_env_t exec_env, struct wamr_container *wc, uint32_t fd)
 {
-	WASIContext *wasi;
-	struct fd_table *ft;
-
-	if (fd > 2 || !wc->ignored[fd])
-		return false;
-	wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
-	ft = wasi ? wasi->curfds : NULL;
-	return ft && (fd >= ft->size || !((struct wamr_fd_entry *)ft->entries)[fd].object);
+	return fd <= 2 && wc->ignored[fd] && !ocre_wamr_fd_entry(exec_env, fd);
 }
 
 /* Writes to a discarded stream: all of it, as /dev/null takes it. */
@@ -130,14 +102,8 @@ static uint32_t discard_write(wasm_exec_env_t exec_env, const void *iovs_native,
 /* The host fd behind guest fd @p fd (any type), or -1. */
 static int any_host_fd(wasm_exec_env_t exec_env, uint32_t fd)
 {
-	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
-	struct fd_table *ft = wasi ? wasi->curfds : NULL;
-	struct wamr_fd_entry *e;
-
-	if (!ft || fd >= ft->size)
-		return -1;
-	e = &((struct wamr_fd_entry *)ft->entries)[fd];
-	return e->object ? e->object->number : -1;
+	struct wamr_fd_entry *e = ocre_wamr_fd_entry(exec_env, fd);
+	return e ? e->object->number : -1;
 }
 
 static int wake_fd_locked(struct wamr_container *wc)
@@ -160,6 +126,21 @@ static void kill_guest(wasm_exec_env_t exec_env)
 	wasm_runtime_set_exception(wasm_runtime_get_module_inst(exec_env), OCRE_KILLED_EXCEPTION);
 }
 
+/* Take the container's lock and park while it is paused. false if killed
+ * (lock released, exception set); true with the lock held. */
+static bool park_locked(wasm_exec_env_t exec_env, struct wamr_container *wc)
+{
+	pthread_mutex_lock(&wc->lock);
+	while (wc->pause_flag && !wc->kill_flag)
+		pthread_cond_wait(&wc->cond, &wc->lock);
+	if (wc->kill_flag) {
+		pthread_mutex_unlock(&wc->lock);
+		kill_guest(exec_env);
+		return false;
+	}
+	return true;
+}
+
 /* Wait until @p host_fd is ready for @p events. false if killed (exception
  * set); true when ready or when the fd cannot be polled (the call then
  * reports the error). With @p stopped, a stop request with nothing left to
@@ -170,14 +151,8 @@ static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int hos
 		struct pollfd pfd[2];
 		int wake, n;
 
-		pthread_mutex_lock(&wc->lock);
-		while (wc->pause_flag && !wc->kill_flag)
-			pthread_cond_wait(&wc->cond, &wc->lock);
-		if (wc->kill_flag) {
-			pthread_mutex_unlock(&wc->lock);
-			kill_guest(exec_env);
+		if (!park_locked(exec_env, wc))
 			return false;
-		}
 		if (stopped && wc->stop_flag) {
 			pthread_mutex_unlock(&wc->lock);
 			/* like closing the pipe's write end: what was written is
@@ -437,26 +412,30 @@ uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, uint32_t fd, uint32_t f
 	       0xffffu;
 }
 
-/* sock_recv and sock_recv_from: (fd, ri_data, ri_data_len, ri_flags, ro_data_len|src_addr, ro_flags|ro_data_len) */
-uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
-                             void *a6)
+/* sock_recv, sock_recv_from, sock_send_to: (fd, data, data_len, flags,
+ * pointer, pointer): wait for @p events, then WAMR's function. */
+static uint32_t wait_then_call6(wasm_exec_env_t exec_env, short events, uint32_t fd, void *a2, uint32_t a3, uint32_t a4,
+                                void *a5, void *a6)
 {
-	if (!wait_for(exec_env, fd, POLLIN))
+	if (!wait_for(exec_env, fd, events))
 		return __WASI_EINTR;
 	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, uint32_t, void *, void *))ORIGINAL(exec_env))(
 		   exec_env, fd, a2, a3, a4, a5, a6) &
 	       0xffffu;
 }
 
+/* sock_recv and sock_recv_from: (fd, ri_data, ri_data_len, ri_flags, ro_data_len|src_addr, ro_flags|ro_data_len) */
+uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
+                             void *a6)
+{
+	return wait_then_call6(exec_env, POLLIN, fd, a2, a3, a4, a5, a6);
+}
+
 /* sock_send_to: (fd, si_data, si_data_len, si_flags, dest_addr, so_data_len) (datagrams) */
 uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
                                 void *a6)
 {
-	if (!wait_for(exec_env, fd, POLLOUT))
-		return __WASI_EINTR;
-	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, uint32_t, void *, void *))ORIGINAL(exec_env))(
-		   exec_env, fd, a2, a3, a4, a5, a6) &
-	       0xffffu;
+	return wait_then_call6(exec_env, POLLOUT, fd, a2, a3, a4, a5, a6);
 }
 
 /* ---- poll_oneoff with fd subscriptions ---- */
@@ -492,13 +471,8 @@ uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_
 		uint64_t now;
 		int wake, r;
 
-		pthread_mutex_lock(&wc->lock);
-		while (wc->pause_flag && !wc->kill_flag)
-			pthread_cond_wait(&wc->cond, &wc->lock);
-		if (wc->kill_flag) {
-			pthread_mutex_unlock(&wc->lock);
+		if (!park_locked(exec_env, wc)) {
 			free(pfd);
-			kill_guest(exec_env);
 			return __WASI_EINTR;
 		}
 		wake = wake_fd_locked(wc);

@@ -22,29 +22,9 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "refcount.h"
+#include "fdtable.h"
 #include "wasm_runtime_common.h"
 #include "wasmtime_ssp.h"
-
-/* WAMR 1.1.2's private fd table entry (see wasi_io.c) */
-struct wamr_fd_object {
-	struct refcount refcount;
-	__wasi_filetype_t type;
-	int number;
-};
-struct wamr_fd_entry {
-	struct wamr_fd_object *object;
-	__wasi_rights_t rights_base;
-	__wasi_rights_t rights_inheriting;
-};
-
-static const struct wamr_fd_entry *fd_entry(WASIContext *wasi, uint32_t fd)
-{
-	struct fd_table *ft = wasi->curfds;
-	if (fd >= ft->size || !((struct wamr_fd_entry *)ft->entries)[fd].object)
-		return NULL;
-	return &((struct wamr_fd_entry *)ft->entries)[fd];
-}
 
 /* Components of @p path below @p root, or -1 if it is not below it. */
 static int depth_below(const char *path, const char *root)
@@ -131,7 +111,7 @@ uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32
 		wasm_runtime_set_exception(inst, OCRE_KILLED_EXCEPTION);
 		return __WASI_EINTR;
 	}
-	if (!wasi || !(dir = fd_entry(wasi, (uint32_t)fd)))
+	if (!wasi || !(dir = ocre_wamr_fd_entry(exec_env, (uint32_t)fd)))
 		return __WASI_EBADF;
 	if (!(dir->rights_base & __WASI_RIGHT_PATH_SYMLINK))
 		return __WASI_ENOTCAPABLE; /* a read-only mount */
@@ -165,7 +145,7 @@ uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32
 	                             strlen(parent), __WASI_O_DIRECTORY, 0, 0, 0, &parent_fd);
 	if (err)
 		goto out;
-	dir = fd_entry(wasi, parent_fd);
+	dir = ocre_wamr_fd_entry(exec_env, parent_fd);
 	depth = dir ? preopen_depth(wc, dir->object->number) : -1;
 	if (depth < 0 || !target_stays_inside(target, target_len, depth)) {
 		err = __WASI_EPERM;
