@@ -9,12 +9,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
-import { DEFAULT_MAX_BYTES } from '../images'
 import { loadApi, type OcreApi } from './api'
-import { type Io, imageBuild, imageImport, imageLs, imagePull, imageRm, openStore } from './image'
-import { DEFAULT_STOP_TIMEOUT, run } from './run'
+import type * as ImageCommands from './image'
+import type { Io } from './image'
+import { addDaemonCommands, namedDaemon, runWithDaemon } from './daemon-commands'
+import type * as RunCommand from './run'
 import {
   CliError,
+  DEFAULT_PULL_MAX_BYTES,
+  DEFAULT_STOP_TIMEOUT_S,
   EXIT_OCRE_ERROR,
   collect,
   collectList,
@@ -26,9 +29,18 @@ import {
   resolveWorkdir,
 } from './util'
 
-interface GlobalOptions {
+// The commands' implementations load on use: `ocre ps` and `ocre --help` must
+// start fast, and the image store (https, crypto, the AOT store) is not small.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const imageCommands = () => require('./image') as typeof ImageCommands
+const runCommand = () => require('./run') as typeof RunCommand
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export interface GlobalOptions {
   workdir?: string
   verbose?: boolean
+  host?: string
+  tokenFile?: string
 }
 
 export interface MainIo {
@@ -89,6 +101,12 @@ export async function main(argv: string[], mio: MainIo = process): Promise<numbe
         'as root, else $XDG_DATA_HOME/ocre or ~/.local/share/ocre)',
     )
     .option('-v, --verbose', "print the runtime's log records (all modules, debug level) and error stacks to stderr")
+    .option(
+      '-H, --host <url>',
+      'daemon to use: unix:///PATH, an absolute socket path or tcp://HOST:PORT (default: $OCRE_HOST, else the ' +
+        "daemon whose socket is WORKDIR/ocre.sock, if one runs)",
+    )
+    .option('--token-file <file>', 'bearer token for a tcp:// daemon (default: $OCRE_TOKEN_FILE)')
     .version(`ocre-node ${packageVersion()}`, '-V, --version', 'print the version and exit')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
@@ -102,20 +120,29 @@ export async function main(argv: string[], mio: MainIo = process): Promise<numbe
     .addHelpText(
       'after',
       `
-Containers exist only inside the process that runs them: \`ocre run\` always removes
-its container when it ends. Run \`ocre COMMAND --help\` for the options of a command.`,
+Without a daemon, containers exist only inside the process that runs them: \`ocre run\`
+removes its container when it ends. With \`ocre daemon\` running on the workdir, the
+container commands (create, run -d, start, stop, ps, logs, ...) drive its containers,
+which persist across calls and reboots. Run \`ocre COMMAND --help\` for a command's options.`,
     )
 
   /** Options of the program and of the command, the command's winning. */
   const globals = (cmd: Command): GlobalOptions => {
     const g = program.opts<GlobalOptions>()
     const own = cmd.opts<GlobalOptions>()
-    return { workdir: own.workdir ?? g.workdir, verbose: !!(own.verbose ?? g.verbose) }
+    return {
+      workdir: own.workdir ?? g.workdir,
+      verbose: !!(own.verbose ?? g.verbose),
+      host: own.host ?? g.host,
+      tokenFile: own.tokenFile ?? g.tokenFile,
+    }
   }
   const withGlobals = (cmd: Command): Command =>
     cmd
       .addOption(new Option('--workdir <dir>', 'same as the global --workdir'))
       .addOption(new Option('--verbose', 'same as the global -v, --verbose'))
+      .addOption(new Option('--host <url>', 'same as the global -H, --host'))
+      .addOption(new Option('--token-file <file>', 'same as the global --token-file'))
 
   let api: OcreApi | undefined
   const runtime = (g: GlobalOptions): OcreApi => {
@@ -130,8 +157,9 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
   }
 
   // --- run ------------------------------------------------------------------
+  const defineRun = (parent: Command) =>
   withGlobals(
-    program
+    parent
       .command('run')
       .summary('run an image (or a .wasm file) in a new container')
       .description(
@@ -143,14 +171,17 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
             'content differs. A NAME not in the store stands for NAME.wasm if that is.',
           "ARGs after IMAGE go to the container verbatim, also those starting with '-'.",
           'Ctrl-C or SIGTERM stops the container: it may finish within the --stop-timeout grace period, then it ' +
-            'is killed; a second Ctrl-C kills it at once. The container is always removed when ocre exits: ' +
-            'containers exist only inside the process that runs them.',
+            'is killed; a second Ctrl-C kills it at once.',
+          'Without a daemon the container exists only inside this process and is always removed when ocre exits. ' +
+            'With a daemon on the workdir (or --host), the daemon runs it: -d starts it in the background and ' +
+            'prints its id, --restart sets its restart policy, and it is kept after it ends unless --rm.',
         ].join('\n\n'),
       )
       .usage('[options] IMAGE|FILE.wasm [ARG...]')
       .argument('<image>', 'image name, or path to a .wasm file')
       .argument('[args...]', 'arguments for the container')
-      .option('--rm', 'remove the container when it exits (always done; accepted for Docker compatibility)')
+      .option('-d, --detach', 'with a daemon: start it in the background and print its id')
+      .option('--rm', 'remove the container when it exits (always done without a daemon)')
       .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "."; default: random)')
       .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
       .option(
@@ -176,18 +207,29 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
             'aot: require the artifact; interpreter: never run native code',
         ).choices(['auto', 'aot', 'interpreter']),
       )
+      .option('--restart <policy>', 'with a daemon: no (default), on-failure[:N], always or unless-stopped')
       .option(
         '--stop-timeout <seconds>',
-        'grace period of the first Ctrl-C/SIGTERM before the container is killed',
+        'grace period of stop (and of the first Ctrl-C/SIGTERM) before the container is killed',
         parseSeconds,
-        DEFAULT_STOP_TIMEOUT,
+        DEFAULT_STOP_TIMEOUT_S,
       )
       .passThroughOptions(),
   ).action(async (image: string, args: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     verbose = !!g.verbose
-    status = await run(runtime(g), resolveWorkdir(g.workdir), image, args, opts, io)
+    const workdir = resolveWorkdir(g.workdir)
+    const viaDaemon = await runWithDaemon({ ...g, workdir }, image, args, opts, io)
+    if (viaDaemon !== null) {
+      status = viaDaemon
+      return
+    }
+    status = await runCommand().run(runtime(g), workdir, image, args, opts, io)
   })
+  defineRun(program)
+
+  // --- daemon and its container commands -------------------------------------
+  addDaemonCommands(program, { globals, withGlobals, defineRun, io })
 
   // --- image ------------------------------------------------------------------
   const image = program
@@ -198,10 +240,10 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
     )
     .usage('COMMAND')
 
+  const defineImageLs = (parent: Command, name: string) =>
   withGlobals(
-    image
-      .command('ls')
-      .alias('list')
+    parent
+      .command(name)
       .summary('list images')
       .description(
         'List images (or one) as a table: NAME, SIZE, SHA256 (first 12 hex digits), MODIFIED, AOT (the CPU ' +
@@ -210,14 +252,37 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       )
       .argument('[name]', 'show only this image (an error if it does not exist)')
       .option('-q, --quiet', 'print only the names')
-      .option('--no-trunc', 'print the whole SHA-256'),
-  ).action((name: string | undefined, opts, cmd: Command) => {
+      .option('--no-trunc', 'print the whole SHA-256')
+      .addOption(new Option('--format <format>', 'table, or json (one object per line)').choices(['table', 'json'])),
+  ).action(async (name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
-    imageLs(openStore(resolveWorkdir(g.workdir)), name, opts, io)
+    const remote = namedDaemon(g)
+    if (remote) {
+      try {
+        if (name !== undefined) throw new CliError('NAME is not supported with a daemon named by --host')
+        const { remoteImages } = await import('./containers')
+        await remoteImages(remote.transport, opts, io)
+      } finally {
+        remote.transport.close()
+      }
+      return
+    }
+    const { openStore, imageLs } = imageCommands()
+    const store = openStore(resolveWorkdir(g.workdir))
+    if (opts.format === 'json') {
+      const list = name === undefined ? store.list() : [store.get(name)].filter((i) => i !== undefined)
+      if (name !== undefined && list.length === 0) throw new CliError(`image '${name}' not found in ${store.dir}`)
+      io.out(list.map(({ path: _p, ...i }) => JSON.stringify(i) + '\n').join(''))
+      return
+    }
+    imageLs(store, name, opts, io)
   })
+  defineImageLs(image, 'ls').alias('list')
+  defineImageLs(program, 'images')
 
+  const defineImagePull = (parent: Command) =>
   withGlobals(
-    image
+    parent
       .command('pull')
       .summary('download an image over http(s)')
       .description(
@@ -231,7 +296,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .option('--sha256 <hex>', 'expected SHA-256 of the image (the pull fails if it differs)')
       .option(
         '--max-size <bytes>',
-        `refuse images larger than this (e.g. 64m; default ${DEFAULT_MAX_BYTES / 1024 / 1024}m)`,
+        `refuse images larger than this (e.g. 64m; default ${DEFAULT_PULL_MAX_BYTES / 1024 / 1024}m)`,
         parseBytes,
       )
       .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
@@ -239,8 +304,22 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(cpuOption()),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
+    const remote = namedDaemon(g)
+    if (remote) {
+      try {
+        if (opts.aot) throw new CliError('--aot is not supported with a daemon named by --host')
+        const { remotePull } = await import('./containers')
+        await remotePull(remote.transport, url, name, opts, io)
+      } finally {
+        remote.transport.close()
+      }
+      return
+    }
+    const { openStore, imagePull } = imageCommands()
     await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
   })
+  defineImagePull(image)
+  defineImagePull(program)
 
   withGlobals(
     image
@@ -257,6 +336,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(cpuOption()),
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
+    const { openStore, imageImport } = imageCommands()
     await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
   })
 
@@ -274,6 +354,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only'),
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
+    const { openStore, imageBuild } = imageCommands()
     await imageBuild(openStore(resolveWorkdir(g.workdir)), names, opts, io)
   })
 
@@ -286,6 +367,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('<name...>', 'image names'),
   ).action(async (names: string[], _opts, cmd: Command) => {
     const g = globals(cmd)
+    const { openStore, imageRm } = imageCommands()
     await imageRm(openStore(resolveWorkdir(g.workdir)), names, io)
   })
 
@@ -325,7 +407,7 @@ function leadingVerbose(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '-v' || a === '--verbose') return true
-    if (a === '--workdir') i++
+    if (a === '--workdir' || a === '-H' || a === '--host' || a === '--token-file') i++
     else if (!a.startsWith('-')) return false
   }
   return false
