@@ -92,6 +92,10 @@ class Managed {
   removing = false
   /** Waiting for the end of the current run's output with no restart to come (logs --follow). */
   doneWaiters: (() => void)[] = []
+  /** A start in flight (its event not yet emitted). */
+  pendingStart: 'start' | 'restart' | null = null
+  /** That start was reported by the exit of its run. */
+  startedReported = false
 
   settleDone(): void {
     const waiters = this.doneWaiters
@@ -269,17 +273,35 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     return c
   }
 
-  async #startRun(m: Managed, c: Container): Promise<void> {
+  /** Start a run and report it (`start` or `restart`), before its end even if it ends at once. */
+  async #startRun(m: Managed, c: Container, action: 'start' | 'restart'): Promise<void> {
+    m.runStart = performance.now()
+    m.pendingStart = action
     const starting = c.start()
     m.log.capture(c.stdout, 'stdout')
     m.log.capture(c.stderr, 'stderr')
-    await starting
-    m.runStart = performance.now()
+    try {
+      await starting
+    } finally {
+      m.pendingStart = null
+    }
+    // a run that ended at once was reported by #onExit already
+    if (m.startedReported) m.startedReported = false
+    else this.#reportStart(m, action)
+  }
+
+  #reportStart(m: Managed, action: 'start' | 'restart'): void {
     m.state.startedAt = new Date().toISOString()
+    this.#emit(m, action)
   }
 
   #onExit(m: Managed, result: ExitResult): void {
     const runMs = performance.now() - m.runStart
+    if (m.pendingStart) {
+      // ended before its start() returned: its start comes first
+      this.#reportStart(m, m.pendingStart)
+      m.startedReported = true
+    }
     m.state.lastExit = { ...result, time: new Date().toISOString() }
     this.#emit(m, 'die', { exitCode: result.exitCode, reason: result.reason })
     if (m.removing) return
@@ -315,11 +337,8 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       m.restartTimer = null
       const c = m.container
       if (!c || m.removing || this.#shuttingDown || c.status !== 'stopped') return
-      this.#startRun(m, c).then(
-        () => {
-          this.#emit(m, 'restart')
-          this.#persist(m).catch(() => {})
-        },
+      this.#startRun(m, c, 'restart').then(
+        () => this.#persist(m).catch(() => {}),
         (err) => this.#opts.log('error', 'restart failed', { id: m.def.id, error: (err as Error).message }),
       )
     }
@@ -389,8 +408,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     m.state.restartCount = 0
     m.state.running = true
     m.state.manuallyStopped = false
-    await this.#startRun(m, c)
-    this.#emit(m, 'start')
+    await this.#startRun(m, c, 'start')
     await this.#persist(m)
     return this.info(m)
   }
@@ -522,8 +540,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     for (const m of toStart) {
       try {
         m.state.running = true
-        await this.#startRun(m, m.container!)
-        this.#emit(m, 'start')
+        await this.#startRun(m, m.container!, 'start')
         this.#persist(m).catch(() => {})
         started++
       } catch (err) {
