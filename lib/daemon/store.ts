@@ -163,6 +163,11 @@ export class RecordStore {
     }
   }
 
+  /** Resolves when the writes of this record queued so far are done (whether they failed or not). */
+  settled(id: string): Promise<void> {
+    return (this.#chains.get(id) ?? Promise.resolve()).catch(() => {})
+  }
+
   /** Resolves when every queued write and delete is done. */
   async idle(): Promise<void> {
     while (this.#chains.size > 0) await Promise.allSettled([...this.#chains.values()])

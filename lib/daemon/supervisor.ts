@@ -478,7 +478,10 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       const { time: _t, ...result } = m.state.lastExit
       return result
     }
-    return m.container.wait()
+    const result = await m.container.wait()
+    // what the end of the run did to its state (restart or not) is on disk before the reply
+    await this.store.settled(m.def.id)
+    return result
   }
 
   async restart(id: string, timeoutMs?: number): Promise<ContainerInfo> {
