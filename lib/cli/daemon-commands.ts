@@ -139,6 +139,17 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
         if (!Number.isInteger(n) || n < 1 || n > 100) throw new CliError(`invalid --log-max-files '${v}': expected 1..100`)
         return n
       })
+      .option(
+        '--restart-backoff <base,max,stable>',
+        'restart back-off in ms: first delay after a quick failure, largest delay, run length that resets it ' +
+          '(default 100,60000,10000)',
+        (v) => {
+          const m = /^(\d{1,9}),(\d{1,9}),(\d{1,9})$/.exec(v)
+          if (!m || Number(m[1]) > Number(m[2]))
+            throw new CliError(`invalid --restart-backoff '${v}': expected BASE,MAX,STABLE in ms with BASE <= MAX`)
+          return { baseMs: Number(m[1]), maxMs: Number(m[2]), stableMs: Number(m[3]) }
+        },
+      )
       .addOption(
         new Option('--log-level <level>', "the daemon's own log level").choices(['error', 'warn', 'info', 'debug', 'none']),
       ),
@@ -156,6 +167,7 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
         ...(opts.logMaxFiles !== undefined && { maxFiles: opts.logMaxFiles }),
       },
       logLevel: opts.logLevel,
+      backoff: opts.restartBackoff,
     })
     process.exitCode = code
   })
