@@ -8,7 +8,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { DaemonEvent, LogRecord, RemoteContainerInfo, RemoteContainerSummary, RemoteCreateOptions } from '../client/connect'
 import { describeEndpoint, parseHost, readTokenFile, Transport } from '../client/transport'
-import type { ExitResult, Mount } from '../types'
+import type { ExitResult } from '../types'
+import type { RunOptions } from './run'
 import type { Io } from './image'
 import { formatEvent, formatPs, parseSinceArg } from './ps-format'
 import { CliError, EXIT_KILLED, EXIT_TRAP, formatBytes, formatDate, formatTable, parseEnv } from './util'
@@ -56,13 +57,7 @@ const enc = encodeURIComponent
 const cpath = (id: string, action?: string) => `/v1/containers/${enc(id)}${action ? `/${action}` : ''}`
 
 /** Options of `create` and `run`, as parsed by commander. */
-export interface CreateCliOptions {
-  name?: string
-  runtime?: string
-  volume?: Mount[]
-  capability?: string[]
-  env?: string[]
-  memory?: number
+export type CreateCliOptions = Omit<RunOptions, 'rm' | 'stopTimeout' | 'tier'> & {
   tier?: string
   restart?: string
   stopTimeout?: number

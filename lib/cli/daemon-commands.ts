@@ -6,15 +6,8 @@ import { type Command, Option } from 'commander'
 import type { OcreError } from '../errors'
 import type { Io } from './image'
 import type { GlobalOptions } from './main'
-import {
-  collect,
-  collectList,
-  CliError,
-  parseBytes,
-  parseSeconds,
-  parseVolume,
-  resolveWorkdir,
-} from './util'
+import { addContainerOptions } from './create-options'
+import { CliError, parseBytes, parseSeconds, resolveWorkdir } from './util'
 
 type Containers = typeof import('./containers')
 let containersModule: Containers | undefined
@@ -30,24 +23,6 @@ export interface CommandKit {
   withGlobals: (cmd: Command) => Command
   defineRun: (parent: Command) => Command
   io: Io
-}
-
-/** Options of create/run that describe the container. */
-function addCreateOptions(cmd: Command): Command {
-  return cmd
-    .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "."; default: random)')
-    .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
-    .option(
-      '-v, --volume <src:dst[:ro]>',
-      'mount host directory SRC at DST in the container (repeatable)',
-      (v, p: unknown[]) => [...(p ?? []), parseVolume(v)],
-    )
-    .option('-k, --capability <cap>', 'grant a capability: filesystem, networking, ocre:api (repeatable)', collectList)
-    .option('-e, --env <var=value>', 'set an environment variable (repeatable)', collect)
-    .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
-    .addOption(new Option('--tier <tier>', 'execution tier').choices(['auto', 'aot', 'interpreter']))
-    .option('--restart <policy>', 'no (default), on-failure[:N], always or unless-stopped')
-    .option('--stop-timeout <seconds>', 'grace period of stop before the container is killed (default 10)', parseSeconds)
 }
 
 function daemonGlobals(g: GlobalOptions) {
@@ -185,15 +160,15 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
     [container, true],
   ] as const) {
     withGlobals(
-      addCreateOptions(
+      addContainerOptions(
         parent
           .command('create')
           .summary('create a container (not started)')
           .description('Create a container in the daemon from IMAGE with ARGs and print its id.')
           .argument('<image>', 'image name, or path to a .wasm file to import first')
-          .argument('[args...]', 'arguments for the container')
-          .passThroughOptions(),
-      ),
+          .argument('[args...]', 'arguments for the container'),
+        { description: 'grace period of stop before the container is killed (default 10)' },
+      ).passThroughOptions(),
     ).action(
       withDaemon(async (t, g, image: string, args: string[], opts: Record<string, unknown>) => {
         const c = containers()

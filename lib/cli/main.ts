@@ -12,6 +12,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { loadApi, type OcreApi } from './api'
 import type * as ImageCommands from './image'
 import type { Io } from './image'
+import { addContainerOptions } from './create-options'
 import { addDaemonCommands, namedDaemon, runWithDaemon } from './daemon-commands'
 import type * as RunCommand from './run'
 import {
@@ -19,13 +20,10 @@ import {
   DEFAULT_PULL_MAX_BYTES,
   DEFAULT_STOP_TIMEOUT_S,
   EXIT_OCRE_ERROR,
-  collect,
-  collectList,
   errorMessage,
   formatLogRecord,
   parseBytes,
   parseSeconds,
-  parseVolume,
   resolveWorkdir,
 } from './util'
 
@@ -159,7 +157,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   // --- run ------------------------------------------------------------------
   const defineRun = (parent: Command) =>
   withGlobals(
-    parent
+    addContainerOptions(parent
       .command('run')
       .summary('run an image (or a .wasm file) in a new container')
       .description(
@@ -181,40 +179,12 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
       .argument('<image>', 'image name, or path to a .wasm file')
       .argument('[args...]', 'arguments for the container')
       .option('-d, --detach', 'with a daemon: start it in the background and print its id')
-      .option('--rm', 'remove the container when it exits (always done without a daemon)')
-      .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "."; default: random)')
-      .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
-      .option(
-        '-v, --volume <src:dst[:ro]>',
-        'mount host directory SRC at DST in the container (repeatable)',
-        (v, p: unknown[]) => [...(p ?? []), parseVolume(v)],
-      )
-      .option(
-        '-k, --capability <cap>',
-        'grant a capability: filesystem, networking (repeatable or comma-separated)',
-        collectList,
-      )
-      .option(
-        '-e, --env <var=value>',
-        'set an environment variable; a bare VAR copies it from this environment (repeatable)',
-        collect,
-      )
-      .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
-      .addOption(
-        new Option(
-          '--tier <tier>',
-          'auto: the AOT artifact of the image if it has one (see "ocre image build"), else the interpreter; ' +
-            'aot: require the artifact; interpreter: never run native code',
-        ).choices(['auto', 'aot', 'interpreter']),
-      )
-      .option('--restart <policy>', 'with a daemon: no (default), on-failure[:N], always or unless-stopped')
-      .option(
-        '--stop-timeout <seconds>',
-        'grace period of stop (and of the first Ctrl-C/SIGTERM) before the container is killed',
-        parseSeconds,
-        DEFAULT_STOP_TIMEOUT_S,
-      )
-      .passThroughOptions(),
+      .option('--rm', 'remove the container when it exits (always done without a daemon)'),
+      {
+        description: 'grace period of stop (and of the first Ctrl-C/SIGTERM) before the container is killed',
+        default: DEFAULT_STOP_TIMEOUT_S,
+      },
+    ).passThroughOptions(),
   ).action(async (image: string, args: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     verbose = !!g.verbose

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
+import type { DaemonEvent } from '../client/connect'
 import type { Container } from '../container'
 import type { Context } from '../context'
 import { OcreError } from '../errors'
@@ -13,6 +14,8 @@ import type { ExitResult } from '../types'
 import { LogFile, type LogLimits } from './logs'
 import { type BackoffOptions, DEFAULT_BACKOFF, decideRestart, formatRestartPolicy, startsAtBoot } from './restart'
 import { type ContainerRecord, type Definition, type LastExit, RecordStore, type State } from './store'
+
+export type { DaemonEvent }
 
 export type DaemonStatus = 'created' | 'running' | 'paused' | 'restarting' | 'stopped' | 'error'
 
@@ -45,15 +48,6 @@ export interface ContainerInfo extends Omit<Definition, 'restart'> {
   /** Why it could not be restored (image gone, ...): it then stays in `error` until removed or started again. */
   error: string | null
   logPath: string
-}
-
-export interface DaemonEvent {
-  time: string
-  id: string
-  image: string
-  action: 'create' | 'start' | 'restart' | 'die' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy'
-  exitCode?: number
-  reason?: string
 }
 
 export interface CreateRequest {
