@@ -137,26 +137,21 @@ export const routes: Route[] = [
       handler: async (sup, { params }) => ok(await sup[action](params.id)),
     }),
   ),
-  {
-    method: 'POST',
-    path: '/v1/containers/:id/stop',
-    operationId: 'stopContainer',
-    summary: 'Stop a container: its stdin ends, it is killed after the grace period; replies once it has ended',
-    body: S.stopBody,
-    query: S.noQuery,
-    response: { status: 200, schema: S.containerSchema },
-    handler: async (sup, { params, body }) => ok(await sup.stop(params.id, body.timeout as number | undefined)),
-  },
-  {
-    method: 'POST',
-    path: '/v1/containers/:id/restart',
-    operationId: 'restartContainer',
-    summary: 'Stop (if running) and start a container',
-    body: S.stopBody,
-    query: S.noQuery,
-    response: { status: 200, schema: S.containerSchema },
-    handler: async (sup, { params, body }) => ok(await sup.restart(params.id, body.timeout as number | undefined)),
-  },
+  ...(['stop', 'restart'] as const).map(
+    (action): Route => ({
+      method: 'POST',
+      path: `/v1/containers/:id/${action}`,
+      operationId: `${action}Container`,
+      summary:
+        action === 'stop'
+          ? 'Stop a container: its stdin ends, it is killed after the grace period (ms); replies once it has ended'
+          : 'Stop (if running) and start a container',
+      body: S.stopBody,
+      query: S.noQuery,
+      response: { status: 200, schema: S.containerSchema },
+      handler: async (sup, { params, body }) => ok(await sup[action](params.id, body.timeout as number | undefined)),
+    }),
+  ),
   {
     method: 'POST',
     path: '/v1/containers/:id/wait',

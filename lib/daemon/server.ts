@@ -111,6 +111,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     return
   }
   const text = JSON.stringify(body)
+  // the rest of a body too large to read is not read: this connection ends
+  if (status === 413) res.setHeader('connection', 'close')
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }
