@@ -218,6 +218,21 @@ describe('ocre daemon', function () {
       await c.remove()
     })
 
+    it('liveness: a container that writes nothing for the period is killed as failed and its policy restarts it', async () => {
+      const events = collectEvents(client, (es) => es.filter((e) => e.id === 'lv' && e.action === 'die').length === 2)
+      // sleeper prints "sleeping", then nothing for 60 s
+      const c = await client.create({ image: 'sleeper.wasm', id: 'lv', args: ['60'], restart: 'on-failure:1', liveness: 200 })
+      await c.start()
+      const es = (await events).filter((e) => e.id === 'lv').map((e) => (e.action === 'die' ? `die ${e.exitCode}` : e.action))
+      assert.deepEqual(es, ['create', 'start', 'unhealthy', 'die 137', 'restart', 'unhealthy', 'die 137'])
+      const info = await c.refresh()
+      assert.equal(info.restartCount, 1)
+      assert.equal(info.liveness, 200)
+      assert.equal(info.status, 'stopped')
+      assert.ok(daemon.records.some((r) => r.msg === 'no output within the liveness period: killing the container' && r.id === 'lv'))
+      await c.remove()
+    })
+
     it('kill ends a container for good whatever its policy; start resets the restart count', async () => {
       const c = await client.create({ image: 'sleeper.wasm', id: 'kl', args: ['60'], restart: 'always' })
       await c.start()

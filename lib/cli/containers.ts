@@ -61,6 +61,7 @@ export type CreateCliOptions = Omit<RunOptions, 'rm' | 'stopTimeout' | 'tier'> &
   tier?: string
   restart?: string
   stopTimeout?: number
+  liveness?: number
 }
 
 export function createBody(image: string, args: string[], o: CreateCliOptions): RemoteCreateOptions & { start?: boolean } {
@@ -74,6 +75,7 @@ export function createBody(image: string, args: string[], o: CreateCliOptions): 
   if (o.memory !== undefined) body.memoryLimit = o.memory
   if (o.tier !== undefined) body.tier = o.tier
   if (o.stopTimeout !== undefined) body.stopTimeout = Math.round(o.stopTimeout * 1000)
+  if (o.liveness !== undefined) body.liveness = Math.round(o.liveness * 1000)
   if (o.restart !== undefined) {
     const m = /^(no|always|unless-stopped|on-failure)(?::(\d{1,9}))?$/.exec(o.restart)
     if (!m || (m[2] !== undefined && m[1] !== 'on-failure'))

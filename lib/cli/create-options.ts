@@ -31,6 +31,12 @@ export function addContainerOptions(cmd: Command, stopTimeout: { description: st
       ).choices(['auto', 'aot', 'interpreter']),
     )
     .option('--restart <policy>', 'with a daemon: no (default), on-failure[:N], always or unless-stopped')
+    .option(
+      '--liveness <seconds>',
+      'with a daemon: kill the container (as a failure: its restart policy applies) when it writes no output ' +
+        'line for this long',
+      parseSeconds,
+    )
   if (stopTimeout.default === undefined) cmd.option('--stop-timeout <seconds>', stopTimeout.description, parseSeconds)
   else cmd.option('--stop-timeout <seconds>', stopTimeout.description, parseSeconds, stopTimeout.default)
   return cmd

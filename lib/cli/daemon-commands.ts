@@ -59,7 +59,7 @@ export async function runWithDaemon(
       return await c.runViaDaemon(sel.transport, body, opts, io)
     } catch (err) {
       // a stale socket of a daemon that is gone: run here, as without one
-      if (sel.explicit || (err as OcreError).code !== 'ERR_OCRE_NO_DAEMON' || opts.detach || opts.restart) throw err
+      if (sel.explicit || (err as OcreError).code !== 'ERR_OCRE_NO_DAEMON') throw err
       io.verbose(`no daemon answers on ${c.describe(sel.transport)}: running standalone`)
     } finally {
       sel.transport.close()
@@ -67,8 +67,9 @@ export async function runWithDaemon(
   }
   if (opts.detach)
     throw new CliError(`run -d needs a daemon: none runs on ${g.workdir} (start one with 'ocre daemon', or use --host)`)
-  if (opts.restart !== undefined)
-    throw new CliError(`--restart needs a daemon: none runs on ${g.workdir} (start one with 'ocre daemon', or use --host)`)
+  for (const flag of ['restart', 'liveness'])
+    if (opts[flag] !== undefined)
+      throw new CliError(`--${flag} needs a daemon: none runs on ${g.workdir} (start one with 'ocre daemon', or use --host)`)
   return null
 }
 

@@ -27,6 +27,12 @@ export interface RemoteCreateOptions extends Omit<CreateOptions, 'stdio' | 'deta
   restart?: string | RestartPolicyObject
   /** Grace period of stop() and of the daemon's shutdown, in ms (default 10 000). */
   stopTimeout?: number
+  /**
+   * Liveness, in ms: a running container that writes no output line (stdout
+   * or stderr) for this long is killed, and that end counts as a failure
+   * (exit 137) for its restart policy. Default: off.
+   */
+  liveness?: number
 }
 
 /** What the daemon's list tells about a container (`GET /v1/containers`). */
@@ -53,6 +59,7 @@ export interface RemoteContainerInfo extends RemoteContainerSummary {
   tier?: string
   restart: { name: RestartPolicyObject['name']; maxRetries: number }
   stopTimeout: number
+  liveness?: number
   desiredRunning: boolean
   runtimeName: string | null
   tierUsed: 'aot' | 'interpreter' | null
@@ -79,7 +86,7 @@ export interface DaemonEvent {
   time: string
   id: string
   image: string
-  action: 'create' | 'start' | 'restart' | 'die' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy'
+  action: 'create' | 'start' | 'restart' | 'die' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy' | 'unhealthy'
   exitCode?: number
   reason?: string
 }
@@ -241,6 +248,7 @@ export class DaemonClient {
       'tier',
       'restart',
       'stopTimeout',
+      'liveness',
     ])
     const body = { ...o, restart: restartObject(o.restart as RemoteCreateOptions['restart']) }
     if (body.restart === undefined) delete body.restart

@@ -34,6 +34,8 @@ export interface Definition {
   restart: RestartPolicy
   /** Grace period of stop (and of the daemon's shutdown) in ms. */
   stopTimeout: number
+  /** Liveness: ms without an output line after which a running container is killed as failed (absent: off). */
+  liveness?: number
   /** ISO time of creation. */
   created: string
 }

@@ -62,6 +62,7 @@ export interface CreateRequest {
   tier?: Definition['tier']
   restart?: Definition['restart']
   stopTimeout?: number
+  liveness?: number
 }
 
 export interface SupervisorOptions {
@@ -90,6 +91,9 @@ class Managed {
   pendingStart: 'start' | 'restart' | null = null
   /** That start was reported by the exit of its run. */
   startedReported = false
+  /** Liveness timer of the current run (refreshed by every output line). */
+  liveness: NodeJS.Timeout | null = null
+  disarm: (() => void) | null = null
 
   settleDone(): void {
     const waiters = this.doneWaiters
@@ -274,6 +278,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     const starting = c.start()
     m.log.capture(c.stdout, 'stdout')
     m.log.capture(c.stderr, 'stderr')
+    this.#armLiveness(m, c)
     try {
       await starting
     } finally {
@@ -289,7 +294,35 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     this.#emit(m, action)
   }
 
+  /**
+   * Liveness: a run that writes no output line for `def.liveness` ms is
+   * killed, and its end counts as a failure (exit 137), not as a manual
+   * kill: its restart policy applies.
+   */
+  #armLiveness(m: Managed, c: Container): void {
+    this.#disarmLiveness(m)
+    const ms = m.def.liveness
+    if (!ms) return
+    const refresh = () => m.liveness?.refresh()
+    m.liveness = setTimeout(() => {
+      if (c.status !== 'running' && c.status !== 'paused') return
+      this.#opts.log('warn', 'no output within the liveness period: killing the container', { id: m.def.id, ms })
+      this.#emit(m, 'unhealthy')
+      c.kill().catch(() => {})
+    }, ms)
+    m.log.on('record', refresh)
+    m.disarm = () => m.log.off('record', refresh)
+  }
+
+  #disarmLiveness(m: Managed): void {
+    if (m.liveness) clearTimeout(m.liveness)
+    m.liveness = null
+    m.disarm?.()
+    m.disarm = null
+  }
+
   #onExit(m: Managed, result: ExitResult): void {
+    this.#disarmLiveness(m)
     const runMs = performance.now() - m.runStart
     if (m.pendingStart) {
       // ended before its start() returned: its start comes first
@@ -369,6 +402,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
         ...(req.tier !== undefined && { tier: req.tier }),
         restart: req.restart ?? { name: 'no', maxRetries: 0 },
         stopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+        ...(req.liveness && { liveness: req.liveness }),
         created: new Date().toISOString(),
       }
       const state: State = { running: false, manuallyStopped: false, restartCount: 0, startedAt: null, lastExit: null }
@@ -493,6 +527,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       )
     m.removing = true
     this.#cancelRestart(m)
+    this.#disarmLiveness(m)
     try {
       if (c) {
         m.manual = true
@@ -558,6 +593,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     const stops: Promise<unknown>[] = []
     for (const m of this.#all.values()) {
       this.#cancelRestart(m)
+      this.#disarmLiveness(m)
       const c = m.container
       if (c && (c.status === 'running' || c.status === 'paused'))
         stops.push((killNow ? c.kill() : c.stop({ timeout: m.def.stopTimeout })).catch(() => {}))
