@@ -36,6 +36,7 @@ export type {
   ExitResult,
   LogFunction,
   Logger,
+  MaxBufferError,
   LoggerObject,
   LogLevel,
   LogRecord,

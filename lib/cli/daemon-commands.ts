@@ -55,6 +55,7 @@ export async function runWithDaemon(
   const sel = c.selectDaemon(daemonGlobals(g))
   if (sel) {
     try {
+      if (opts.restoreDir) throw new CliError('--restore-dir is for a run without a daemon (the daemon restores its own)')
       const body = c.createBody(await imageFor(image, g.workdir, sel.explicit, io), args, opts)
       return await c.runViaDaemon(sel.transport, body, opts, io)
     } catch (err) {

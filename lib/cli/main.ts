@@ -179,7 +179,12 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
       .argument('<image>', 'image name, or path to a .wasm file')
       .argument('[args...]', 'arguments for the container')
       .option('-d, --detach', 'with a daemon: start it in the background and print its id')
-      .option('--rm', 'remove the container when it exits (always done without a daemon)'),
+      .option('--rm', 'remove the container when it exits (always done without a daemon)')
+      .option(
+        '--restore-dir',
+        'without a daemon, with -k filesystem: reuse the private directory containers/ID/ an earlier process left ' +
+          '(else that is an error); it is still deleted when the container is removed',
+      ),
       {
         description: 'grace period of stop (and of the first Ctrl-C/SIGTERM) before the container is killed',
         default: DEFAULT_STOP_TIMEOUT_S,

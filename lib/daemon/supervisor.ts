@@ -259,8 +259,9 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       ...(d.tier !== undefined && { tier: d.tier }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      // RESTORE-TODO: restore option from harden-js
-    } as Parameters<Context['create']>[0])
+      // a restored container keeps its private directory (containers/<id>/)
+      ...(restore && d.capabilities.includes('filesystem') && { restoreDirectory: true }),
+    })
     c.on('exit', (result) => this.#onExit(m, result))
     c.on('close', () => {
       // its output is all captured; a follower stops unless a run comes next

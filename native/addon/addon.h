@@ -45,6 +45,7 @@ struct AddonData {
 	LogEnv *log = nullptr;                  // this environment's log queue
 	bool shut_down = false;                 // shutdown() or the cleanup hook ran
 	int dev_null = -1;                      // devNull(): /dev/null for stdio 'ignore'
+	std::set<int> child_fds;                // pipe(): containers' ends not yet closed by closeFd()
 
 	static AddonData *Get(Napi::Env env);
 };
@@ -136,7 +137,7 @@ class PromiseWorker : public Napi::AsyncWorker
 // (create/start/remove run there without a pool round trip): loading such a
 // module and creating its instance takes microseconds. Larger images, and
 // removing a container with a private directory, use the pool.
-constexpr off_t kInlineImageMax = 64 * 1024;
+constexpr long long kInlineImageMax = 64 * 1024;
 
 // ---- log.cc ----
 void LogInitEnv(Napi::Env env, AddonData *data, Napi::Function on_log);

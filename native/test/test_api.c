@@ -1,7 +1,10 @@
 /* The Ocre API contract: NULL and invalid arguments for every function,
  * naming and mount rules, ids, runtimes, contexts, and extra engines. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,7 +164,21 @@ static void images_and_runtimes(void)
 	CHECK(test_create("garbage.wasm", NULL, true, NULL, -1, -1, -1) == NULL);
 	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_IMAGE);
 	CHECK(strstr(ocre_last_error_message(), "garbage.wasm") != NULL);
+	/* the store answers for its images' sizes: callers need not know its layout */
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "garbage.wasm"), (int)strlen("this is not wasm"));
 	unlink(bad);
+	CHECK(ocre_context_get_image_size(test_context(), "hello.wasm") > 8);
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "garbage.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IMAGE_NOT_FOUND);
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "../hello.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_NAME);
+	CHECK_INT((int)ocre_context_get_image_size(NULL, "hello.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
+	snprintf(bad, sizeof(bad), "%s/images/a-dir.wasm", ocre_context_get_working_directory(test_context()));
+	CHECK_INT(mkdir(bad, 0755), 0);
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "a-dir.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IMAGE_NOT_FOUND);
+	rmdir(bad);
 }
 
 static void ids_count_list_and_lookup(void)
@@ -229,6 +246,36 @@ static void one_context_per_workdir(void)
 	CHECK_INT(ocre_destroy_context(other), 0);
 	CHECK(ocre_destroy_context(other) != 0); /* gone: rejected, not a crash */
 	CHECK_INT(ocre_initialize(NULL), OCRE_ERR_EXISTS);
+}
+
+/* An open workdir is flock()ed (workdir/.lock): another holder of that lock
+ * (another process; here another open file description) cannot open it
+ * (OCRE_ERR_BUSY), and it is free again once the context is destroyed. */
+static void an_open_workdir_is_locked(void)
+{
+	const char *dir = test_tmpdir("locked");
+	struct ocre_context *ctx;
+	char lock[1024];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s/.lock", dir);
+	ctx = ocre_create_context(dir);
+	CHECK(ctx != NULL);
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK);
+	CHECK_INT(ocre_destroy_context(ctx), 0);
+	CHECK_INT(flock(fd, LOCK_EX | LOCK_NB), 0); /* released */
+
+	/* held by someone else: refused, and nothing of a context is left */
+	CHECK(ocre_create_context(dir) == NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_BUSY);
+	CHECK(strstr(ocre_last_error_message(), "in use by another process") != NULL);
+	CHECK_STR(ocre_error_code(OCRE_ERR_BUSY), "ERR_OCRE_BUSY");
+	close(fd);
+	ctx = ocre_create_context(dir);
+	CHECK(ctx != NULL);
+	CHECK_INT(ocre_destroy_context(ctx), 0);
 }
 
 static void destroy_context_with_running_containers(void)
@@ -371,6 +418,7 @@ int main(void)
 	RUN(ids_count_list_and_lookup);
 	RUN(remove_is_refused_while_running);
 	RUN(one_context_per_workdir);
+	RUN(an_open_workdir_is_locked);
 	RUN(destroy_context_with_running_containers);
 	RUN(destroy_wins_against_a_racing_start);
 	RUN(extra_engines_are_registered);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "module_cache.h"
 #include "wasm_export.h"
 
 #include <ocre/ocre.h>
@@ -18,31 +19,6 @@ struct wamr_dir {
 	char *host;
 	char *guest;
 	bool readonly;
-};
-
-/* A loaded image, shared by every container created from the same file
- * (same device, inode, size and modification time). */
-struct wamr_module {
-	char *path;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	uint8_t *buf; /* the bytes WAMR loaded from (wasm, or the AOT artifact); must outlive the module */
-	size_t buf_size;
-	wasm_module_t module;
-	bool aot; /* module is the image's verified AOT artifact */
-	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
-	 * lookups): present, and their versions. An interpreted entry made
-	 * because the artifact was stale keeps why in note. */
-	bool probed;
-	bool artifact_present;
-	struct stat artifact_st, meta_st;
-	char note[200];
-	int refs;             /* protected by the cache lock; 0: idle, kept for reuse */
-	uint64_t last_use;    /* when it last became idle (LRU eviction) */
-	pthread_mutex_t lock; /* WAMR keeps WASI args on the module: set + instantiate under it */
-	struct wamr_module *next;
 };
 
 struct wamr_container {
@@ -83,6 +59,21 @@ bool ocre_wasi_checkpoint(struct wamr_container *wc);
 bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
+
+/* stdio.c: the run's stdio, handed to WAMR only once it has instantiated */
+struct wamr_stdio_placeholders {
+	int fd[3]; /* what WAMR instantiates with; -1 once given up */
+	dev_t dev; /* identity of this run's placeholder file */
+	ino_t ino;
+};
+/* 0, or -1 with the reason in @p error. */
+int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error, size_t error_size);
+/* After a failed instantiation: close the placeholders WAMR did not take. */
+void ocre_wamr_stdio_discard(struct wamr_stdio_placeholders *ph);
+/* After a successful one: put @p run_fds in WASI slots 0-2 (WAMR owns them
+ * from then on). A slot left closed (by the start function, or on failure)
+ * gets -1 in @p run_fds and its fd is closed. */
+void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3]);
 
 /* ocre_api.c */
 bool ocre_api_register(void);
