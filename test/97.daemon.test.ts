@@ -7,7 +7,8 @@ import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import type { DaemonClient, DaemonEvent } from '../lib/client/connect'
-import { Daemon, ensureBuilt, ocre, ok } from './daemon-helpers'
+import { spawn } from 'node:child_process'
+import { BIN, Daemon, ensureBuilt, ocre, ok } from './daemon-helpers'
 import { makeWorkdir, removeWorkdir, ROOT } from './helpers'
 
 /** Collects events from now on until `done(events)` says so. */
@@ -150,6 +151,38 @@ describe('ocre daemon', function () {
     const ids = (await ok([...w(), 'container', 'ls', '-a', '-q'])).trim().split('\n').sort()
     assert.deepEqual(ids, ['hi', 'three'])
     await ok([...w(), 'container', 'rm', 'hi', 'three'])
+  })
+
+  it('events streams lifecycle events until Ctrl-C; restart; images lists the store', async () => {
+    // --since replays what came after the stream was asked for, so nothing is missed while it connects
+    const since = new Date(Date.now() - 1000).toISOString()
+    const child = spawn(process.execPath, [BIN, ...w(), 'events', '--since', since], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    const got = new Promise<void>((resolve) =>
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (/container destroy ev /.test(out)) resolve()
+      }),
+    )
+    await ok([...w(), 'create', '--name', 'ev', 'sleeper.wasm', '60'])
+    await ok([...w(), 'restart', '-t', '0', 'ev'])
+    assert.equal((await client.get('ev'))!.status, 'running')
+    await ok([...w(), 'rm', '-f', 'ev'])
+    await got
+    child.kill('SIGINT')
+    assert.equal(await new Promise((resolve) => child.once('close', resolve)), 0)
+    const lines = out.split('\n').filter((l) => / ev /.test(l))
+    assert.deepEqual(
+      lines.map((l) => l.replace(/^\S+ /, '')),
+      [
+        'container create ev (image=sleeper.wasm)',
+        'container start ev (image=sleeper.wasm)',
+        'container die ev (image=sleeper.wasm, exitCode=137, reason=killed)',
+        'container destroy ev (image=sleeper.wasm)',
+      ],
+    )
+    const images = (await ok([...w(), 'images', '-q'])).trim().split('\n')
+    assert.ok(images.includes('hello.wasm') && images.includes('sleeper.wasm'))
   })
 
   it('drives containers from the JS client with the in-process API\'s methods, and streams events', async () => {
