@@ -26,7 +26,7 @@ export {
   type RemoteStatus,
   type RestartPolicyObject,
 } from './client/connect'
-export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource } from './images'
+export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource, HashProgress, ListOptions } from './images'
 export type { AotInfo, CompileOptions } from './aot'
 export type {
   Capability,

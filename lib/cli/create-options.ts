@@ -5,7 +5,7 @@ import { collect, collectList, parseBytes, parseSeconds, parseVolume } from './u
 
 export function addContainerOptions(cmd: Command, stopTimeout: { description: string; default?: number }): Command {
   cmd
-    .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "."; default: random)')
+    .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "." or "-"; default: random)')
     .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
     .option(
       '-v, --volume <src:dst[:ro]>',

@@ -25,6 +25,7 @@ import {
   parseBytes,
   parseSeconds,
   resolveWorkdir,
+  workdirProblem,
 } from './util'
 
 // The commands' implementations load on use: `ocre ps` and `ocre --help` must
@@ -135,6 +136,13 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
       tokenFile: own.tokenFile ?? g.tokenFile,
     }
   }
+  /** The working directory of a command: one whose path is not a directory is an error here. */
+  const workdirOf = (g: GlobalOptions): string => {
+    const dir = resolveWorkdir(g.workdir)
+    const problem = workdirProblem(dir, fs.statSync)
+    if (problem) throw new CliError(problem)
+    return dir
+  }
   const withGlobals = (cmd: Command): Command =>
     cmd
       .addOption(new Option('--workdir <dir>', 'same as the global --workdir'))
@@ -193,7 +201,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   ).action(async (image: string, args: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     verbose = !!g.verbose
-    const workdir = resolveWorkdir(g.workdir)
+    const workdir = workdirOf(g)
     const viaDaemon = await runWithDaemon({ ...g, workdir }, image, args, opts, io)
     if (viaDaemon !== null) {
       status = viaDaemon
@@ -211,7 +219,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
     .command('image')
     .summary('manage images: ls, pull, import, build, rm')
     .description(
-      'Manage the image store (WORKDIR/images). Image names are file names: [a-z0-9._-], not starting with ".".',
+      'Manage the image store (WORKDIR/images). Image names are file names: [a-z0-9._-], not starting with "." or "-".',
     )
     .usage('COMMAND')
 
@@ -243,14 +251,14 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
       return
     }
     const { openStore, imageLs } = imageCommands()
-    const store = openStore(resolveWorkdir(g.workdir))
+    const store = openStore(workdirOf(g))
     if (opts.format === 'json') {
-      const list = name === undefined ? store.list() : [store.get(name)].filter((i) => i !== undefined)
+      const list = name === undefined ? await store.list() : [await store.get(name)].filter((i) => i !== undefined)
       if (name !== undefined && list.length === 0) throw new CliError(`image '${name}' not found in ${store.dir}`)
       io.out(list.map(({ path: _p, ...i }) => JSON.stringify(i) + '\n').join(''))
       return
     }
-    imageLs(store, name, opts, io)
+    await imageLs(store, name, opts, io)
   })
   defineImageLs(image, 'ls').alias('list')
   defineImageLs(program, 'images')
@@ -291,7 +299,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
       return
     }
     const { openStore, imagePull } = imageCommands()
-    await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
+    await imagePull(openStore(workdirOf(g)), url, name, opts, io)
   })
   defineImagePull(image)
   defineImagePull(program)
@@ -312,7 +320,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     const { openStore, imageImport } = imageCommands()
-    await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
+    await imageImport(openStore(workdirOf(g)), file, name, opts, io)
   })
 
   withGlobals(
@@ -330,7 +338,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     const { openStore, imageBuild } = imageCommands()
-    await imageBuild(openStore(resolveWorkdir(g.workdir)), names, opts, io)
+    await imageBuild(openStore(workdirOf(g)), names, opts, io)
   })
 
   withGlobals(
@@ -343,7 +351,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   ).action(async (names: string[], _opts, cmd: Command) => {
     const g = globals(cmd)
     const { openStore, imageRm } = imageCommands()
-    await imageRm(openStore(resolveWorkdir(g.workdir)), names, io)
+    await imageRm(openStore(workdirOf(g)), names, io)
   })
 
   // --- version ----------------------------------------------------------------

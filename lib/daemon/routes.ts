@@ -225,7 +225,7 @@ export const routes: Route[] = [
     summary: 'List the images of the store',
     query: S.noQuery,
     response: { status: 200, schema: { type: 'array', items: S.imageSchema } },
-    handler: async (sup) => ok(sup.ctx.images.list().map(({ path: _p, ...i }) => i)),
+    handler: async (sup) => ok((await sup.ctx.images.list()).map(({ path: _p, ...i }) => i)),
   },
   {
     method: 'POST',
