@@ -80,6 +80,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'])
     if (declared > MAX_BODY) {
+      req.resume() // discarded: the client may finish sending and read the reply
       reject(new HttpError(413, 'ERR_OCRE_TOO_LARGE', `request body larger than ${MAX_BODY} bytes`))
       return
     }
@@ -111,8 +112,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     return
   }
   const text = JSON.stringify(body)
-  // the rest of a body too large to read is not read: this connection ends
-  if (status === 413) res.setHeader('connection', 'close')
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }
