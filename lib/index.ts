@@ -26,7 +26,18 @@ export {
   type RemoteStatus,
   type RestartPolicyObject,
 } from './client/connect'
-export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource, HashProgress, ListOptions } from './images'
+export type {
+  ImageStore,
+  ImageInfo,
+  AddOptions,
+  PullOptions,
+  PushOptions,
+  PushResult,
+  Progress,
+  ImageSource,
+  HashProgress,
+  ListOptions,
+} from './images'
 export type { AotInfo, CompileOptions } from './aot'
 export type {
   Capability,

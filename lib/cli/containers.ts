@@ -73,6 +73,8 @@ export function createBody(image: string, args: string[], o: CreateCliOptions): 
   if (o.capability?.length) body.capabilities = o.capability
   if (o.volume?.length) body.mounts = o.volume
   if (o.memory !== undefined) body.memoryLimit = o.memory
+  if (o.maxOpenFiles !== undefined) body.maxOpenFiles = o.maxOpenFiles
+  if (o.stackSize !== undefined) body.stackSize = o.stackSize
   if (o.tier !== undefined) body.tier = o.tier
   if (o.stopTimeout !== undefined) body.stopTimeout = Math.round(o.stopTimeout * 1000)
   if (o.liveness !== undefined) body.liveness = Math.round(o.liveness * 1000)

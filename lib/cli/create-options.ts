@@ -1,7 +1,7 @@
 // The options of `run` and `create` that describe a container (Docker's
 // spellings): one definition for both commands.
 import { type Command, Option } from 'commander'
-import { collect, collectList, parseBytes, parseSeconds, parseVolume } from './util'
+import { collect, collectList, parseBytes, parseCount, parseSeconds, parseVolume } from './util'
 
 export function addContainerOptions(cmd: Command, stopTimeout: { description: string; default?: number }): Command {
   cmd
@@ -23,6 +23,12 @@ export function addContainerOptions(cmd: Command, stopTimeout: { description: st
       collect,
     )
     .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
+    .option(
+      '--max-open-files <n>',
+      'most files and sockets the container may hold open, stdio included (default 128)',
+      parseCount,
+    )
+    .option('--stack-size <bytes>', 'WebAssembly stack of the container (e.g. 256k, 8m; default 512k)', parseBytes)
     .addOption(
       new Option(
         '--tier <tier>',

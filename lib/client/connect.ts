@@ -56,6 +56,8 @@ export interface RemoteContainerInfo extends RemoteContainerSummary {
   capabilities: string[]
   mounts: { source: string; target: string; readonly?: boolean }[]
   memoryLimit?: number
+  maxOpenFiles?: number
+  stackSize?: number
   tier?: string
   restart: { name: RestartPolicyObject['name']; maxRetries: number }
   stopTimeout: number
@@ -245,6 +247,8 @@ export class DaemonClient {
       'capabilities',
       'mounts',
       'memoryLimit',
+      'maxOpenFiles',
+      'stackSize',
       'tier',
       'restart',
       'stopTimeout',

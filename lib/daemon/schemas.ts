@@ -37,6 +37,8 @@ export const createBody = {
       },
     },
     memoryLimit: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    maxOpenFiles: { type: 'integer', minimum: 0, maximum: 1 << 20 },
+    stackSize: { type: 'integer', minimum: 0, maximum: 256 * 1024 * 1024 },
     tier: { enum: ['auto', 'aot', 'interpreter'] },
     restart: {
       type: 'object',
@@ -141,6 +143,8 @@ export const containerSchema = {
     capabilities: { type: 'array', items: { type: 'string' } },
     mounts: createBody.properties.mounts,
     memoryLimit: { type: 'integer' },
+    maxOpenFiles: { type: 'integer' },
+    stackSize: { type: 'integer' },
     tier: { type: 'string' },
     restart: createBody.properties.restart,
     restartPolicy: { type: 'string', example: 'on-failure:3' },

@@ -30,6 +30,8 @@ export interface Definition {
   capabilities: Capability[]
   mounts: Mount[]
   memoryLimit?: number
+  maxOpenFiles?: number
+  stackSize?: number
   tier?: Tier
   restart: RestartPolicy
   /** Grace period of stop (and of the daemon's shutdown) in ms. */

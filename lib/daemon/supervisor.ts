@@ -59,6 +59,8 @@ export interface CreateRequest {
   capabilities?: Definition['capabilities']
   mounts?: Definition['mounts']
   memoryLimit?: number
+  maxOpenFiles?: number
+  stackSize?: number
   tier?: Definition['tier']
   restart?: Definition['restart']
   stopTimeout?: number
@@ -256,6 +258,8 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       capabilities: d.capabilities,
       mounts: d.mounts,
       ...(d.memoryLimit !== undefined && { memoryLimit: d.memoryLimit }),
+      ...(d.maxOpenFiles !== undefined && { maxOpenFiles: d.maxOpenFiles }),
+      ...(d.stackSize !== undefined && { stackSize: d.stackSize }),
       ...(d.tier !== undefined && { tier: d.tier }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -400,6 +404,8 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
         capabilities: req.capabilities ?? [],
         mounts: req.mounts ?? [],
         ...(req.memoryLimit !== undefined && { memoryLimit: req.memoryLimit }),
+        ...(req.maxOpenFiles !== undefined && { maxOpenFiles: req.maxOpenFiles }),
+        ...(req.stackSize !== undefined && { stackSize: req.stackSize }),
         ...(req.tier !== undefined && { tier: req.tier }),
         restart: req.restart ?? { name: 'no', maxRetries: 0 },
         stopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
