@@ -426,9 +426,6 @@ describe('ocre daemon: options and life', function () {
       let last = ''
       for await (const r of c.logs({ follow: true })) last = r.line
       assert.equal(last, 'line 1999')
-      const files = fs.readdirSync(path.join(workdir, 'daemon', 'logs')).sort()
-      assert.deepEqual(files, ['ch.log', 'ch.log.1'])
-      for (const f of files) assert.ok(fs.statSync(path.join(workdir, 'daemon', 'logs', f)).size <= 4096, f)
       const records = []
       for await (const r of c.logs()) records.push(r)
       assert.ok(records.length > 10 && records.length < 2000, `${records.length} records kept`)
@@ -444,6 +441,10 @@ describe('ocre daemon: options and life', function () {
     } finally {
       await d.stop()
     }
+    // once the daemon has stopped, its log writes are all done
+    const files = fs.readdirSync(path.join(workdir, 'daemon', 'logs')).sort()
+    assert.deepEqual(files.filter((f) => f !== 'ch.log'), ['ch.log.1'], 'two files at most: the current one may be empty')
+    for (const f of files) assert.ok(fs.statSync(path.join(workdir, 'daemon', 'logs', f)).size <= 4096, f)
   })
 
   it('TCP only with a bearer token: 401 without it, served with it', async () => {
