@@ -107,12 +107,12 @@ export async function benchDaemon(d) {
       }
     }
     const s = [...ps].sort((a, b) => a - b)
-    const c = [...cpu].sort((a, b) => a - b)
+    const cpuSorted = [...cpu].sort((a, b) => a - b)
     const node0 = nodeStartMs()
     record('daemon', '`ocre ps -a` with 1,000 containers, end to end', Math.round(s[Math.floor(s.length / 2)] / 1000), 'ms', {
       n: runs,
       note:
-        `min ${Math.round(s[0] / 1000)} ms; CLI CPU time (user+sys) median ${Math.round(c[Math.floor(c.length / 2)])} ms; ` +
+        `min ${Math.round(s[0] / 1000)} ms; CLI CPU time (user+sys) median ${Math.round(cpuSorted[Math.floor(cpuSorted.length / 2)])} ms; ` +
         `\`node -e 0\` here: ${node0.wall} ms wall, ${node0.cpu} ms CPU; load average ${os.loadavg()[0].toFixed(1)}`,
     })
     console.error(`  ps: median ${Math.round(s[Math.floor(s.length / 2)] / 1000)} ms, min ${Math.round(s[0] / 1000)} ms`)
@@ -133,8 +133,8 @@ export async function benchDaemon(d) {
         }
       }
     })()
-    const c = await client.create({ image: 'exit-code.wasm', args: ['1'], id: 'fail', restart: `on-failure:${restarts}` })
-    await c.start()
+    const failing = await client.create({ image: 'exit-code.wasm', args: ['1'], id: 'fail', restart: `on-failure:${restarts}` })
+    await failing.start()
     await events
     ac.abort()
     const ls = [...lat].sort((a, b) => a - b)
