@@ -10,7 +10,7 @@ import { AbortError, type CallSite, captureCallSite, OcreError, withCallSite } f
 import { checkLoadable } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
-import { normalizeStdio, RunStdio } from './stdio'
+import { normalizeStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
 import {
   checkAbsolutePath,
