@@ -1,4 +1,4 @@
-/* Image loader: fdopen(3) + malloc + fread(3). */
+/* Image loader: fdopen(3) + malloc + fread(3); released by file_heap.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +33,4 @@ void *ocre_load_file(const char *path, size_t *size)
 	fclose(f);
 	*size = len;
 	return buffer;
-}
-
-int ocre_unload_file(void *buffer, size_t size)
-{
-	if (!buffer || !size)
-		return -1;
-	free(buffer);
-	return 0;
 }

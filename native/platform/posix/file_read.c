@@ -1,4 +1,4 @@
-/* Image loader: open(2) + malloc + read(2). */
+/* Image loader: open(2) + malloc + read(2); released by file_heap.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,12 +33,4 @@ void *ocre_load_file(const char *path, size_t *size)
 	close(fd);
 	*size = done;
 	return buffer;
-}
-
-int ocre_unload_file(void *buffer, size_t size)
-{
-	if (!buffer || !size)
-		return -1;
-	free(buffer);
-	return 0;
 }
