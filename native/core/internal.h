@@ -87,6 +87,16 @@ void ocre_container_list_set_next(struct ocre_container *c, struct ocre_containe
 const char *ocre_context_workdir(const struct ocre_context *ctx);
 const char *ocre_context_containers_dir(const struct ocre_context *ctx);
 struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx);
+struct ocre_bus *ocre_context_bus(const struct ocre_context *ctx);
+struct ocre_devices *ocre_context_devices(const struct ocre_context *ctx);
+
+/* ---- devices.c ---- */
+struct ocre_devices *ocre_devices_new(void); /* NULL: no memory */
+void ocre_devices_free(struct ocre_devices *devices);
+
+/* ---- messaging.c ---- */
+struct ocre_bus *ocre_bus_new(void); /* NULL: no memory */
+void ocre_bus_free(struct ocre_bus *bus);
 
 uint64_t ocre_monotonic_ms(void);
 

@@ -12,5 +12,7 @@
 #include <ocre/container.h>
 #include <ocre/runtime/vtable.h>
 #include <ocre/platform/log.h>
+#include <ocre/messaging.h>
+#include <ocre/devices.h>
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "aot.h"
+#include "api.h"
 #include "config.h"
 #include "engine.h"
 #include "internal.h"
@@ -93,6 +94,7 @@ static void cache_clear(void);
 
 static int wamr_deinit(void)
 {
+	ocre_api_timers_shutdown();
 	cache_clear();
 	wasm_runtime_destroy();
 	return 0;
@@ -402,9 +404,9 @@ static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len
 	return true;
 }
 
-static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
-                         const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-                         int stderr_fd, ocre_tier_t tier)
+static void *wamr_create_with(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+                              const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                              int stderr_fd, const struct ocre_engine_options *options)
 {
 	struct wamr_container *wc;
 	const char *image_name = strrchr(img_path, '/');
@@ -461,7 +463,8 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 		else if (strcmp(capabilities[i], "ocre:api") == 0)
 			wc->ocre_api = true;
 
-	wc->image = image_get(img_path, image_name, tier);
+	wc->context = options->context;
+	wc->image = image_get(img_path, image_name, options->tier);
 	if (!wc->image)
 		goto err_free;
 	return wc;
@@ -471,6 +474,15 @@ err_nomem:
 err_free:
 	free_container(wc);
 	return NULL;
+}
+
+static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+                         const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                         int stderr_fd)
+{
+	const struct ocre_engine_options defaults = {.tier = OCRE_TIER_AUTO, .context = NULL};
+	return wamr_create_with(id, img_path, workdir, capabilities, argv, envp, mounts, stdin_fd, stdout_fd, stderr_fd,
+	                        &defaults);
 }
 
 static int wamr_destroy(void *ctx)
@@ -527,6 +539,17 @@ static bool stdio_not_taken(const char *error)
 	       !strstr(error, "Exception:");
 }
 
+static void release_api(struct wamr_container *wc)
+{
+	struct ocre_api *api;
+
+	pthread_mutex_lock(&wc->lock);
+	api = wc->api;
+	wc->api = NULL;
+	pthread_mutex_unlock(&wc->lock);
+	ocre_api_free(api);
+}
+
 static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
 static const char *const ns_pool[] = {"*"};
 
@@ -563,6 +586,14 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 			set_result(wc, OCRE_EXIT_REASON_TRAP, error);
 			goto fail_thread_env;
 		}
+	}
+	/* The Ocre API state exists before instantiation: start sections may use it. */
+	if (wc->ocre_api && !(wc->api = ocre_api_new(wc, wc->context))) {
+		for (i = 0; i < 3; i++)
+			close(wc->run_fds[i]);
+		pthread_mutex_unlock(&wc->lock);
+		set_result(wc, OCRE_EXIT_REASON_TRAP, "out of memory for the Ocre API state");
+		goto fail_thread_env;
 	}
 	pthread_mutex_unlock(&wc->lock);
 
@@ -622,6 +653,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	wc->inst = NULL;
 	killed = wc->kill_flag;
 	pthread_mutex_unlock(&wc->lock);
+	release_api(wc); /* timers, subscriptions, queued events: gone now */
 
 	exception = wasm_runtime_get_exception(inst);
 	if (killed) {
@@ -652,6 +684,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 fail_inst:
 	wasm_runtime_deinstantiate(inst);
 fail_thread_env:
+	release_api(wc);
 	wasm_runtime_destroy_thread_env();
 	return -1;
 }
@@ -720,6 +753,11 @@ static const char *wamr_tier(void *ctx)
 	return ((struct wamr_container *)ctx)->image->aot ? "aot" : "interpreter";
 }
 
+static unsigned long long wamr_events_dropped(void *ctx)
+{
+	return __atomic_load_n(&((struct wamr_container *)ctx)->events_dropped, __ATOMIC_RELAXED);
+}
+
 static ocre_exit_reason_t wamr_exit_reason(void *ctx, char *message, size_t size)
 {
 	struct wamr_container *wc = ctx;
@@ -738,6 +776,7 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .init = wamr_init,
     .deinit = wamr_deinit,
     .create = wamr_create,
+    .create_with = wamr_create_with,
     .destroy = wamr_destroy,
     .thread_execute = wamr_thread_execute,
     .stop = wamr_stop,
@@ -748,4 +787,5 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .set_stdio = wamr_set_stdio,
     .prepare = wamr_prepare,
     .tier = wamr_tier,
+    .events_dropped = wamr_events_dropped,
 };
