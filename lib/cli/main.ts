@@ -160,7 +160,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       )
       .option(
         '-k, --capability <cap>',
-        'grant a capability: filesystem, networking (repeatable or comma-separated)',
+        'grant a capability: filesystem, networking, ocre:api (repeatable or comma-separated)',
         collectList,
       )
       .option(

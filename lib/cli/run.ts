@@ -140,6 +140,8 @@ export async function run(
     if (opts.volume?.length) create.mounts = opts.volume
     if (opts.memory !== undefined) create.memoryLimit = opts.memory
     if (opts.tier !== undefined) create.tier = opts.tier
+    // Ocre apps can be tried without hardware: the random test sensor is there.
+    if (create.capabilities?.includes('ocre:api')) ctx.sensors.registerRandom()
     container = await ctx.create(create)
     io.verbose(`created container ${container.id} from ${image} (tier: ${container.tier})`)
     if (interrupts > 0) throw new CliError('interrupted', EXIT_INTERRUPTED)
