@@ -11,6 +11,8 @@
 
 #include <ocre/ocre.h>
 
+#define OCRE_VERSION "0.1.0" /* the library's version (package.json's) */
+
 /* ---- error.c ---- */
 /* Set this thread's last error and return @p code (for `return ocre_fail(...)`). */
 int ocre_fail(ocre_err_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

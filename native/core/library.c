@@ -12,7 +12,6 @@
 LOG_MODULE_REGISTER(library);
 
 #define OCRE_MAX_ENGINES 16
-#define OCRE_VERSION "0.1.0"
 
 extern const struct ocre_runtime_vtable ocre_wamr_engine;
 const char *ocre_wamr_version(void);

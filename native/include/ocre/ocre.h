@@ -14,5 +14,6 @@
 #include <ocre/platform/log.h>
 #include <ocre/messaging.h>
 #include <ocre/devices.h>
+#include <ocre/common.h>
 
 #endif
