@@ -410,6 +410,36 @@ static void gpio_changes_reach_a_registered_callback(void)
 	CHECK_INT(ocre_context_gpio_changed(test_context(), 0, 1, 1), 0); /* released with the run */
 }
 
+/* Hostile guest arguments: offsets and sizes outside its memory are errors
+ * (-EFAULT, -EINVAL), never a host crash; a pointer WAMR itself checks
+ * ('*', '$' signatures) outside memory ends the container with a trap. */
+static void hostile_arguments_are_errors_or_a_trap(void)
+{
+	const char *argv[] = {"abuse", NULL}, *trap_argv[] = {"abuse-trap", NULL};
+	int out;
+	struct ocre_container *c;
+	char *text = run_app(argv, 0);
+
+	CHECK_STR(text, "ocre_get_event(bad, &v, &v, &v, &v, &v) -14\n"
+	                "ocre_get_event(&v, &v, &v, &v, &v, bad) -14\n"
+	                "ocre_publish_message(\"t\", \"text/plain\", end_of_memory, 4000) -14\n"
+	                "ocre_publish_message(\"t\", \"text/plain\", \"x\", -1) -22\n"
+	                "ocre_subscribe_message(end_of_memory) -22\n"
+	                "ocre_sensors_get_list(small, 1 << 30) -22\n"
+	                "ocre_sensors_get_list(small, 0) -22\n"
+	                "ocre_timer_start(1, 10, 1) -22\n"
+	                "ocre_timer_create(-5) -22\n"
+	                "ocre_gpio_pin_set(-1, -1, 1) -19\n"
+	                "ocre_register_dispatcher(0, \"\") -22\n"
+	                "end\n");
+	free(text);
+	c = app(trap_argv, true, &out);
+	text = finish(c, out, OCRE_EXIT_STATUS_TRAP);
+	CHECK_STR(text, "");
+	free(text);
+	CHECK_INT(ocre_api_timers_live(), 0);
+}
+
 int main(void)
 {
 	test_setup();
@@ -421,6 +451,7 @@ int main(void)
 	RUN(a_kill_or_a_trap_releases_timers_and_subscriptions);
 	RUN(a_full_event_queue_drops_and_counts);
 	RUN(kill_pause_and_stop_work_in_the_event_loop);
+	RUN(hostile_arguments_are_errors_or_a_trap);
 	RUN(providers_are_registered_and_checked);
 	RUN(sensors_are_listed_and_read);
 	RUN(a_container_waiting_for_a_provider_is_killable);

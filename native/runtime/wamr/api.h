@@ -88,6 +88,11 @@ bool ocre_api_post(struct ocre_api *api, const struct ocre_api_event *event);
  * to return (-EACCES without the capability). Parks while paused; after a
  * kill sets the killed exception and returns NULL with *err = -EINTR. */
 struct ocre_api *ocre_api_enter(wasm_exec_env_t exec_env, int *err);
+/* Whether @p size bytes at guest offset @p offset (or native address @p p)
+ * lie inside the guest's memory. Unlike WAMR's validate_* functions these
+ * set no exception: the caller returns an errno instead of trapping. */
+bool ocre_api_app_range(wasm_module_inst_t inst, uint32_t offset, uint32_t size);
+bool ocre_api_native_range(wasm_module_inst_t inst, const void *p, uint32_t size);
 /* The guest's malloc/free exports (NULL if it has none). */
 bool ocre_api_guest_exports(struct ocre_api *api, wasm_exec_env_t exec_env);
 uint32_t ocre_api_guest_malloc(struct ocre_api *api, wasm_exec_env_t exec_env, uint32_t size);

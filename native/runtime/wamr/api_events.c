@@ -71,6 +71,19 @@ static bool take(struct ocre_api *api, struct ocre_api_event *event)
 	return got;
 }
 
+bool ocre_api_app_range(wasm_module_inst_t inst, uint32_t offset, uint32_t size)
+{
+	uint32_t end;
+	return wasm_runtime_get_app_addr_range(inst, offset, NULL, &end) && size <= end - offset;
+}
+
+bool ocre_api_native_range(wasm_module_inst_t inst, const void *p, uint32_t size)
+{
+	uint8_t *end;
+	return wasm_runtime_get_native_addr_range(inst, (uint8_t *)p, NULL, &end) &&
+	       (size_t)size <= (size_t)(end - (const uint8_t *)p);
+}
+
 struct ocre_api *ocre_api_enter(wasm_exec_env_t exec_env, int *err)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
@@ -136,7 +149,7 @@ static int copy_message(struct ocre_api *api, wasm_exec_env_t exec_env, const st
 	}
 	/* native addresses only now: each malloc may have grown the memory */
 	for (i = 0; i < 3; i++) {
-		if (!wasm_runtime_validate_app_addr(inst, out[i], size[i]))
+		if (!ocre_api_app_range(inst, out[i], size[i]))
 			goto fail;
 		memcpy(wasm_runtime_addr_app_to_native(inst, out[i]), src[i], size[i]);
 	}
@@ -163,7 +176,7 @@ static int api_get_event(wasm_exec_env_t exec_env, uint32_t type_p, uint32_t id_
 	if (!(api = ocre_api_enter(exec_env, &err)))
 		return err;
 	for (i = 0; i < 6; i++)
-		if (!wasm_runtime_validate_app_addr(inst, where[i], sizeof(uint32_t)))
+		if (!ocre_api_app_range(inst, where[i], sizeof(uint32_t)))
 			return -EFAULT;
 	if (!take(api, &ev))
 		return -ENOMSG;

@@ -87,7 +87,7 @@ static int api_publish(wasm_exec_env_t exec_env, const char *topic, const char *
 		return -EINVAL;
 	if (payload_len > OCRE_API_GUEST_PAYLOAD_MAX)
 		return -EMSGSIZE;
-	if (!wasm_runtime_validate_native_addr(inst, (void *)payload, (uint32_t)payload_len))
+	if (!ocre_api_native_range(inst, payload, (uint32_t)payload_len))
 		return -EFAULT;
 	if (!api->context)
 		return -ENOTSUP;

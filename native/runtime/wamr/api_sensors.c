@@ -151,8 +151,7 @@ static int sensors_get_list(wasm_exec_env_t exec_env, char *buffer, int size)
 	int i, n;
 	ENTER(exec_env);
 
-	if (size <= 0 ||
-	    !wasm_runtime_validate_native_addr(wasm_runtime_get_module_inst(exec_env), buffer, (uint32_t)size))
+	if (size <= 0 || !ocre_api_native_range(wasm_runtime_get_module_inst(exec_env), buffer, (uint32_t)size))
 		return -EINVAL;
 	n = ocre_context_sensor_count(api->context);
 	buffer[0] = '\0';

@@ -37,7 +37,7 @@ static int api_uname(wasm_exec_env_t exec_env, struct ocre_guest_utsname *name)
 
 	if (!checkpoint(exec_env, ocre_wamr_from_exec_env(exec_env)))
 		return -EINTR;
-	if (!wasm_runtime_validate_native_addr(inst, name, sizeof(*name)))
+	if (!ocre_api_native_range(inst, name, sizeof(*name)))
 		return -EFAULT;
 	if (uname(&info) != 0)
 		return -errno;
