@@ -1,80 +1,15 @@
 /**
  * @file platform/config.h
- * @brief Build-time configuration of the POSIX platform (Ocre's
- * <ocre/platform/config.h>; CMake puts this platform's copy on the include
- * path). Every value may be overridden with -D at build time.
+ * @brief Build-time configuration of the POSIX platform, as Ocre's
+ * <ocre/platform/config.h> (CMake puts this platform's include directory on
+ * the path). Every value may be overridden with -D at build time.
  */
 #ifndef OCRE_PLATFORM_CONFIG_H
 #define OCRE_PLATFORM_CONFIG_H
 
-/* Where a context lives when ocre_create_context(NULL) is called. */
-#ifndef CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY
-#define CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY "/var/lib/ocre"
-#endif
-
-/* Stack of each container thread. WAMR's interpreter needs native stack for
- * deep guest recursion; it detects overflow (a trap) before the guard page. */
-#ifndef CONFIG_OCRE_CONTAINER_STACK_SIZE
-#define CONFIG_OCRE_CONTAINER_STACK_SIZE (256 * 1024)
-#endif
-
-/* Niceness added to each container thread (setpriority on the thread's own
- * id, Linux), so that the thread running the caller's event loop wins the
- * CPU over busy containers. 0 keeps the creator's priority. Raising a
- * thread's niceness needs no privilege. */
-#ifndef CONFIG_OCRE_CONTAINER_NICE
-#define CONFIG_OCRE_CONTAINER_NICE 10
-#endif
-
-/* 1: container threads run under SCHED_IDLE (Linux; no privilege needed):
- * they get the CPU only when no normal thread wants it, so a woken event
- * loop preempts a busy container at once. Where that fails, the niceness
- * above applies. */
-#ifndef CONFIG_OCRE_CONTAINER_SCHED_IDLE
-#define CONFIG_OCRE_CONTAINER_SCHED_IDLE 0
-#endif
-
-/* Container threads are reused: a finished run parks its thread for the
- * next start of the same context. At most CONFIG_OCRE_THREAD_POOL_IDLE stay
- * parked; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS ends. */
-#ifndef CONFIG_OCRE_THREAD_POOL_IDLE
-#define CONFIG_OCRE_THREAD_POOL_IDLE 64
-#endif
-#ifndef CONFIG_OCRE_THREAD_POOL_IDLE_MS
-#define CONFIG_OCRE_THREAD_POOL_IDLE_MS 10000
-#endif
-
-/* WAMR's per-instance operand/frame stack and app heap. */
-#ifndef CONFIG_OCRE_WASM_STACK_SIZE
-#define CONFIG_OCRE_WASM_STACK_SIZE (64 * 1024)
-#endif
-#ifndef CONFIG_OCRE_WASM_HEAP_SIZE
-#define CONFIG_OCRE_WASM_HEAP_SIZE 0
-#endif
-
-/* Loaded modules no container uses any more stay loaded for the next create
- * from the same (unchanged) file, up to this many and this many bytes of
- * image/artifact (least recently used go first): a create + remove cycle does
- * not reload, and an AOT artifact is verified and relocated once. */
-#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE
-#define CONFIG_OCRE_MODULE_CACHE_IDLE 16
-#endif
-#ifndef CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES
-#define CONFIG_OCRE_MODULE_CACHE_IDLE_BYTES (64u << 20)
-#endif
-
-/* A container about to sleep this long or longer (WASI poll_oneoff clock,
- * ocre_sleep) first returns the all-zero pages of its linear memory and
- * WASM stack to the OS (MADV_DONTNEED; contents unchanged). */
-#ifndef CONFIG_OCRE_IDLE_TRIM_MS
-#define CONFIG_OCRE_IDLE_TRIM_MS 1000
-#endif
-
-/* Largest linear memory (and any single engine allocation) of a container,
- * unless set per container with ocre_container_set_memory_limit(). */
-#ifndef CONFIG_OCRE_DEFAULT_MEMORY_LIMIT
-#define CONFIG_OCRE_DEFAULT_MEMORY_LIMIT (256u * 1024u * 1024u)
-#endif
+/* The library's own configuration (CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY,
+ * stack and heap sizes, limits), kept beside the POSIX sources. */
+#include "../../../config.h"
 
 /* Ocre's names for features this build has (1) or not (0). */
 #ifndef CONFIG_OCRE_WAMR_INTERPRETER
