@@ -105,6 +105,24 @@ static DeviceProvider *NewProvider(Napi::Env env, const std::string &name, Napi:
 	return p;
 }
 
+// The end of a registration (Enter() held): keep the provider on success
+// (released after the context is destroyed), drop it and throw on failure.
+Napi::Value ContextWrap::AdoptProvider(Napi::Env env, DeviceProvider *p, int r)
+{
+	if (r < 0) {
+		Napi::Error e = LastOcreError(env, -r);
+		p->tsfn.Release();
+		Leave();
+		throw e;
+	}
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		providers_.push_back(p);
+	}
+	Leave();
+	return Napi::Number::New(env, r);
+}
+
 // registerSensor(name, channelTypes: number[], dispatcher): the sensor's index.
 Napi::Value ContextWrap::RegisterSensor(const Napi::CallbackInfo &info)
 {
@@ -126,19 +144,7 @@ Napi::Value ContextWrap::RegisterSensor(const Napi::CallbackInfo &info)
 	sp.channel_types = p->channel_types.data();
 	sp.read = SensorRead;
 	sp.user = p;
-	int r = ocre_context_register_sensor(ctx_, &sp);
-	if (r < 0) {
-		Napi::Error e = LastOcreError(env, -r);
-		p->tsfn.Release();
-		Leave();
-		throw e;
-	}
-	{
-		std::lock_guard<std::mutex> lock(mu_);
-		providers_.push_back(p);
-	}
-	Leave();
-	return Napi::Number::New(env, r);
+	return AdoptProvider(env, p, ocre_context_register_sensor(ctx_, &sp));
 }
 
 Napi::Value ContextWrap::RegisterRandomSensor(const Napi::CallbackInfo &info)
@@ -183,19 +189,7 @@ Napi::Value ContextWrap::RegisterGpio(const Napi::CallbackInfo &info)
 	gp.set = GpioSet;
 	gp.get = GpioGet;
 	gp.user = p;
-	int r = ocre_context_register_gpio(ctx_, &gp);
-	if (r < 0) {
-		Napi::Error e = LastOcreError(env, -r);
-		p->tsfn.Release();
-		Leave();
-		throw e;
-	}
-	{
-		std::lock_guard<std::mutex> lock(mu_);
-		providers_.push_back(p);
-	}
-	Leave();
-	return Napi::Number::New(env, r);
+	return AdoptProvider(env, p, ocre_context_register_gpio(ctx_, &gp));
 }
 
 // gpioChanged(port, pin, state): containers notified.
