@@ -24,6 +24,7 @@ export type {
   ExitResult,
   LogFunction,
   Logger,
+  MaxBufferError,
   LoggerObject,
   LogLevel,
   LogRecord,

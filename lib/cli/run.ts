@@ -21,6 +21,7 @@ export interface RunOptions {
   capability?: string[]
   env?: string[]
   memory?: number
+  restoreDir?: boolean
   tier?: Tier
   stopTimeout: number
 }
@@ -140,6 +141,7 @@ export async function run(
     if (opts.volume?.length) create.mounts = opts.volume
     if (opts.memory !== undefined) create.memoryLimit = opts.memory
     if (opts.tier !== undefined) create.tier = opts.tier
+    if (opts.restoreDir) create.restoreDirectory = true
     // Ocre apps can be tried without hardware: the random test sensor is there.
     if (create.capabilities?.includes('ocre:api')) ctx.sensors.registerRandom()
     container = await ctx.create(create)
