@@ -9,7 +9,7 @@
 
 #define OCRE_NAME_MAX 255
 
-enum name_problem { NAME_OK, NAME_EMPTY, NAME_TOO_LONG, NAME_DOT, NAME_CHARS };
+enum name_problem { NAME_OK, NAME_EMPTY, NAME_TOO_LONG, NAME_LEADING, NAME_CHARS };
 
 static enum name_problem check(const char *name)
 {
@@ -20,8 +20,9 @@ static enum name_problem check(const char *name)
 	len = strlen(name);
 	if (len > OCRE_NAME_MAX)
 		return NAME_TOO_LONG;
-	if (name[0] == '.')
-		return NAME_DOT;
+	/* '.': the store's own files; '-': it would read as a command-line option */
+	if (name[0] == '.' || name[0] == '-')
+		return NAME_LEADING;
 	for (i = 0; i < len; i++) {
 		char ch = name[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
@@ -37,8 +38,8 @@ int ocre_check_name(const char *what, const char *name)
 		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s must not be empty", what);
 	case NAME_TOO_LONG:
 		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s is longer than %d characters", what, OCRE_NAME_MAX);
-	case NAME_DOT:
-		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' must not start with '.'", what, name);
+	case NAME_LEADING:
+		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' must not start with '%c'", what, name, name[0]);
 	case NAME_CHARS:
 		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' may only contain a-z, 0-9, '.', '_' and '-'", what,
 		                 name);

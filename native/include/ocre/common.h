@@ -22,7 +22,7 @@ extern const struct ocre_config ocre_build_configuration;
 
 /**
  * 1 if @p name is a valid image or container name (non-empty, only
- * [a-z0-9._-], not starting with '.'), else 0 (also for NULL). Sets no error.
+ * [a-z0-9._-], not starting with '.' or '-'), else 0 (also for NULL). Sets no error.
  */
 int ocre_is_valid_name(const char *name);
 
