@@ -14,7 +14,18 @@ export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreEr
 export { Messaging, Subscription, type Message, type SubscribeOptions } from './messaging'
 export { Sensors, Gpio, type SensorProvider, type GpioProvider, type GpioPort } from './devices'
 export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
-export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource, HashProgress, ListOptions } from './images'
+export type {
+  ImageStore,
+  ImageInfo,
+  AddOptions,
+  PullOptions,
+  PushOptions,
+  PushResult,
+  Progress,
+  ImageSource,
+  HashProgress,
+  ListOptions,
+} from './images'
 export type { AotInfo, CompileOptions } from './aot'
 export type {
   Capability,
