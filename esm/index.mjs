@@ -19,5 +19,8 @@ export const {
   getLogLevel,
   setLogger,
   defaultLogger,
+  connect,
+  DaemonClient,
+  RemoteContainer,
   version,
 } = cjs

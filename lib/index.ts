@@ -14,6 +14,20 @@ export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreEr
 export { Messaging, Subscription, type Message, type SubscribeOptions } from './messaging'
 export { Sensors, Gpio, type SensorProvider, type GpioProvider, type GpioPort } from './devices'
 export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
+export {
+  connect,
+  DaemonClient,
+  RemoteContainer,
+  type ConnectOptions,
+  type DaemonEvent,
+  type LogRecord as ContainerLogRecord,
+  type LogsOptions,
+  type RemoteContainerInfo,
+  type RemoteContainerSummary,
+  type RemoteCreateOptions,
+  type RemoteStatus,
+  type RestartPolicyObject,
+} from './client/connect'
 export type {
   ImageStore,
   ImageInfo,
