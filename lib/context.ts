@@ -12,7 +12,7 @@ import { checkLoadable, forgetVerdict } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
 import { Messaging } from './messaging'
-import { normalizeStdio, RunStdio } from './stdio'
+import { normalizeStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
 import {
   checkAbsolutePath,

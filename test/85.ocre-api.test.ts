@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import type { Readable } from 'node:stream'
 import { type Container, type Message, open, OcreError } from '../lib/index'
-import { makeWorkdir, rejectsType, removeWorkdir, useContext, within } from './helpers'
+import { makeWorkdir, rejectsType, removeWorkdir, settles, useContext } from './helpers'
 
 /** All of a stream's text, and a way to wait until it matches. */
 function output(stream: Readable) {
@@ -22,7 +22,7 @@ function output(stream: Readable) {
     },
     until(re: RegExp): Promise<void> {
       if (re.test(text)) return Promise.resolve()
-      return within(new Promise<void>((resolve) => waiters.push({ re, resolve })), 10_000, `output ${re}`)
+      return settles(new Promise<void>((resolve) => waiters.push({ re, resolve })), `output ${re}`)
     },
     ended,
   }
@@ -39,7 +39,7 @@ describe('Ocre API from JavaScript (ocre:api)', () => {
   }
 
   async function finish(c: Container, out: ReturnType<typeof output>, exitCode = 0): Promise<string> {
-    const r = await within(c.wait(), 10_000, 'exit')
+    const r = await settles(c.wait(), 'exit')
     await out.ended
     assert.equal(r.exitCode, exitCode, out.text)
     await c.remove()
@@ -140,7 +140,7 @@ describe('Ocre API from JavaScript (ocre:api)', () => {
         for await (const _ of sub) void _
       })()
       await ctx.close()
-      await within(ended, 5000, 'iteration ends at close')
+      await settles(ended, 'iteration ends at close')
       assert.throws(() => ctx.messaging.publish('x/1', 'text/plain', 'x'), (e: OcreError) => e.code === 'ERR_OCRE_STATE')
       assert.throws(() => ctx.messaging.subscribe('x/'), (e: OcreError) => e.code === 'ERR_OCRE_STATE')
       assert.throws(() => ctx.sensors.registerRandom(), (e: OcreError) => e.code === 'ERR_OCRE_STATE')
