@@ -8,11 +8,11 @@
  * its message says which. So the run's fds never go through that call:
  *
  *  - WAMR instantiates with three placeholders, duplicates of a sealed,
- *    empty memfd that only the running thread duplicates (no guest code
- *    runs during instantiation: entry.c). So after a failed instantiation
- *    fstat() tells, without a race, whether a placeholder number is still
- *    ours (its inode: close it) or was closed by WAMR (and possibly reused
- *    by another thread since: leave it).
+ *    empty memfd made for this run only (no guest code runs during
+ *    instantiation: entry.c). Its inode belongs to this run, so
+ *    after a failed instantiation fstat() tells, without a race, whether a
+ *    placeholder number is still ours (close it) or was closed by WAMR (and
+ *    possibly reused by another thread since: leave it).
  *  - After a successful instantiation the placeholders in WASI slots 0-2 are
  *    closed through WASI and the run's fds inserted in their place: WAMR then
  *    owns them and closes them when the instance is freed. Each insertion
@@ -22,9 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -39,101 +37,43 @@
  * when it takes the fd. */
 bool fd_table_insert_existing(struct fd_table *, __wasi_fd_t, int);
 
-/* Each thread that runs containers keeps one placeholder file: a sealed,
- * empty memfd that only that thread duplicates (runs on one thread are
- * serialized), so its inode tells the placeholders of the current run from
- * anything else. Made on the thread's first run, closed when it exits.
- * Per-run duplicates cost three fcntl()s; a memfd per run would cost ~8 us. */
-struct keeper {
-	int fd;
-	dev_t dev;
-	ino_t ino;
-};
-
-static pthread_key_t keeper_key;
-static pthread_once_t keeper_once = PTHREAD_ONCE_INIT;
-static bool keeper_key_made;
-
-static void keeper_free(void *arg)
-{
-	struct keeper *k = arg;
-	close(k->fd);
-	free(k);
-}
-
-static void keeper_key_init(void)
-{
-	keeper_key_made = pthread_key_create(&keeper_key, keeper_free) == 0;
-}
-
-static struct keeper *thread_keeper(void)
-{
-	struct keeper *k;
-	struct stat st;
-	int fd, high;
-
-	pthread_once(&keeper_once, keeper_key_init);
-	if (!keeper_key_made) {
-		errno = EAGAIN;
-		return NULL;
-	}
-	k = pthread_getspecific(keeper_key);
-	if (k)
-		return k;
-	fd = memfd_create("ocre-stdio", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return NULL;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0 ||
-	    fstat(fd, &st) != 0)
-		goto fail_fd;
-	if (fd <= 2) {
-		/* the process had no stdio of its own: keep it off 0-2 */
-		high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		close(fd);
-		fd = high;
-		if (fd < 0)
-			return NULL;
-	}
-	k = malloc(sizeof(*k));
-	if (!k) {
-		errno = ENOMEM;
-		goto fail_fd;
-	}
-	k->fd = fd;
-	k->dev = st.st_dev;
-	k->ino = st.st_ino;
-	if (pthread_setspecific(keeper_key, k) != 0) {
-		free(k);
-		errno = EAGAIN;
-		goto fail_fd;
-	}
-	return k;
-
-fail_fd:
-	close(fd);
-	return NULL;
-}
-
 int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error, size_t error_size)
 {
-	struct keeper *k = thread_keeper();
-	int i;
+	struct stat st;
+	int fd, i;
 
 	ph->fd[0] = ph->fd[1] = ph->fd[2] = -1;
-	if (!k)
+	fd = memfd_create("ocre-stdio", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		snprintf(error, error_size, "cannot create stdio placeholders: %s", strerror(errno));
+		return -1;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0 ||
+	    fstat(fd, &st) != 0)
 		goto fail;
-	ph->dev = k->dev;
-	ph->ino = k->ino;
-	for (i = 0; i < 3; i++) {
+	ph->dev = st.st_dev;
+	ph->ino = st.st_ino;
+	ph->fd[0] = fd;
+	for (i = 1; i < 3; i++) {
 		/* above 2: WAMR never closes fds 0-2, and treats these as its own */
-		ph->fd[i] = fcntl(k->fd, F_DUPFD_CLOEXEC, 3);
+		ph->fd[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (ph->fd[i] < 0)
+			goto fail;
+	}
+	if (fd <= 2) {
+		/* the process had no stdio of its own: keep the placeholders above 2 */
+		ph->fd[0] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		close(fd);
+		fd = -1;
+		if (ph->fd[0] < 0)
 			goto fail;
 	}
 	return 0;
 
 fail:
 	snprintf(error, error_size, "cannot create stdio placeholders: %s", strerror(errno));
+	if (fd >= 0 && fd != ph->fd[0])
+		close(fd);
 	for (i = 0; i < 3; i++)
 		if (ph->fd[i] >= 0)
 			close(ph->fd[i]);
