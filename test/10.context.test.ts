@@ -144,6 +144,8 @@ describe('context', () => {
     fs.writeFileSync(file, 'x')
     const err = await rejectsCode(open({ workdir: path.join(file, 'sub') }), 'ERR_OCRE_IO')
     assert.match(err.message, /cannot create working directory/)
+    // a file where the directory should be: said as such
+    await rejectsCode(open({ workdir: file }), 'ERR_OCRE_IO', new RegExp(`^cannot create working directory ${file}: Not a directory$`))
   })
 
   it('close() is idempotent and also Symbol.asyncDispose', async () => {

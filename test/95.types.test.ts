@@ -12,7 +12,9 @@ import {
   type Context,
   type ExitResult,
   type GpioPort,
+  type HashProgress,
   type LogRecord,
+  type MaxBufferError,
   type Message,
   type OcreErrorCode,
   type RunResult,
@@ -75,6 +77,25 @@ export async function typeChecks(ctx: Context): Promise<void> {
   const stdio: StdioOptions = 'ignore'
   const r: RunResult = await ctx.run('x', { signal: new AbortController().signal, input: 'x', stdio })
   const out: Buffer | undefined = r.stdout
+  await ctx.run('x', { maxBuffer: Infinity })
+  // @ts-expect-error maxBuffer is a number
+  await ctx.run('x', { maxBuffer: '1m' })
+  await ctx.create({ image: 'x', capabilities: ['filesystem'], restoreDirectory: true })
+  try {
+    await ctx.run('x')
+  } catch (err) {
+    const mb = err as MaxBufferError
+    const which: 'stdout' | 'stderr' = mb.stream
+    const kept: Buffer | undefined = mb.stderr
+    const ended: ExitResult = mb.result
+    void [which, kept, ended]
+  }
+  const listed = await ctx.images.list({ onProgress: (p: HashProgress) => void [p.name, p.received, p.total] })
+  const one = await ctx.images.get('x.wasm')
+  const known: boolean = await ctx.images.has('x.wasm')
+  // @ts-expect-error list() is asynchronous
+  const sync: string = ctx.images.list()[0].name
+  void [listed, one, known, sync]
   // @ts-expect-error run() takes no detached option
   await ctx.run('x', { detached: true })
   const found: Container | undefined = ctx.get('x')

@@ -290,6 +290,42 @@ static void failed_instantiations_leak_no_fd(void)
 		close(out[0]);
 	}
 	CHECK_INT(test_open_fds(), before);
+
+	/* A process without a stdin of its own: WAMR then instantiates with
+	 * placeholders made for the run (not its fds 0-2), which go the same way. */
+	{
+		int saved = fcntl(0, F_DUPFD_CLOEXEC, 3);
+		struct ocre_container *hello;
+		char *text;
+
+		CHECK(saved >= 0);
+		close(0);
+		for (i = 0; i < 5; i++) {
+			test_pipe(out);
+			CHECK_INT(ocre_container_set_stdio(c, OCRE_STDIO_IGNORE, out[1], out[1]), 0);
+			CHECK_INT(ocre_container_start_async(c), 0);
+			close(out[1]);
+			CHECK_INT(ocre_container_wait(c, &status), 0);
+			CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+			CHECK_INT(read(out[0], buf, sizeof(buf)), 0);
+			close(out[0]);
+		}
+		test_pipe(out);
+		hello = test_create("hello.wasm", "no-stdin", true, NULL, OCRE_STDIO_IGNORE, out[1], -1);
+		CHECK(hello != NULL);
+		CHECK_INT(ocre_container_start_async(hello), 0);
+		close(out[1]);
+		text = test_read_all(out[0]);
+		close(out[0]);
+		CHECK_STR(text, "Hello from WebAssembly!\n");
+		free(text);
+		CHECK_INT(ocre_container_wait(hello, &status), 0);
+		CHECK_INT(status, 0);
+		CHECK_INT(ocre_context_remove_container(test_context(), hello), 0);
+		CHECK_INT(dup2(saved, 0), 0);
+		close(saved);
+	}
+	CHECK_INT(test_open_fds(), before);
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 }
 

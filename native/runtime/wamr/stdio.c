@@ -7,7 +7,9 @@
  * not (memory or tables over the limit, argv/env that do not fit), and only
  * its message says which. So the run's fds never go through that call:
  *
- *  - WAMR instantiates with three placeholders, duplicates of a sealed,
+ *  - WAMR instantiates with three placeholders: the process's own fds 0-2
+ *    (WAMR never closes fds 0-2, so they are never at stake), or, in a
+ *    process without them, duplicates of a sealed,
  *    empty memfd made for this run only (no guest code runs during
  *    instantiation: entry.c). Its inode belongs to this run, so
  *    after a failed instantiation fstat() tells, without a race, whether a
@@ -43,6 +45,11 @@ int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error
 	int fd, i;
 
 	ph->fd[0] = ph->fd[1] = ph->fd[2] = -1;
+	/* The process's own 0-2, when it has them: WAMR never closes those
+	 * (they are only fstat()ed, no guest code runs before the hand-over),
+	 * so nothing is owned and nothing is opened. */
+	if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
+		return 0;
 	fd = memfd_create("ocre-stdio", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		snprintf(error, error_size, "cannot create stdio placeholders: %s", strerror(errno));
