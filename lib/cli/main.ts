@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { DEFAULT_MAX_BYTES } from '../images'
+import { noOciRuntime, ociRuntimePath } from '../oci'
 import { loadApi, type OcreApi } from './api'
 import { type Io, imageBuild, imageImport, imageLs, imagePull, imageRm, openStore } from './image'
 import { DEFAULT_STOP_TIMEOUT, run } from './run'
@@ -305,6 +306,20 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
     }
     io.out(lines.join('\n') + '\n')
   })
+
+  // --- oci-path -----------------------------------------------------------------
+  program
+    .command('oci-path')
+    .summary('print the absolute path of the OCI runtime ocre-oci')
+    .description(
+      'Print the absolute path of ocre-oci, the OCI runtime for container engines\n' +
+        '(podman run --runtime "$(npx ocre oci-path)" ...; see docs/oci.md).',
+    )
+    .action(() => {
+      const file = ociRuntimePath()
+      if (!file) throw noOciRuntime()
+      io.out(file + '\n')
+    })
 
   try {
     await program.parseAsync(argv, { from: 'user' })

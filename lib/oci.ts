@@ -1,0 +1,36 @@
+// The OCI runtime `ocre-oci` (native/oci/): a native program that container
+// engines (Podman, CRI-O, containerd) call to run wasm images; see docs/oci.md.
+import fs from 'node:fs'
+import path from 'node:path'
+import { OcreError } from './errors'
+
+/** The package root (lib/ and dist/ both sit one level below it). */
+const root = path.resolve(__dirname, '..')
+
+/**
+ * Absolute path of `ocre-oci`, or null when it was not built (it needs cJSON
+ * when the package is built: `apt-get install libcjson-dev`, then
+ * `npm run build`). `OCRE_OCI` overrides it.
+ */
+export function ociRuntimePath(): string | null {
+  if (process.env.OCRE_OCI) return path.resolve(process.env.OCRE_OCI)
+  for (const type of ['Release', 'Debug']) {
+    const file = path.join(root, 'build', type, 'ocre-oci')
+    try {
+      fs.accessSync(file, fs.constants.X_OK)
+      return file
+    } catch {
+      // not built
+    }
+  }
+  return null
+}
+
+/** The error for a missing `ocre-oci`. */
+export function noOciRuntime(): OcreError {
+  return new OcreError(
+    'ERR_OCRE_NO_OCI_RUNTIME',
+    'the OCI runtime ocre-oci is not built: it needs cJSON when the package is built ' +
+      '(Debian: apt-get install libcjson-dev, then npm run build)',
+  )
+}

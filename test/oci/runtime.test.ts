@@ -1,0 +1,291 @@
+// ocre-oci driven directly, as an engine drives it (create, start, state,
+// kill, delete, ...), on hand-made bundles in a temp --root. The container
+// process inherits create's stdout/stderr pipes, so the end of its output
+// (the pipes closing) is the event that says it has exited. Exit statuses
+// are checked under Podman (podman.test.ts): only a subreaper such as conmon
+// can collect them.
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { ociRuntimePath } from '../../lib/oci'
+import { FIXTURES, readAll, waitForOutput, within } from '../helpers'
+
+const BIN = ociRuntimePath()
+
+interface Run {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+describe('ocre-oci (the OCI runtime, driven directly)', function () {
+  let tmp: string
+  let root: string
+  let seq = 0
+
+  before(function () {
+    if (!BIN) {
+      console.log('      skipped: ocre-oci is not built (it needs libcjson-dev when the package is built)')
+      this.skip()
+    }
+  })
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-oci-'))
+    root = path.join(tmp, 'state')
+  })
+  /** Whether @p pid has ended (a zombie counts: its parent may be an init that does not reap). */
+  function ended(pid: number): boolean {
+    try {
+      return /^\d+ \(.*\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    } catch {
+      return true
+    }
+  }
+  const listRoot = (): string[] => (fs.existsSync(root) ? fs.readdirSync(root) : [])
+
+  afterEach(() => {
+    // whatever a failed test left running
+    for (const id of listRoot()) oci('delete', '--force', id)
+    fs.rmSync(tmp, { recursive: true, force: true })
+  })
+
+  function oci(...args: string[]): Run {
+    const r = spawnSync(BIN!, ['--root', root, ...args], { encoding: 'utf8' })
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+
+  /** A bundle whose rootfs holds every fixture; `config` is merged over a minimal config.json. */
+  function bundle(config: Record<string, unknown> = {}, process: Record<string, unknown> = {}): string {
+    const dir = path.join(tmp, `bundle${seq++}`)
+    fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true })
+    for (const f of fs.readdirSync(FIXTURES))
+      if (f.endsWith('.wasm')) fs.copyFileSync(path.join(FIXTURES, f), path.join(dir, 'rootfs', f))
+    const doc = {
+      ociVersion: '1.0.2',
+      root: { path: 'rootfs' },
+      process: { args: ['/hello.wasm'], cwd: '/', env: ['PATH=/'], ...process },
+      ...config,
+    }
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(doc))
+    return dir
+  }
+
+  /** `create` with piped stdio that the container process inherits. */
+  async function create(
+    id: string,
+    dir: string,
+    extra: string[] = [],
+    stdin: number | 'ignore' = 'ignore',
+  ): Promise<{ proc: ChildProcess; out: Promise<Buffer>; err: Promise<Buffer>; code: number | null }> {
+    const proc = spawn(BIN!, ['--root', root, 'create', '--bundle', dir, ...extra, id], {
+      stdio: [stdin, 'pipe', 'pipe'],
+    })
+    const out = readAll(proc.stdout!)
+    const err = readAll(proc.stderr!)
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)))
+    return { proc, out, err, code }
+  }
+
+  function state(id: string): { status: string; pid: number; bundle: string; annotations: Record<string, string> } {
+    const r = oci('state', id)
+    assert.equal(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  }
+
+  it('prints its version and features', () => {
+    const v = oci('--version')
+    assert.equal(v.status, 0)
+    assert.match(v.stdout, /^ocre-oci version \d+\.\d+\.\d+\nspec: 1\.0\.2\nocre: /)
+    const f = oci('features')
+    assert.equal(f.status, 0)
+    const doc = JSON.parse(f.stdout)
+    assert.equal(doc.ociVersionMax, '1.0.2')
+    assert.deepEqual(doc.mountOptions, ['bind', 'rbind', 'ro', 'rw'])
+  })
+
+  it('create leaves the process waiting; start runs it with args and env; state follows; delete removes it', async () => {
+    const dir = bundle({ annotations: { team: 'a' } }, { args: ['/args-env.wasm', 'x', 'y z'], env: ['A=1', 'PATH=/'] })
+    const pidFile = path.join(tmp, 'pid')
+    const c = await create('c1', dir, ['--pid-file', pidFile])
+    assert.equal(c.code, 0, c.code ? (await c.err).toString() : '')
+    const s = state('c1')
+    assert.equal(s.status, 'created')
+    assert.equal(Number(fs.readFileSync(pidFile, 'utf8')), s.pid)
+    assert.equal(s.bundle, fs.realpathSync(dir))
+    assert.deepEqual(s.annotations, { team: 'a' })
+    process.kill(s.pid, 0) // alive
+
+    const r = oci('start', 'c1')
+    assert.equal(r.status, 0, r.stderr)
+    const out = (await within(c.out, 10000, 'container output')).toString()
+    assert.equal(out, 'argc=3\nargv[0]=args-env.wasm\nargv[1]=x\nargv[2]=y z\nenv:A=1\nenv:PATH=/\n')
+    await c.err
+    await new Promise<void>((resolve) => {
+      // the pipes closed when the container process exited; it may still be a zombie for an instant
+      const check = (): void => (state('c1').status === 'stopped' ? resolve() : void setImmediate(check))
+      check()
+    })
+    assert.equal(state('c1').pid, 0)
+    assert.equal(oci('start', 'c1').status, 1)
+    assert.equal(oci('delete', 'c1').status, 0)
+    const gone = oci('state', 'c1')
+    assert.equal(gone.status, 1)
+    assert.match(gone.stderr, /^ocre-oci: container "c1" does not exist\n$/)
+    assert.deepEqual(listRoot(), [])
+    assert.ok(fs.existsSync(path.join(dir, 'rootfs', 'args-env.wasm')), 'the rootfs is left alone')
+  })
+
+  it('kill TERM asks a running container to stop: its stdin reaches end-of-file', async () => {
+    // stdin: a FIFO this test holds open for writing (Node would close a 'pipe' when create exits)
+    const fifo = path.join(tmp, 'stdin')
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+    const fd = fs.openSync(fifo, 'r+')
+    const c = await create('term', bundle({}, { args: ['/stdin-close.wasm'] }), [], fd)
+    assert.equal(c.code, 0)
+    assert.equal(oci('start', 'term').status, 0)
+    assert.equal(state('term').status, 'running')
+    assert.equal(oci('kill', 'term', 'TERM').status, 0)
+    assert.equal((await within(c.out, 10000, 'output after TERM')).toString(), 'eof after 0 bytes\n')
+    fs.closeSync(fd)
+  })
+
+  it('kill KILL ends a running container at once; other signals are refused clearly', async () => {
+    const c = await create('k', bundle({}, { args: ['/sleeper.wasm', '100'] }))
+    assert.equal(oci('start', 'k').status, 0)
+    await waitForOutput(c.proc.stdout!, /sleeping/)
+    const usr = oci('kill', 'k', 'USR1')
+    assert.equal(usr.status, 1)
+    assert.match(usr.stderr, /cannot send signal USR1 .* takes TERM, INT, HUP or QUIT \(stop\) and KILL/)
+    assert.equal(oci('kill', 'k', 'WINCH').status, 0) // a terminal resize: nothing to do
+    const ps = oci('ps', '--format', 'json', 'k')
+    assert.deepEqual(JSON.parse(ps.stdout), [state('k').pid])
+    assert.equal(oci('kill', 'k', '9').status, 0)
+    await within(c.out, 10000, 'end after KILL')
+    await new Promise<void>((resolve) => {
+      const check = (): void => (state('k').status === 'stopped' ? resolve() : void setImmediate(check))
+      check()
+    })
+    const again = oci('kill', 'k', 'KILL')
+    assert.equal(again.status, 1)
+    assert.match(again.stderr, /container not running/)
+  })
+
+  it('a stop signal before start ends the waiting process; delete of a created container kills it', async () => {
+    const a = await create('a', bundle())
+    assert.equal(oci('kill', 'a').status, 0)
+    await within(a.out, 10000, 'end of a created container after TERM')
+    const b = await create('b', bundle())
+    const pid = state('b').pid
+    assert.equal(oci('delete', 'b').status, 0)
+    assert.ok(ended(pid))
+    await b.out
+  })
+
+  it('delete refuses a running container without --force, and kills it with --force', async () => {
+    const c = await create('r', bundle({}, { args: ['/sleeper.wasm', '100'] }))
+    assert.equal(oci('start', 'r').status, 0)
+    const pid = state('r').pid
+    const d = oci('delete', 'r')
+    assert.equal(d.status, 1)
+    assert.match(d.stderr, /cannot delete container "r" that is not stopped: running \(use --force\)/)
+    assert.equal(oci('delete', '--force', 'r').status, 0)
+    assert.ok(ended(pid))
+    await c.out
+    assert.equal(oci('delete', '--force', 'r').status, 0) // gone: --force is quiet, as runc's
+    assert.equal(oci('delete', 'r').status, 1)
+  })
+
+  it('list shows the containers; ids are unique', async () => {
+    const c = await create('one', bundle())
+    assert.equal(c.code, 0)
+    const dup = await create('one', bundle())
+    assert.equal(dup.code, 1)
+    assert.match((await dup.err).toString(), /container "one" already exists/)
+    const list = JSON.parse(oci('list', '--format', 'json').stdout)
+    assert.deepEqual(
+      list.map((e: { id: string; status: string }) => [e.id, e.status]),
+      [['one', 'created']],
+    )
+  })
+
+  it('bad bundles fail create with one clear line and leave nothing behind', async () => {
+    const cases: [string, (dir: string) => void, RegExp][] = [
+      ['malformed', (d) => fs.writeFileSync(path.join(d, 'config.json'), '{"ociVersion":'), /malformed JSON at byte/],
+      ['noconfig', (d) => fs.rmSync(path.join(d, 'config.json')), /cannot open .*config\.json: No such file/],
+      [
+        'native',
+        (d) => {
+          fs.writeFileSync(path.join(d, 'rootfs', 'tool'), '#!/bin/sh\n')
+          edit(d, (c) => (c.process.args = ['/tool']))
+        },
+        /\/tool is not a WebAssembly module: ocre-oci runs wasm images only/,
+      ],
+      ['terminal', (d) => edit(d, (c) => (c.process.terminal = true)), /process\.terminal is true but no --console-socket/],
+      ['escape', (d) => edit(d, (c) => (c.root.path = '../..')), /root\.path \.\.\/\.\. resolves to .*, outside/],
+    ]
+    for (const [name, spoil, expect] of cases) {
+      const dir = bundle()
+      spoil(dir)
+      const c = await create(`bad-${name}`, dir)
+      assert.equal(c.code, 1, name)
+      const err = (await c.err).toString()
+      assert.match(err, /^ocre-oci: create bad-\S+: .*\n$/, name)
+      assert.match(err, expect, name)
+      assert.deepEqual(listRoot(), [], `${name}: no state left`)
+    }
+    // a module WAMR refuses fails create too, with the engine's reason
+    const dir = bundle()
+    fs.writeFileSync(path.join(dir, 'rootfs', 'broken.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff]))
+    edit(dir, (c) => (c.process.args = ['/broken.wasm']))
+    const c = await create('broken', dir)
+    assert.equal(c.code, 1)
+    assert.match((await c.err).toString(), /^ocre-oci: create broken: image broken\.wasm: .+\n$/)
+    assert.deepEqual(listRoot(), [])
+  })
+
+  it('--log with --log-format json records errors as JSON lines', () => {
+    const log = path.join(tmp, 'log.json')
+    const r = spawnSync(BIN!, ['--root', root, '--log', log, '--log-format', 'json', 'state', 'nope'], {
+      encoding: 'utf8',
+    })
+    assert.equal(r.status, 1)
+    const line = JSON.parse(fs.readFileSync(log, 'utf8').trim())
+    assert.equal(line.level, 'error')
+    assert.equal(line.msg, 'container "nope" does not exist')
+    assert.match(line.time, /^\d{4}-\d\d-\d\dT/)
+  })
+
+  it('usage errors name the problem and exit 1', () => {
+    for (const [args, expect] of [
+      [['exec', 'x', 'sh'], /"exec" is not supported/],
+      [['create'], /create: a container id is required/],
+      [['start', 'a/b'], /invalid container id "a\/b"/],
+      [['kill', 'x', 'NOPE'], /unknown signal "NOPE"/],
+    ] as [string[], RegExp][]) {
+      const r = oci(...args)
+      assert.equal(r.status, 1, args.join(' '))
+      assert.match(r.stderr, expect)
+    }
+  })
+
+  it('honours linux.resources.memory.limit as the container memory limit', async () => {
+    const c = await create(
+      'mem',
+      bundle({ linux: { resources: { memory: { limit: 1048576 } } } }, { args: ['/trap.wasm', 'grow'] }),
+    )
+    assert.equal(oci('start', 'mem').status, 0)
+    const out = (await within(c.out, 10000, 'grow output')).toString()
+    const m = /grew (\d+) pages/.exec(out)
+    assert.ok(m, out)
+    assert.ok(Number(m![1]) <= 16, out) // 1 MiB = 16 pages of 64 KiB
+  })
+
+  function edit(dir: string, change: (c: any) => void): void {
+    const file = path.join(dir, 'config.json')
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
+    change(doc)
+    fs.writeFileSync(file, JSON.stringify(doc))
+  }
+})
