@@ -1,8 +1,7 @@
 // AOT artifacts of the image store: compiling an image to native code with
 // the `ocre-aotc` compiler, and the record that lets the engine trust it.
 //
-// Layout (the engine's side, which verifies before loading, is
-// native/runtime/wamr/aot.c; the two must agree):
+// Layout:
 //
 //   images/.aot/key                  32 random bytes, 0600, one per store
 //   images/.aot/<name>.meta          the record (text, below), 0600
@@ -12,20 +11,22 @@
 // The record binds the artifact to the image's sha256, the WAMR version and
 // the compile options, and ends with an HMAC-SHA-256 under the store key of
 // every line before it, so only artifacts compiled by this store are loaded.
-// A recompile writes the artifact under a new name, renames the new record
-// over the old one (atomic switch), then deletes the old artifact.
+// Its format belongs to the engine (native/runtime/wamr/aot.c, which verifies
+// it before loading): this file signs and reads records only through the
+// addon (aotSign, aotInspect). A recompile writes the artifact under a new
+// name, renames the new record over the old one (atomic switch), then deletes
+// the old artifact.
 import { execFile } from 'node:child_process'
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
+import type { NativeAotInspection, NativeBinding } from './binding'
 import { AbortError, OcreError } from './errors'
 
 export const AOT_DIR = '.aot'
 const KEY_FILE = 'key'
 const KEY_SIZE = 32
-/** The architecture the engine runs (what an artifact must be compiled for). */
-const HOST_TARGET = ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[process.arch] ?? process.arch
 /** An artifact no record names, older than this, is swept. */
 const ORPHAN_MS = 10 * 60 * 1000
 
@@ -154,27 +155,7 @@ export interface PreparedArtifact {
 }
 
 // ---------------------------------------------------------------------------
-// records
-
-interface AotRecord {
-  fields: Map<string, string>
-  /** The bytes the MAC covers. */
-  signed: string
-  mac: string
-}
-
-function parseRecord(text: string): AotRecord | null {
-  const at = text.lastIndexOf('\nmac ')
-  if (!text.startsWith('ocre-aot 1\n') || at < 0) return null
-  const signed = text.slice(0, at + 1)
-  const mac = text.slice(at + 5).trim()
-  const fields = new Map<string, string>()
-  for (const line of signed.split('\n').slice(1)) {
-    const sp = line.indexOf(' ')
-    if (sp > 0) fields.set(line.slice(0, sp), line.slice(sp + 1))
-  }
-  return { fields, signed, mac }
-}
+// records (through the engine, which owns their format)
 
 // Artifact digests by file version, so list() hashes each artifact once.
 const digests = new Map<string, string>()
@@ -194,15 +175,18 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
+type RecordBinding = Pick<NativeBinding, 'aotRuntime' | 'aotSign' | 'aotInspect'>
+
 /**
- * This machine's fingerprint and the engine's WAMR version, from the C side
- * (one definition). Loaded on first use: the image commands of the CLI do not
- * load the runtime unless an artifact needs classifying. Null if it cannot load.
+ * The addon's AOT record calls (one definition of the record, the machine
+ * fingerprint and the WAMR version: the engine's). Loaded on first use: the
+ * image commands of the CLI do not load the runtime unless an artifact needs
+ * classifying. Null if it cannot load.
  */
-function runtimeFacts(): { wamr: string; machine: string } | null {
+function engine(): RecordBinding | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('./binding') as typeof import('./binding')).binding.aotRuntime()
+    return (require('./binding') as typeof import('./binding')).binding
   } catch {
     return null
   }
@@ -260,17 +244,6 @@ export class AotStore {
     return key
   }
 
-  #keySync(): Buffer | null {
-    try {
-      const file = path.join(this.dir, KEY_FILE)
-      if (privateFileProblem(fs.lstatSync(file))) return null
-      const key = fs.readFileSync(file)
-      return key.length === KEY_SIZE ? key : null
-    } catch {
-      return null
-    }
-  }
-
   /**
    * Compile the WebAssembly file `src` (whose bytes have SHA-256 `imageSha256`)
    * for image `name` into a temp artifact. `install()` puts it in place
@@ -295,28 +268,27 @@ export class AotStore {
       if (problem) throw new OcreError('ERR_OCRE_AOT_COMPILE', `the compiler's output is ${problem}`)
       const sha256 = sha256Hex(bytes)
       const artifact = `${name}.${sha256.slice(0, 16)}.aot`
-      const facts = runtimeFacts()
-      if (!facts && !result.portable)
-        throw new OcreError('ERR_OCRE_AOT_COMPILE', 'the runtime cannot be loaded to fingerprint this machine')
+      const rt = engine()
+      if (!rt) throw new OcreError('ERR_OCRE_AOT_COMPILE', 'the runtime cannot be loaded to sign the AOT record')
       const compiled = new Date()
-      const signed =
-        [
-          'ocre-aot 1',
-          `image ${name}`,
-          `artifact ${artifact}`,
-          `image-sha256 ${imageSha256}`,
-          `artifact-sha256 ${sha256}`,
-          `artifact-size ${bytes.length}`,
-          `wamr ${result.wamr}`,
-          `target ${result.target}`,
-          `cpu ${result.cpu}`,
-          `features ${result.features || '-'}`,
-          `opt ${result.opt}`,
-          `bounds ${result.bounds}`,
-          `machine ${result.portable || !facts ? '-' : facts.machine}`,
-          `created ${compiled.toISOString()}`,
-        ].join('\n') + '\n'
-      const mac = createHmac('sha256', key).update(signed).digest('hex')
+      const record = rt.aotSign(
+        {
+          image: name,
+          artifact,
+          'image-sha256': imageSha256,
+          'artifact-sha256': sha256,
+          'artifact-size': String(bytes.length),
+          wamr: result.wamr,
+          target: result.target,
+          cpu: result.cpu,
+          features: result.features || '-',
+          opt: String(result.opt),
+          bounds: result.bounds,
+          machine: result.portable ? '-' : rt.aotRuntime().machine,
+          created: compiled.toISOString(),
+        },
+        key,
+      )
       const discard = () => fsp.rm(tmp, { force: true })
       const install = async (): Promise<AotInfo> => {
         try {
@@ -328,7 +300,7 @@ export class AotStore {
           try {
             const fh = await fsp.open(recordTmp, 'wx', 0o600)
             try {
-              await fh.writeFile(`${signed}mac ${mac}\n`)
+              await fh.writeFile(record)
               await fh.sync()
             } finally {
               await fh.close()
@@ -354,87 +326,63 @@ export class AotStore {
     }
   }
 
+  /** The engine's reading of the record of `name` (no record: null, without loading the runtime). */
+  #inspect(name: string, imageSha256: string | null): NativeAotInspection | null | 'no-runtime' {
+    if (!fs.existsSync(path.join(this.dir, `${name}.meta`))) return null
+    const rt = engine()
+    return rt ? rt.aotInspect(path.join(this.#imagesDir, name), imageSha256) : 'no-runtime'
+  }
+
   /** The artifact file name the record of `name` names, if any. */
   #recordedArtifact(name: string): string | null {
-    try {
-      const rec = parseRecord(fs.readFileSync(path.join(this.dir, `${name}.meta`), 'utf8'))
-      return rec?.fields.get('artifact') ?? null
-    } catch {
-      return null
-    }
+    const r = this.#inspect(name, null)
+    return (r !== null && r !== 'no-runtime' && r.fields.artifact) || null
   }
 
   /**
    * The artifact of image `name` whose current SHA-256 is `imageSha256`, or
-   * null if it has none. Checks what the engine checks except the artifact's
-   * digest (the engine hashes it at load).
+   * null if it has none: the engine's verdict (aot.c), and the artifact's
+   * digest (hashed once per file version).
    */
   info(name: string, imageSha256: string): AotInfo | null {
-    let text: string
-    try {
-      text = fs.readFileSync(path.join(this.dir, `${name}.meta`), 'utf8')
-    } catch {
-      return null
-    }
-    const rec = parseRecord(text)
-    const f = rec?.fields ?? new Map<string, string>()
-    const artifact = f.get('artifact') ?? ''
-    const file = path.join(this.dir, artifact)
-    let size = Number(f.get('artifact-size') ?? 0)
-    let status: AotInfo['status'] = 'ready'
-    let reason: string | undefined
-    const key = this.#keySync()
-    const facts = runtimeFacts()
+    const r = this.#inspect(name, imageSha256)
+    if (r === null) return null
+    if (r === 'no-runtime')
+      return {
+        status: 'stale',
+        reason: 'the runtime cannot be loaded to check it',
+        path: '',
+        size: 0,
+        sha256: '',
+        cpu: '',
+        wamr: '',
+        opt: 0,
+        compiled: new Date(0),
+      }
+    if (r.verdict === 'none') return null
+    const f = r.fields
+    const file = path.join(this.dir, f.artifact ?? '')
+    let status: AotInfo['status'] = r.verdict === 'ok' ? 'ready' : r.verdict
+    let reason = r.reason || undefined
     let st: fs.Stats | undefined
     try {
-      st = fs.lstatSync(file)
+      st = f.artifact ? fs.lstatSync(file) : undefined
     } catch {
-      // below
+      // missing: the engine said so
     }
-    if (!rec || !artifact || artifact.includes('/') || artifact.startsWith('.')) {
+    if (status === 'ready' && st && artifactDigest(file, st) !== f['artifact-sha256']) {
       status = 'rejected'
-      reason = 'its record is malformed'
-    } else if (!key || createHmac('sha256', key).update(rec.signed).digest('hex') !== rec.mac) {
-      status = 'rejected'
-      reason = 'its record was not written by this store (MAC mismatch): tampered or foreign'
-    } else if (!st) {
-      status = 'stale'
-      reason = 'its artifact is missing'
-    } else if (privateFileProblem(st)) {
-      status = 'rejected'
-      reason = `its artifact is ${privateFileProblem(st)}`
-    } else if (st.size !== size) {
-      status = 'rejected'
-      reason = 'its artifact does not match its recorded size: tampered'
-    } else if (!facts) {
-      status = 'stale'
-      reason = 'the runtime cannot be loaded to check it'
-    } else if (f.get('target') !== HOST_TARGET) {
-      status = 'stale'
-      reason = `compiled for ${f.get('target')}, not ${HOST_TARGET}`
-    } else if (f.get('wamr') !== facts.wamr) {
-      status = 'stale'
-      reason = `compiled for WAMR ${f.get('wamr')}, not ${facts.wamr}`
-    } else if (f.get('machine') !== '-' && f.get('machine') !== facts.machine) {
-      status = 'stale'
-      reason = 'compiled for another CPU (--cpu on another machine)'
-    } else if (f.get('image-sha256') !== imageSha256) {
-      status = 'stale'
-      reason = 'compiled from another version of the image'
-    } else if (artifactDigest(file, st) !== f.get('artifact-sha256')) {
-      status = 'rejected'
-      reason = 'its artifact does not match its recorded digest: tampered'
+      reason = 'its AOT artifact does not match its recorded digest: tampered'
     }
-    if (st) size = st.size
     const info: AotInfo = {
       status,
       path: file,
-      size,
-      sha256: f.get('artifact-sha256') ?? '',
-      cpu: f.get('cpu') ?? '',
-      wamr: f.get('wamr') ?? '',
-      opt: Number(f.get('opt') ?? 0),
-      compiled: new Date(f.get('created') ?? 0),
+      size: st ? st.size : Number(f['artifact-size'] ?? 0),
+      sha256: f['artifact-sha256'] ?? '',
+      cpu: f.cpu ?? '',
+      wamr: f.wamr ?? '',
+      opt: Number(f.opt ?? 0),
+      compiled: new Date(f.created ?? 0),
     }
     if (reason) info.reason = reason
     return info

@@ -67,12 +67,26 @@ export interface NativeContext {
   count(): number
 }
 
+export interface NativeAotInspection {
+  /** `none` without a record (or without a digest to judge against). */
+  verdict: 'none' | 'stale' | 'ok' | 'rejected'
+  /** Why it is not `ok`. */
+  reason: string
+  /** The record's fields ({} if it cannot be read or names no artifact). */
+  fields: Record<string, string>
+}
+
 export type NativeLogHandler = (level: number, module: string, message: string, timeMs: number) => void
 
 export interface NativeBinding {
   init(options: { OcreError: typeof OcreError; onLog: NativeLogHandler }): void
   version(): string
-  aotRuntime(): { wamr: string; machine: string }
+  /** The engine's WAMR version, this machine's CPU fingerprint and the AOT target architecture. */
+  aotRuntime(): { wamr: string; machine: string; target: string }
+  /** An AOT record of `values` (one string per record field) signed with the 32-byte store key. */
+  aotSign(values: Record<string, string>, key: Buffer): string
+  /** The engine's reading of an image's AOT record (see native/include/ocre/runtime/wamr.h). */
+  aotInspect(imagePath: string, imageSha256: string | null): NativeAotInspection
   pipe(): [number, number]
   closeFd(fd: number): void
   /** This environment's /dev/null (read-write), shared by every 'ignore' slot; never close it. */

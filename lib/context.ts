@@ -7,7 +7,8 @@ import path from 'node:path'
 import { binding, type NativeContainer, type NativeContext, type NativeSnapshot } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
 import { AbortError, type CallSite, captureCallSite, OcreError, withCallSite } from './errors'
-import { checkLoadable, ImageStore } from './images'
+import { checkLoadable } from './images/gate'
+import { ImageStore } from './images/store'
 import './log'
 import { normalizeStdio, RunStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
@@ -21,7 +22,7 @@ import {
   checkOptions,
   checkString,
   checkStringArray,
-  isAbortSignal,
+  checkSignal,
   typeError,
 } from './validate'
 
@@ -224,8 +225,7 @@ export class Context implements AsyncDisposable {
     const site = captureCallSite(this.run)
     checkNonEmptyString(image, 'image')
     const { native, stdio, rest } = parseCreateOptions(options, 'options', RUN_KEYS, image)
-    const signal = rest.signal
-    if (signal !== undefined && !isAbortSignal(signal)) throw typeError('an AbortSignal', 'options.signal', signal)
+    const signal = rest.signal === undefined ? undefined : checkSignal(rest.signal, 'options.signal')
     const input = rest.input
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
       throw typeError('a string or a Uint8Array', 'options.input', input)

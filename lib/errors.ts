@@ -63,6 +63,16 @@ export class AbortError extends Error {
   }
 }
 
+/** The AbortError of an operation cancelled through `signal` (its reason as the cause). */
+export function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal.reason })
+}
+
+/** The `code` of a Node.js system error (`ENOENT`, ...), if it is one. */
+export function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException)?.code
+}
+
 /** Whether `err` is an OcreError with `code` (any OcreError without `code`). */
 export function isOcreError(err: unknown, code?: OcreErrorCode): err is OcreError {
   return err instanceof OcreError && (code === undefined || err.code === code)

@@ -142,3 +142,15 @@ export function isAbortSignal(value: unknown): value is AbortSignal {
     typeof (value as AbortSignal).addEventListener === 'function'
   )
 }
+
+export function checkSignal(value: unknown, name: string): AbortSignal {
+  if (!isAbortSignal(value)) throw typeError('an AbortSignal', name, value)
+  return value
+}
+
+/** A safe integer >= `min` (TypeError for a non-number, RangeError otherwise). */
+export function checkSafeInteger(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number') throw typeError('a number', name, value)
+  if (!Number.isSafeInteger(value) || value < min) throw rangeError(`an integer >= ${min}`, name, value)
+  return value
+}

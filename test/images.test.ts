@@ -1,4 +1,4 @@
-// The image store (lib/images.ts) on its own: it needs no native addon.
+// The image store (lib/images/) on its own: it needs no native addon.
 // Pulls use HTTP servers on 127.0.0.1 only.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -495,7 +495,7 @@ describe('ImageStore', function () {
     it('leaves no file behind when the pulling process is killed (swept by the next operation)', async function () {
       server = await serve(routes())
       const script = `
-        const { ImageStore } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'images.ts'))})
+        const { ImageStore } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'images', 'index.ts'))})
         new ImageStore(${JSON.stringify(dir)}, () => false).pull(${JSON.stringify(server.url + '/half/big.wasm')})
       `
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'ignore' })

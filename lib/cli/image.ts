@@ -1,4 +1,4 @@
-// `ocre image ls|pull|import|build|rm`: a thin layer over ImageStore (lib/images.ts).
+// `ocre image ls|pull|import|build|rm`: a thin layer over ImageStore (lib/images/).
 // The image commands do not load the runtime: containers exist only inside the
 // `ocre run` process that made them, so none is ever in use here.
 import path from 'node:path'

@@ -91,16 +91,6 @@ Napi::Value Version(const Napi::CallbackInfo &info)
 	return Napi::String::New(info.Env(), ocre_version());
 }
 
-// aotRuntime(): { wamr, machine }: what the image store records with an AOT
-// artifact and what the engine checks it against.
-Napi::Value AotRuntime(const Napi::CallbackInfo &info)
-{
-	Napi::Object o = Napi::Object::New(info.Env());
-	o.Set("wamr", Napi::String::New(info.Env(), ocre_wamr_version()));
-	o.Set("machine", Napi::String::New(info.Env(), ocre_aot_machine_fingerprint()));
-	return o;
-}
-
 // pipe(): [readFd, writeFd], both close-on-exec, both blocking (libuv makes
 // its own end non-blocking when it opens it; the container's end stays
 // blocking, which the engine expects).
@@ -264,6 +254,8 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports)
 	exports.Set("init", Napi::Function::New(env, Init, "init"));
 	exports.Set("version", Napi::Function::New(env, Version, "version"));
 	exports.Set("aotRuntime", Napi::Function::New(env, AotRuntime, "aotRuntime"));
+	exports.Set("aotSign", Napi::Function::New(env, AotSign, "aotSign"));
+	exports.Set("aotInspect", Napi::Function::New(env, AotInspect, "aotInspect"));
 	exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
 	exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
 	exports.Set("devNull", Napi::Function::New(env, DevNull, "devNull"));

@@ -73,6 +73,11 @@ std::string DescribeValue(Napi::Value v);
 std::string ArgString(const Napi::CallbackInfo &info, size_t i, const std::string &name);
 int64_t ArgInteger(const Napi::CallbackInfo &info, size_t i, const std::string &name, int64_t min, int64_t max);
 
+// AOT records (aot.cc): aotRuntime(), aotSign(), aotInspect().
+Napi::Value AotRuntime(const Napi::CallbackInfo &info);
+Napi::Value AotSign(const Napi::CallbackInfo &info);
+Napi::Value AotInspect(const Napi::CallbackInfo &info);
+
 // Run `f` on the JS thread from a callback that must not let a C++
 // exception escape (ThreadSafeFunction calls, AsyncWorker completions):
 // a JS exception is rethrown into JavaScript when that is still possible

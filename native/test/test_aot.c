@@ -68,6 +68,65 @@ static void sha256_vectors(void)
 static bool copy_file(const char *from, const char *to);
 static void path_in_images(char *out, size_t size, const char *rel);
 
+/* The record format's one owner: sign, read back, refuse what would not
+ * round-trip (the store writes records only through ocre_aot_record_sign). */
+static void record_format(void)
+{
+	static const uint8_t key[OCRE_AOT_KEY_SIZE] = {1, 2, 3};
+	const char *values[] = {"a.wasm",
+	                        "a.wasm.0123456789abcdef.aot",
+	                        "aa",
+	                        "bb",
+	                        "12",
+	                        "1.1.2",
+	                        "x86_64",
+	                        "x86-64",
+	                        "-",
+	                        "3",
+	                        "software",
+	                        "-",
+	                        "2026-11-28T00:00:00.000Z"};
+	char text[OCRE_AOT_RECORD_MAX], value[64], mac_hex[65], *mac;
+	uint8_t mac_bytes[32];
+	size_t i;
+	int n;
+
+	for (i = 0; ocre_aot_record_fields[i]; i++)
+		;
+	CHECK_INT((int)i, (int)(sizeof(values) / sizeof(values[0])));
+	n = ocre_aot_record_sign(values, key, text);
+	CHECK(n > 0);
+	CHECK_INT((int)strlen(text), n);
+	CHECK(strncmp(text, "ocre-aot 1\nimage a.wasm\nartifact a.wasm.0123456789abcdef.aot\n", 52) == 0);
+	for (i = 0; ocre_aot_record_fields[i]; i++) {
+		CHECK(ocre_aot_record_get(text, ocre_aot_record_fields[i], value, sizeof(value)));
+		CHECK_STR(value, values[i]);
+	}
+	CHECK(!ocre_aot_record_get(text, "nope", value, sizeof(value)));
+	CHECK(!ocre_aot_record_get(text, "created", value, 5)); /* does not fit */
+	/* the MAC is the last line and covers every byte before it */
+	mac = strstr(text, "\nmac ");
+	CHECK(mac != NULL);
+	ocre_hmac_sha256(key, sizeof(key), text, (size_t)(mac + 1 - text), mac_bytes);
+	ocre_hex(mac_bytes, 32, mac_hex);
+	CHECK(strncmp(mac + 5, mac_hex, 64) == 0);
+	CHECK_STR(mac + 5 + 64, "\n");
+	/* a value that is empty, missing or spans lines is refused */
+	values[2] = "";
+	CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	values[2] = NULL;
+	CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	values[2] = "aa\nmac 00";
+	CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	values[2] = "aa";
+	{
+		static char huge[OCRE_AOT_RECORD_MAX];
+		memset(huge, 'f', sizeof(huge) - 1);
+		values[8] = huge;
+		CHECK_INT(ocre_aot_record_sign(values, key, text), -1);
+	}
+}
+
 /* ---- the module cache ---- */
 
 static int loads;
@@ -126,7 +185,7 @@ static void modules_are_cached_while_unused(void)
 	ocre_log_set_level(OCRE_LOG_LEVEL_INF);
 }
 
-/* ---- artifacts, made as lib/images.ts makes them ---- */
+/* ---- artifacts, made as the image store makes them (lib/aot.ts) ---- */
 
 static void path_in_images(char *out, size_t size, const char *rel)
 {
@@ -187,24 +246,28 @@ static bool file_digest(const char *path, char hex[65], size_t *size)
 static void write_record(const char *name, const char *artifact, const char *image_sha, const char *wamr,
                          const char *machine)
 {
-	char path[1200], img_hex[65], art_hex[65], text[2048], mac_hex[65], tmp[1200];
-	uint8_t mac[32];
+	char path[1200], img_hex[65], art_hex[65], text[OCRE_AOT_RECORD_MAX], tmp[1200], size_text[32];
 	size_t img_size, art_size;
-	int n;
 
 	path_in_images(path, sizeof(path), name);
 	CHECK(file_digest(path, img_hex, &img_size));
 	snprintf(path, sizeof(path), "%s/.aot/%s", test_images_dir(), artifact);
 	CHECK(file_digest(path, art_hex, &art_size));
-	n = snprintf(text, sizeof(text),
-	             "ocre-aot 1\nimage %s\nartifact %s\nimage-sha256 %s\nartifact-sha256 %s\nartifact-size %zu\n"
-	             "wamr %s\ntarget " OCRE_AOT_TARGET "\ncpu x86-64\nfeatures -\nopt 3\nbounds software\nmachine %s\n"
-	             "created 2026-11-28T00:00:00.000Z\n",
-	             name, artifact, image_sha ? image_sha : img_hex, art_hex, art_size, wamr ? wamr : "1.1.2",
-	             machine ? machine : "-");
-	ocre_hmac_sha256(store_key, sizeof(store_key), text, (size_t)n, mac);
-	ocre_hex(mac, 32, mac_hex);
-	snprintf(text + n, sizeof(text) - (size_t)n, "mac %s\n", mac_hex);
+	snprintf(size_text, sizeof(size_text), "%zu", art_size);
+	const char *values[] = {name,
+	                        artifact,
+	                        image_sha ? image_sha : img_hex,
+	                        art_hex,
+	                        size_text,
+	                        wamr ? wamr : "1.1.2",
+	                        OCRE_AOT_TARGET,
+	                        "x86-64",
+	                        "-",
+	                        "3",
+	                        "software",
+	                        machine ? machine : "-",
+	                        "2026-11-28T00:00:00.000Z"};
+	CHECK(ocre_aot_record_sign(values, store_key, text) > 0);
 	/* as the store does it: a new file renamed over the record */
 	snprintf(path, sizeof(path), "%s/.aot/%s.meta", test_images_dir(), name);
 	snprintf(tmp, sizeof(tmp), "%s/.aot/.tmp-record", test_images_dir());
@@ -581,6 +644,7 @@ int main(void)
 {
 	test_setup();
 	RUN(sha256_vectors);
+	RUN(record_format);
 	RUN(modules_are_cached_while_unused);
 	aotc = getenv("OCRE_AOTC");
 	if (!aotc || !*aotc) {

@@ -34,16 +34,6 @@ int ocre_is_initialized(void);
 /** Library version string, e.g. "0.1.0 (WAMR 1.1.2)". Static storage. */
 const char *ocre_version(void);
 
-/** The WAMR version the engine was built from, e.g. "1.1.2" (ocre-node addition). */
-const char *ocre_wamr_version(void);
-
-/**
- * This machine's CPU fingerprint (hex SHA-256 of /proc/cpuinfo's first
- * "model name" and "flags" values, newline-joined): what binds an AOT artifact
- * compiled with `--cpu native` to the machine (ocre-node addition).
- */
-const char *ocre_aot_machine_fingerprint(void);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,8 +1,11 @@
 /* AOT artifacts: finding and verifying the native code compiled for an image.
  *
  * An AOT file is native code, so only artifacts compiled by this product, in
- * this store, for this exact image, are ever loaded. The image store (lib/
- * images.ts, `ocre image build`) writes, next to <workdir>/images/<name>:
+ * this store, for this exact image, are ever loaded. This file owns the
+ * record format: the image store (lib/aot.ts, `ocre image build`) formats,
+ * signs and reads records only through ocre_aot_record_sign(),
+ * ocre_aot_record_get() and ocre_aot_inspect() (<ocre/runtime/wamr.h>, via
+ * the addon). Next to <workdir>/images/<name>:
  *
  *   images/.aot/<name>.meta          its record, mode 0600 (text, see below)
  *   images/.aot/<name>.<hex16>.aot   the artifact it names (WAMR AOT format),
@@ -49,9 +52,49 @@
 #include "aot.h"
 #include "internal.h"
 
-#define KEY_SIZE 32
+#define KEY_SIZE OCRE_AOT_KEY_SIZE
 
-/* ---- this machine's fingerprint (lib/images.ts computes the same) ---- */
+/* ---- the record ---- */
+
+const char *const ocre_aot_record_fields[] = {
+    "image", "artifact", "image-sha256", "artifact-sha256", "artifact-size", "wamr",    "target",
+    "cpu",   "features", "opt",          "bounds",          "machine",       "created", NULL,
+};
+
+const char *ocre_aot_target(void)
+{
+	return OCRE_AOT_TARGET;
+}
+
+int ocre_aot_record_sign(const char *const values[], const uint8_t key[OCRE_AOT_KEY_SIZE],
+                         char out[OCRE_AOT_RECORD_MAX])
+{
+	uint8_t mac[32];
+	char mac_hex[65];
+	size_t len = 0, i;
+	int n;
+
+	n = snprintf(out, OCRE_AOT_RECORD_MAX, "ocre-aot 1\n");
+	len = (size_t)n;
+	for (i = 0; ocre_aot_record_fields[i]; i++) {
+		const char *v = values[i];
+		if (!v || !*v || strchr(v, '\n'))
+			return -1;
+		n = snprintf(out + len, OCRE_AOT_RECORD_MAX - len, "%s %s\n", ocre_aot_record_fields[i], v);
+		if (n < 0 || (size_t)n >= OCRE_AOT_RECORD_MAX - len)
+			return -1;
+		len += (size_t)n;
+	}
+	/* the MAC line comes last: it covers every byte before it */
+	ocre_hmac_sha256(key, KEY_SIZE, out, len, mac);
+	ocre_hex(mac, 32, mac_hex);
+	n = snprintf(out + len, OCRE_AOT_RECORD_MAX - len, "mac %s\n", mac_hex);
+	if (n < 0 || (size_t)n >= OCRE_AOT_RECORD_MAX - len)
+		return -1;
+	return (int)(len + (size_t)n);
+}
+
+/* ---- this machine's fingerprint (recorded for --cpu native artifacts) ---- */
 
 static char fingerprint[65];
 static pthread_once_t fingerprint_once = PTHREAD_ONCE_INIT;
@@ -171,8 +214,6 @@ static ssize_t read_private(const char *path, const char *what, char *buf, size_
 	return total;
 }
 
-static bool field(const char *meta, const char *key, char *out, size_t size);
-
 int ocre_aot_probe(const char *img_path, struct ocre_aot_probe *p)
 {
 	const char *name = strrchr(img_path, '/');
@@ -199,7 +240,8 @@ int ocre_aot_probe(const char *img_path, struct ocre_aot_probe *p)
 		return 0;
 	}
 	p->meta[len] = '\0';
-	if (!field(p->meta, "artifact", file, sizeof(file)) || !file[0] || strchr(file, '/') || file[0] == '.') {
+	if (!ocre_aot_record_get(p->meta, "artifact", file, sizeof(file)) || !file[0] || strchr(file, '/') ||
+	    file[0] == '.') {
 		snprintf(p->problem, sizeof(p->problem), "its AOT record is malformed");
 		return 0;
 	}
@@ -230,7 +272,7 @@ bool ocre_aot_same_files(const struct stat *a, const struct stat *b)
 /* ---- verification ---- */
 
 /* The value of "<key> " in the record, copied to @p out (NUL-terminated). */
-static bool field(const char *meta, const char *key, char *out, size_t size)
+bool ocre_aot_record_get(const char *meta, const char *key, char *out, size_t size)
 {
 	size_t klen = strlen(key);
 	const char *p = meta;
@@ -292,22 +334,20 @@ static bool equal_ct(const char *a, const char *b, size_t n)
 	return diff == 0;
 }
 
-enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char *wamr_version, const uint8_t *image,
-                                      size_t image_size, uint8_t **artifact, size_t *artifact_size, char *why,
-                                      size_t why_size)
+/* Steps 1 and 2 of the verification, and the artifact file's metadata:
+ * everything but its bytes. On OK, @p declared and @p art_hex hold the
+ * artifact's recorded size and digest. */
+static enum ocre_aot_verdict check_record(const struct ocre_aot_probe *p, const char *wamr_version,
+                                          const char *image_hex, unsigned long long *declared, char art_hex[65],
+                                          char *why, size_t why_size)
 {
-	char key[KEY_SIZE + 1], value[160], mac_hex[65], hex[65];
+	char key[KEY_SIZE + 1], value[160], mac_hex[65];
 	const char *meta = p->meta;
 	uint8_t digest[32];
 	const char *mac_line;
 	ssize_t key_len;
 	struct stat key_st;
-	uint8_t *buf;
-	size_t size;
-	unsigned long long declared;
 
-	*artifact = NULL;
-	*artifact_size = 0;
 	if (!p->present) {
 		snprintf(why, why_size, "it has no AOT artifact");
 		return OCRE_AOT_NONE;
@@ -341,16 +381,16 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 	}
 
 	/* 2. It was made for this image, runtime and machine. */
-	if (!field(meta, "wamr", value, sizeof(value)) || strcmp(value, wamr_version) != 0) {
+	if (!ocre_aot_record_get(meta, "wamr", value, sizeof(value)) || strcmp(value, wamr_version) != 0) {
 		snprintf(why, why_size, "its AOT artifact was compiled for WAMR %s, not %s", value, wamr_version);
 		return OCRE_AOT_STALE;
 	}
-	if (!field(meta, "target", value, sizeof(value)) || strcmp(value, OCRE_AOT_TARGET) != 0 ||
-	    !field(meta, "bounds", value, sizeof(value)) || strcmp(value, "software") != 0) {
+	if (!ocre_aot_record_get(meta, "target", value, sizeof(value)) || strcmp(value, OCRE_AOT_TARGET) != 0 ||
+	    !ocre_aot_record_get(meta, "bounds", value, sizeof(value)) || strcmp(value, "software") != 0) {
 		snprintf(why, why_size, "its AOT artifact was compiled for another target or bounds-check mode");
 		return OCRE_AOT_STALE;
 	}
-	if (!field(meta, "machine", value, sizeof(value))) {
+	if (!ocre_aot_record_get(meta, "machine", value, sizeof(value))) {
 		snprintf(why, why_size, "its AOT record is malformed");
 		return OCRE_AOT_REJECTED;
 	}
@@ -358,18 +398,14 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 		snprintf(why, why_size, "its AOT artifact was compiled for another CPU (--cpu on another machine)");
 		return OCRE_AOT_STALE;
 	}
-	ocre_sha256(image, image_size, digest);
-	ocre_hex(digest, 32, hex);
-	if (!field(meta, "image-sha256", value, sizeof(value)) || strcmp(value, hex) != 0) {
+	if (!ocre_aot_record_get(meta, "image-sha256", value, sizeof(value)) || strcmp(value, image_hex) != 0) {
 		snprintf(why, why_size, "its AOT artifact was compiled from another version of the image");
 		return OCRE_AOT_STALE;
 	}
 
-	/* 3. The artifact is the one recorded. Read into private memory (not
-	 * mapped: a mapping would show later writes to the file) and hashed in
-	 * the buffer WAMR then loads from: what is checked is what runs. */
-	if (!field(meta, "artifact-sha256", hex, sizeof(hex)) || strlen(hex) != 64 ||
-	    !field(meta, "artifact-size", value, sizeof(value)) || sscanf(value, "%llu", &declared) != 1) {
+	/* 3a. The artifact file is the one recorded, as far as its metadata tells. */
+	if (!ocre_aot_record_get(meta, "artifact-sha256", art_hex, 65) || strlen(art_hex) != 64 ||
+	    !ocre_aot_record_get(meta, "artifact-size", value, sizeof(value)) || sscanf(value, "%llu", declared) != 1) {
 		snprintf(why, why_size, "its AOT record is malformed");
 		return OCRE_AOT_REJECTED;
 	}
@@ -383,13 +419,42 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 		snprintf(why, why_size, "its AOT artifact is not a regular file private to this user");
 		return OCRE_AOT_REJECTED;
 	}
-	if (declared > UINT32_MAX || !(buf = read_whole(p->artifact_path, (size_t)declared, &size))) {
+	if ((unsigned long long)p->artifact_st.st_size != *declared || *declared > UINT32_MAX) {
+		snprintf(why, why_size, "its AOT artifact does not match its recorded size: tampered");
+		return OCRE_AOT_REJECTED;
+	}
+	return OCRE_AOT_OK;
+}
+
+enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char *wamr_version, const uint8_t *image,
+                                      size_t image_size, uint8_t **artifact, size_t *artifact_size, char *why,
+                                      size_t why_size)
+{
+	char image_hex[65], art_hex[65], hex[65];
+	uint8_t digest[32];
+	unsigned long long declared = 0;
+	enum ocre_aot_verdict verdict;
+	uint8_t *buf;
+	size_t size;
+
+	*artifact = NULL;
+	*artifact_size = 0;
+	ocre_sha256(image, image_size, digest);
+	ocre_hex(digest, 32, image_hex);
+	verdict = check_record(p, wamr_version, image_hex, &declared, art_hex, why, why_size);
+	if (verdict != OCRE_AOT_OK)
+		return verdict;
+
+	/* 3b. Its bytes are the ones recorded. Read into private memory (not
+	 * mapped: a mapping would show later writes to the file) and hashed in
+	 * the buffer WAMR then loads from: what is checked is what runs. */
+	if (!(buf = read_whole(p->artifact_path, (size_t)declared, &size))) {
 		snprintf(why, why_size, "cannot read its AOT artifact: %s", strerror(errno));
 		return OCRE_AOT_REJECTED;
 	}
 	ocre_sha256(buf, size, digest);
-	ocre_hex(digest, 32, value);
-	if (size != declared || !equal_ct(value, hex, 64) || size < 4 || memcmp(buf, "\0aot", 4) != 0) {
+	ocre_hex(digest, 32, hex);
+	if (size != declared || !equal_ct(hex, art_hex, 64) || size < 4 || memcmp(buf, "\0aot", 4) != 0) {
 		free(buf);
 		snprintf(why, why_size, "its AOT artifact does not match its recorded digest: tampered");
 		return OCRE_AOT_REJECTED;
@@ -397,4 +462,26 @@ enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char
 	*artifact = buf;
 	*artifact_size = size;
 	return OCRE_AOT_OK;
+}
+
+enum ocre_aot_verdict ocre_aot_inspect(const char *img_path, const char *image_sha256, char record[OCRE_AOT_RECORD_MAX],
+                                       char *why, size_t why_size)
+{
+	struct ocre_aot_probe p;
+	enum ocre_aot_verdict verdict = OCRE_AOT_NONE;
+	unsigned long long declared = 0;
+	char art_hex[65];
+
+	record[0] = '\0';
+	snprintf(why, why_size, "it has no AOT artifact");
+	if (ocre_aot_probe(img_path, &p) != 0) {
+		snprintf(why, why_size, "out of memory");
+		return OCRE_AOT_NONE;
+	}
+	if (p.artifact_path) /* read, and it names an artifact */
+		snprintf(record, OCRE_AOT_RECORD_MAX, "%s", p.meta);
+	if (image_sha256)
+		verdict = check_record(&p, ocre_wamr_version(), image_sha256, &declared, art_hex, why, why_size);
+	ocre_aot_probe_free(&p);
+	return verdict;
 }

@@ -7,18 +7,13 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-enum ocre_aot_verdict {
-	OCRE_AOT_NONE,     /* no artifact: interpret */
-	OCRE_AOT_STALE,    /* an artifact for another image version, WAMR or CPU: interpret */
-	OCRE_AOT_OK,       /* verified: load it */
-	OCRE_AOT_REJECTED, /* failed verification: never load it */
-};
+#include <ocre/runtime/wamr.h>
 
 struct ocre_aot_probe {
 	char *meta_path, *artifact_path, *key_path;
 	bool present;                     /* a record exists */
 	struct stat meta_st, artifact_st; /* artifact_st zeroed if it is missing */
-	char meta[4096];                  /* the record's text, as read once */
+	char meta[OCRE_AOT_RECORD_MAX];   /* the record's text, as read once */
 	char problem[160];                /* set if the record is unusable (verify rejects) */
 };
 
@@ -35,12 +30,6 @@ bool ocre_aot_same_files(const struct stat *a, const struct stat *b);
 enum ocre_aot_verdict ocre_aot_verify(const struct ocre_aot_probe *p, const char *wamr_version, const uint8_t *image,
                                       size_t image_size, uint8_t **artifact, size_t *artifact_size, char *why,
                                       size_t why_size);
-
-/* Hex SHA-256 of /proc/cpuinfo's first "model name", "flags", "Features",
- * "CPU implementer" and "CPU part" values (x86 has the first two, ARM the
- * last three), newline-joined: what binds a CPU-specific artifact to its
- * machine. */
-const char *ocre_aot_machine_fingerprint(void);
 
 /* The architecture artifacts must be compiled for: this build's. */
 #if defined(__x86_64__)

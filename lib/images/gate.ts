@@ -1,0 +1,86 @@
+// The validation gate: nothing V8's validator rejects reaches the engine
+// (WAMR 1.1.2's loader is not safe on malformed modules). Verdicts are cached
+// for the whole process by file identity, so an image is validated once per
+// file version, not at every create.
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import { OcreError } from '../errors'
+import { imageNameProblem } from './names'
+
+// The JS engine's WebAssembly API (the project's TS lib settings have no DOM types).
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean
+  Module: new (bytes: Uint8Array) => object
+}
+
+/** Why `bytes` is not a WebAssembly module V8 accepts, or null if it is one. */
+export function wasmProblem(bytes: Uint8Array): string | null {
+  if (WebAssembly.validate(bytes)) return null
+  try {
+    new WebAssembly.Module(bytes)
+  } catch (err) {
+    return String((err as Error).message).replace(/^WebAssembly\.Module\(\): /, '')
+  }
+  return 'WebAssembly.validate rejected it'
+}
+
+/**
+ * Admission check of bytes entering the store.
+ * @throws OcreError ERR_OCRE_INVALID_IMAGE with V8's reason
+ */
+export function checkWasm(name: string, bytes: Uint8Array): void {
+  const problem = wasmProblem(bytes)
+  if (problem)
+    throw new OcreError('ERR_OCRE_INVALID_IMAGE', `'${name}' is not a valid WebAssembly module: ${problem}`)
+}
+
+// Verdicts of V8's validator on image files, by file identity.
+const verdicts = new Map<string, string | null>()
+const VERDICTS_MAX = 4096
+
+function invalidImage(name: string, problem: string): OcreError {
+  return new OcreError('ERR_OCRE_INVALID_IMAGE', `image ${name} is not valid WebAssembly: ${problem}`)
+}
+
+function identity(file: string, st: fs.Stats): string {
+  return `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
+}
+
+/**
+ * ImageStore.ensureLoadable() of `dir`, without a promise when the answer is
+ * already known (the file's verdict is cached for its current identity):
+ * returns undefined, or throws; returns a promise only when the file has to
+ * be read. Context.create() uses it to stay synchronous. A missing file or a
+ * bad name is left for the engine to report. Package-internal (not
+ * re-exported by index.ts).
+ * @throws OcreError ERR_OCRE_INVALID_IMAGE with V8's reason
+ */
+export function checkLoadable(dir: string, name: string): Promise<void> | undefined {
+  if (imageNameProblem(name) !== null) return // the engine reports bad names
+  // A valid name is one plain path component: no need for path.join()
+  const file = dir.endsWith('/') ? dir + name : `${dir}/${name}`
+  let st: fs.Stats
+  try {
+    st = fs.statSync(file)
+  } catch {
+    return
+  }
+  if (!st.isFile()) return
+  const key = identity(file, st)
+  const problem = verdicts.get(key)
+  if (problem === undefined) return validate(name, file, key)
+  if (problem !== null) throw invalidImage(name, problem)
+}
+
+async function validate(name: string, file: string, key: string): Promise<void> {
+  const bytes = await fsp.readFile(file)
+  const now = fs.statSync(file, { throwIfNoEntry: false })
+  const problem = wasmProblem(bytes)
+  // cache only if the file did not change while it was read
+  if (now && identity(file, now) === key) {
+    if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
+    verdicts.set(key, problem)
+  }
+  if (problem !== null) throw invalidImage(name, problem)
+}

@@ -1,0 +1,13 @@
+// The image store and what comes with it (`ocre-node/dist/images`):
+//   names.ts     image name rules (SPEC §4)
+//   options.ts   the store operations' options and their checks
+//   gate.ts      the V8 validation gate and its process-wide verdict cache
+//   tempfile.ts  temp files of the store: write, fsync, sweep
+//   http.ts      the HTTP client of pulls (redirects, timeout, abort)
+//   store.ts     ImageStore, which uses all of the above
+export { ImageStore, type ImageInfo, type ImageSource } from './store'
+export { imageNameProblem, isValidImageName, suggestImageName } from './names'
+export { type AddOptions, DEFAULT_MAX_BYTES, type PullOptions } from './options'
+export { checkLoadable, wasmProblem } from './gate'
+export { DEFAULT_PULL_TIMEOUT, MAX_REDIRECTS } from './http'
+export type { Progress } from './tempfile'

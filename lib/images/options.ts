@@ -1,0 +1,85 @@
+// The options of the image store's operations, checked with validate.ts's
+// rules (TypeError for a wrong type or value, RangeError for a number out of
+// range, unknown option names rejected).
+import type { CompileOptions } from '../aot'
+import {
+  checkBoolean,
+  checkFunction,
+  checkOptions,
+  checkSafeInteger,
+  checkSignal,
+  typeError,
+} from '../validate'
+import type { Progress } from './tempfile'
+
+/** Default size limit of a pull (and of an add from an http(s) URL): 256 MiB. */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+export interface AddOptions {
+  /** Replace an existing image of the same name (default false: ERR_OCRE_EXISTS). */
+  replace?: boolean
+  /** Expected SHA-256 (64 hex digits, optionally prefixed `sha256:`); ERR_OCRE_DIGEST_MISMATCH otherwise. */
+  sha256?: string
+  /** Aborts the transfer: the promise rejects with an AbortError and nothing is left behind. */
+  signal?: AbortSignal
+  /** Called after every chunk written. An exception thrown here aborts the operation with it. */
+  onProgress?: (progress: Progress) => void
+  /** Size limit in bytes (ERR_OCRE_TOO_LARGE). Default: DEFAULT_MAX_BYTES for http(s), none for local sources. */
+  maxBytes?: number
+  /** http(s) only: idle timeout in ms (default DEFAULT_PULL_TIMEOUT; 0 disables it). */
+  timeout?: number
+  /**
+   * Also compile it to native code (see {@link ImageStore.compile}; `true` or
+   * the compile options). The image is admitted only if it compiles.
+   */
+  aot?: boolean | Omit<CompileOptions, 'signal'>
+}
+
+export interface PullOptions extends AddOptions {
+  /** Image name; default: the last segment of the URL's path. */
+  name?: string | null
+}
+
+export const ADD_OPTIONS = ['replace', 'sha256', 'signal', 'onProgress', 'maxBytes', 'timeout', 'aot'] as const
+export const COMPILE_OPTIONS = ['cpu', 'signal'] as const
+export const PULL_OPTIONS = [...ADD_OPTIONS, 'name'] as const
+
+/** `options` of add() (allowed: ADD_OPTIONS) or pull() (PULL_OPTIONS), checked; {} for none. */
+export function checkAddOptions<T extends AddOptions>(
+  options: unknown,
+  allowed: readonly string[],
+  what = 'options',
+): T {
+  if (options === undefined || options === null) return {} as T
+  const o = checkOptions(options, what, allowed)
+  if (o.replace !== undefined) checkBoolean(o.replace, `${what}.replace`)
+  if (o.sha256 !== undefined) normalizeDigest(o.sha256, `${what}.sha256`)
+  if (o.signal !== undefined) checkSignal(o.signal, `${what}.signal`)
+  if (o.onProgress !== undefined) checkFunction(o.onProgress, `${what}.onProgress`)
+  if (o.aot !== undefined && typeof o.aot !== 'boolean') checkCompileOptions(o.aot, `${what}.aot`, ['cpu'])
+  if (o.maxBytes !== undefined) checkSafeInteger(o.maxBytes, `${what}.maxBytes`, 1)
+  if (o.timeout !== undefined) checkSafeInteger(o.timeout, `${what}.timeout`, 0)
+  return options as T
+}
+
+/** `options` of compile() (or of add()'s `aot`, allowed: ['cpu']), checked; {} for none. */
+export function checkCompileOptions(
+  options: unknown,
+  what = 'options',
+  allowed: readonly string[] = COMPILE_OPTIONS,
+): CompileOptions {
+  if (options === undefined || options === null) return {}
+  const o = checkOptions(options, what, allowed)
+  if (o.cpu !== undefined && (typeof o.cpu !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(o.cpu)))
+    throw typeError("a CPU name such as 'x86-64' or 'native'", `${what}.cpu`, o.cpu)
+  if (o.signal !== undefined) checkSignal(o.signal, `${what}.signal`)
+  return o as CompileOptions
+}
+
+/** A SHA-256 given as 64 hex digits (optionally `sha256:`-prefixed), in lower case without prefix. */
+export function normalizeDigest(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw typeError('a string', what, value)
+  const hex = value.replace(/^sha256:/i, '').toLowerCase()
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw typeError('64 hexadecimal digits (a SHA-256)', what, value)
+  return hex
+}
