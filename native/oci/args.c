@@ -173,6 +173,7 @@ int oci_args_parse(int argc, char **argv, struct oci_args *a, char *err)
 	if (!cmd->name)
 		return fail(err, "unknown command \"%s\" (try ocre-oci --help)", argv[i]);
 	a->command = cmd->cmd;
+	a->command_index = i;
 	for (i++; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			for (i++; i < argc; i++) {

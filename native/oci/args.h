@@ -41,6 +41,7 @@ struct oci_args {
 	const char *signal;         /**< kill: the signal (default "TERM") */
 	bool force;                 /**< delete --force/-f */
 	bool json;                  /**< ps/list --format json */
+	int command_index;          /**< argv index of the command (global options before it) */
 };
 
 /** Parse argv (argv[0] the program). 0, or -1 with a usage error in @p err. */

@@ -30,7 +30,7 @@ bool oci_valid_id(const char *id)
 {
 	size_t i, n = id ? strlen(id) : 0;
 
-	if (n == 0 || n > 1024 || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+	if (n == 0 || n > 1024 || id[0] == '.') /* ".", "..", and ROOT/.delegate */
 		return false;
 	for (i = 0; i < n; i++) {
 		char ch = id[i];
@@ -243,11 +243,13 @@ static int check_wasm(const char *path, const char *arg0, char *err)
 		return fail(err, "cannot open %s: %s", arg0, strerror(errno));
 	n = read(fd, magic, sizeof(magic));
 	close(fd);
-	if (n != 4 || memcmp(magic, "\0asm", 4) != 0)
-		return fail(err,
-		            "%s is not a WebAssembly module: ocre-oci runs wasm images only "
-		            "(run native images with crun or runc)",
-		            arg0);
+	if (n != 4 || memcmp(magic, "\0asm", 4) != 0) {
+		fail(err,
+		     "%s is not a WebAssembly module: ocre-oci runs wasm images only "
+		     "(set OCRE_OCI_DELEGATE to crun or runc to hand native images to it)",
+		     arg0);
+		return OCI_CONFIG_NOT_WASM;
+	}
 	return 0;
 }
 
@@ -374,6 +376,7 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 	const cJSON *ver, *root, *rpath, *rro, *proc, *args, *env, *cwd, *term, *mounts, *ann, *lx, *res, *mem, *limit;
 	bool bad = false;
 	size_t i;
+	int ret;
 
 	if (!cJSON_IsObject(doc))
 		return fail(err, "config.json: the document must be a JSON object");
@@ -403,8 +406,6 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 	    mem ? member(mem, "limit", cJSON_IsNumber, "a number", "linux.resources.memory.", false, err, &bad) : NULL;
 	if (bad)
 		return -1;
-	if (rro && cJSON_IsTrue(rro))
-		return fail(err, "config.json: root.readonly is not supported by ocre-oci (the guest's / is writable)");
 	if (cJSON_GetArraySize(args) < 1)
 		return fail(err, "config.json: process.args must name the module to run");
 	if (cwd->valuestring[0] != '/')
@@ -435,8 +436,11 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 		return -1;
 	if (!(cfg->module = find_module(cfg, cJSON_GetArrayItem(args, 0)->valuestring, err)))
 		return -1;
-	if (check_wasm(cfg->module, cJSON_GetArrayItem(args, 0)->valuestring, err) != 0)
-		return -1;
+	if ((ret = check_wasm(cfg->module, cJSON_GetArrayItem(args, 0)->valuestring, err)) != 0)
+		return ret;
+	/* from here on, errors are about a wasm container (a native one was decided above) */
+	if (rro && cJSON_IsTrue(rro))
+		return fail(err, "config.json: root.readonly is not supported by ocre-oci (the guest's / is writable)");
 	if (mounts && parse_mounts(mounts, cfg, err) != 0)
 		return -1;
 	if (parse_annotations(ann, cfg, err) != 0)

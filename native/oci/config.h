@@ -32,24 +32,30 @@ struct oci_config {
 	unsigned stop_grace_ms;  /**< annotation run.ocre.stop-grace-ms; 0 = until the engine kills */
 };
 
+/** Results of the parsing functions below. */
+#define OCI_CONFIG_OK 0
+#define OCI_CONFIG_INVALID (-1)  /**< the bundle cannot run: the reason is in err */
+#define OCI_CONFIG_NOT_WASM (-2) /**< a valid bundle whose process.args[0] is not WebAssembly (a native image) */
+
 /** Error text size for the functions below. */
 #define OCI_ERR_MAX 512
 
 /**
  * Parse @p json (the text of @p bundle/config.json; @p bundle absolute) into
  * @p cfg, checking every field used and resolving paths against the bundle and
- * the root file system. On failure returns -1 with a one-line reason in @p err
- * and leaves @p cfg empty (nothing to free).
+ * the root file system. On failure returns OCI_CONFIG_INVALID or
+ * OCI_CONFIG_NOT_WASM with a one-line reason in @p err and leaves @p cfg empty
+ * (nothing to free).
  */
 int oci_config_parse(const char *json, size_t len, const char *bundle, struct oci_config *cfg, char *err);
 
-/** Read and parse BUNDLE/config.json (@p bundle may be relative). 0 or -1 with @p err. */
+/** Read and parse BUNDLE/config.json (@p bundle may be relative). As oci_config_parse(). */
 int oci_config_load(const char *bundle, struct oci_config *cfg, char *err);
 
 /** Free what @p cfg holds and zero it. Safe on a zeroed struct. */
 void oci_config_free(struct oci_config *cfg);
 
-/** Whether @p id is a usable container id: 1-1024 of [A-Za-z0-9_+.-], not "." or "..". */
+/** Whether @p id is a usable container id: 1-1024 of [A-Za-z0-9_+.-], not starting with ".". */
 bool oci_valid_id(const char *id);
 
 #endif

@@ -22,6 +22,7 @@
 #include "args.h"
 #include "config.h"
 #include "console.h"
+#include "delegate.h"
 #include "log.h"
 #include "process.h"
 #include "state.h"
@@ -114,15 +115,47 @@ static int read_report(int fd, char *msg, size_t size)
 	return strcmp(msg, "ok") == 0 ? 0 : -1;
 }
 
-static int cmd_create(const struct oci_args *a)
+/* A native image: hand it to the runtime named by OCRE_OCI_DELEGATE, if any. */
+static int create_delegated(const struct oci_args *a, int argc, char **argv, const char *why)
+{
+	const char *delegate = getenv("OCRE_OCI_DELEGATE");
+	char *dir;
+	int status;
+
+	if (!delegate || !*delegate) {
+		oci_error("create %s: %s", a->id, why);
+		return 1;
+	}
+	if (delegate[0] != '/' || access(delegate, X_OK) != 0) {
+		oci_error("create %s: OCRE_OCI_DELEGATE=%s is not an absolute path of an executable", a->id, delegate);
+		return 1;
+	}
+	if (mkdir_p(a->root, 0711) != 0) {
+		oci_error("create %s: cannot create the state root %s: %s", a->id, a->root, strerror(errno));
+		return 1;
+	}
+	if (oci_delegate_mark(a->root, a->id, delegate) != 0)
+		return 1;
+	oci_note("info", "create %s: not WebAssembly, handed to %s", a->id, delegate);
+	status = oci_delegate_run(a, argc, argv, delegate);
+	if (status != 0 && (dir = oci_state_dir(a->root, a->id)) != NULL) {
+		oci_remove_tree(dir);
+		free(dir);
+	}
+	return status;
+}
+
+static int cmd_create(const struct oci_args *a, int argc, char **argv)
 {
 	char err[OCI_ERR_MAX], msg[OCI_ERR_MAX + 64], created[64], pidbuf[32], *dir = NULL, *fifo = NULL;
 	struct oci_config cfg;
 	struct oci_state st = {0};
-	int sync[2], status;
+	int sync[2], status, ret;
 	pid_t pid;
 
-	if (oci_config_load(a->bundle, &cfg, err) != 0) {
+	if ((ret = oci_config_load(a->bundle, &cfg, err)) == OCI_CONFIG_NOT_WASM)
+		return create_delegated(a, argc, argv, err);
+	if (ret != OCI_CONFIG_OK) {
 		oci_error("create %s: %s", a->id, err);
 		return 1;
 	}
@@ -444,13 +477,23 @@ static int cmd_features(void)
 int main(int argc, char **argv)
 {
 	struct oci_args a;
-	char err[OCI_ERR_MAX];
+	char err[OCI_ERR_MAX], *delegate, *dir;
 
 	if (oci_args_parse(argc, argv, &a, err) != 0) {
 		fprintf(stderr, "ocre-oci: %s\n", err);
 		return 1;
 	}
 	oci_log_setup(a.log, a.log_json);
+	if (a.id && a.command != OCI_CMD_CREATE && a.command != OCI_CMD_HELP &&
+	    (delegate = oci_delegate_of(a.root, a.id)) != NULL) {
+		int status = oci_delegate_run(&a, argc, argv, delegate);
+		if (a.command == OCI_CMD_DELETE && status == 0 && (dir = oci_state_dir(a.root, a.id)) != NULL) {
+			oci_remove_tree(dir);
+			free(dir);
+		}
+		free(delegate);
+		return status;
+	}
 	switch (a.command) {
 	case OCI_CMD_VERSION:
 		printf("ocre-oci version " OCI_RUNTIME_VERSION "\nspec: " OCI_SPEC_VERSION "\nocre: %s\n",
@@ -460,7 +503,7 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	case OCI_CMD_CREATE:
-		return cmd_create(&a);
+		return cmd_create(&a, argc, argv);
 	case OCI_CMD_START:
 		return cmd_start(&a);
 	case OCI_CMD_STATE:

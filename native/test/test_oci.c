@@ -135,6 +135,7 @@ static void test_args_errors(void)
 	check_parse_error("start a/b", "invalid container id");
 	check_parse_error("start ..", "invalid container id");
 	check_parse_error("start .", "invalid container id");
+	check_parse_error("start .delegate", "invalid container id");
 	check_parse_error("state a:b", "invalid container id");
 	check_parse_error("--bogus create c", "unknown option --bogus");
 	check_parse_error("create --bogus c", "unknown option --bogus");
@@ -261,15 +262,20 @@ static int parse_config(struct oci_config *cfg, const char *text)
 #define ROOT_OK "\"root\":{\"path\":\"rootfs\"}"
 #define V "\"ociVersion\":\"1.0.2\""
 
-static void check_config_error(const char *json, const char *expect)
+static void check_config_result(const char *json, int code, const char *expect)
 {
 	struct oci_config cfg;
 	int ret = parse_config(&cfg, json);
 
-	CHECK_INT(ret, -1);
-	if (ret == -1 && !strstr(err, expect))
+	CHECK_INT(ret, code);
+	if (ret == code && !strstr(err, expect))
 		test_fail(__FILE__, __LINE__, "config %s: error \"%s\" lacks \"%s\"", json, err, expect);
 	CHECK(cfg.root == NULL && cfg.args == NULL && cfg.mounts == NULL); /* left empty */
+}
+
+static void check_config_error(const char *json, const char *expect)
+{
+	check_config_result(json, OCI_CONFIG_INVALID, expect);
 }
 
 static void test_config_minimal(void)
@@ -423,10 +429,15 @@ static void test_config_module_checks(void)
 	                   "process.args[0] /missing.wasm: No such file or directory");
 	check_config_error("{" V "," ROOT_OK ",\"process\":{\"args\":[\"\"],\"cwd\":\"/\"}}",
 	                   "process.args[0] is empty");
-	check_config_error("{" V "," ROOT_OK ",\"process\":{\"args\":[\"/native\"],\"cwd\":\"/\"}}",
-	                   "/native is not a WebAssembly module");
-	check_config_error("{" V "," ROOT_OK ",\"process\":{\"args\":[\"/short\"],\"cwd\":\"/\"}}",
-	                   "/short is not a WebAssembly module");
+	/* a native image is its own result, so that it can be handed to another runtime */
+	check_config_result("{" V "," ROOT_OK ",\"process\":{\"args\":[\"/native\"],\"cwd\":\"/\"}}",
+	                    OCI_CONFIG_NOT_WASM, "/native is not a WebAssembly module");
+	check_config_result("{" V "," ROOT_OK ",\"process\":{\"args\":[\"/short\"],\"cwd\":\"/\"}}",
+	                    OCI_CONFIG_NOT_WASM, "/short is not a WebAssembly module");
+	/* ... even with what only a wasm container refuses (a pod's pause container has a read-only root) */
+	check_config_result("{" V ",\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+	                    "\"process\":{\"args\":[\"/native\"],\"cwd\":\"/\"}}",
+	                    OCI_CONFIG_NOT_WASM, "/native is not a WebAssembly module");
 	check_config_error("{" V "," ROOT_OK ",\"process\":{\"args\":[\"/bin\"],\"cwd\":\"/\"}}",
 	                   "is not a regular file");
 	check_config_error("{" V "," ROOT_OK ",\"process\":{\"args\":[\"nothere.wasm\"],\"cwd\":\"/\"}}",

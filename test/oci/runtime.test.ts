@@ -52,7 +52,10 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
   })
 
   function oci(...args: string[]): Run {
-    const r = spawnSync(BIN!, ['--root', root, ...args], { encoding: 'utf8' })
+    return ociEnv({}, ...args)
+  }
+  function ociEnv(env: NodeJS.ProcessEnv, ...args: string[]): Run {
+    const r = spawnSync(BIN!, ['--root', root, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
     return { status: r.status, stdout: r.stdout, stderr: r.stderr }
   }
 
@@ -280,6 +283,49 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     const m = /grew (\d+) pages/.exec(out)
     assert.ok(m, out)
     assert.ok(Number(m![1]) <= 16, out) // 1 MiB = 16 pages of 64 KiB
+  })
+
+  it('hands native images to the runtime in OCRE_OCI_DELEGATE, for every command on them', () => {
+    const dir = bundle({}, { args: ['/native'] })
+    fs.writeFileSync(path.join(dir, 'rootfs', 'native'), '\x7fELF')
+    const log = path.join(tmp, 'delegate.log')
+    const delegate = path.join(tmp, 'delegate.sh')
+    fs.writeFileSync(
+      delegate,
+      `#!/bin/sh\necho "$*" >> ${log}\ncase "$*" in *state*) echo '{"status":"running"}';; esac\n` +
+        `case "$*" in *fail*) exit 3;; esac\n`,
+      { mode: 0o755 },
+    )
+    const refused = oci('create', '--bundle', dir, 'n1')
+    assert.equal(refused.status, 1)
+    assert.match(refused.stderr, /\/native is not a WebAssembly module: .*set OCRE_OCI_DELEGATE to crun or runc/)
+    const bad = ociEnv({ OCRE_OCI_DELEGATE: 'crun' }, 'create', '--bundle', dir, 'n1')
+    assert.match(bad.stderr, /OCRE_OCI_DELEGATE=crun is not an absolute path of an executable/)
+    assert.deepEqual(listRoot(), [])
+
+    const env = { OCRE_OCI_DELEGATE: delegate }
+    const logFile = path.join(tmp, 'oci.log')
+    const r = spawnSync(BIN!, ['--log', logFile, '--root', root, '--systemd-cgroup', 'create', '--bundle', dir, 'n1'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    })
+    assert.equal(r.status, 0, r.stderr)
+    // later commands go to the delegate without the variable: the container records it
+    assert.equal(oci('state', 'n1').stdout, '{"status":"running"}\n')
+    assert.equal(oci('kill', 'n1', 'KILL').status, 0)
+    assert.equal(oci('delete', 'n1').status, 0)
+    assert.deepEqual(listRoot(), ['.delegate'].filter((d) => fs.existsSync(path.join(root, d))))
+    const d = `--root ${root}/.delegate`
+    assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), [
+      `${d} --log ${logFile} --systemd-cgroup create --bundle ${dir} n1`,
+      `${d} state n1`,
+      `${d} kill n1 KILL`,
+      `${d} delete n1`,
+    ])
+    // a failing delegate create leaves nothing of ours behind, and its status is the answer
+    const failed = ociEnv(env, 'create', '--bundle', dir, 'fail')
+    assert.equal(failed.status, 3)
+    assert.ok(!fs.existsSync(path.join(root, 'fail')))
   })
 
   function edit(dir: string, change: (c: any) => void): void {
