@@ -136,7 +136,7 @@ class PromiseWorker : public Napi::AsyncWorker
 // (create/start/remove run there without a pool round trip): loading such a
 // module and creating its instance takes microseconds. Larger images, and
 // removing a container with a private directory, use the pool.
-constexpr off_t kInlineImageMax = 64 * 1024;
+constexpr long long kInlineImageMax = 64 * 1024;
 
 // ---- log.cc ----
 void LogInitEnv(Napi::Env env, AddonData *data, Napi::Function on_log);

@@ -1,8 +1,6 @@
 // NativeContext: one ocre_context.
 #include "context.h"
 
-#include <sys/stat.h>
-
 #include <memory>
 #include <vector>
 
@@ -329,9 +327,9 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 		throw;
 	}
 	// A small image (or none: the error comes at once) is loaded inline.
-	struct stat st;
-	std::string file = workdir_ + "/images/" + w->image;
-	w->small_image = stat(file.c_str(), &st) != 0 || (S_ISREG(st.st_mode) && st.st_size <= kInlineImageMax);
+	long long size = ocre_context_get_image_size(ctx_, w->image.c_str());
+	ocre_clear_error(); // a missing image is reported by the create itself
+	w->small_image = size <= kInlineImageMax;
 	if (w->small_image)
 		return w->RunSync();
 	Napi::Promise p = w->Promise();

@@ -22,11 +22,6 @@ struct ocre_context {
 	bool closing;
 };
 
-const char *ocre_context_workdir(const struct ocre_context *ctx)
-{
-	return ctx->workdir;
-}
-
 const char *ocre_context_containers_dir(const struct ocre_context *ctx)
 {
 	return ctx->containers_dir;
@@ -421,4 +416,27 @@ const char *ocre_context_get_working_directory(const struct ocre_context *ctx)
 	if (!ctx || !ocre_context_is_registered((struct ocre_context *)ctx))
 		return NULL;
 	return ctx->workdir;
+}
+
+long long ocre_context_get_image_size(struct ocre_context *ctx, const char *image)
+{
+	struct stat st;
+	char *path;
+	int rc;
+
+	if (!valid_context(ctx))
+		return -1;
+	if (ocre_check_name("image name", image) != OCRE_OK)
+		return -1;
+	if (!(path = ocre_path_join(ctx->images_dir, image))) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	rc = stat(path, &st);
+	free(path);
+	if (rc != 0 || !S_ISREG(st.st_mode)) {
+		ocre_fail(OCRE_ERR_IMAGE_NOT_FOUND, "image '%s' not found in %s", image, ctx->images_dir);
+		return -1;
+	}
+	return (long long)st.st_size;
 }

@@ -10,10 +10,7 @@
 #include <stdint.h>
 
 #include <ocre/ocre.h>
-
-/* ---- error.c ---- */
-/* Set this thread's last error and return @p code (for `return ocre_fail(...)`). */
-int ocre_fail(ocre_err_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <ocre/runtime/support.h> /* ocre_fail, ocre_strv_*, ocre_sha256* (error.c, util/) */
 
 /* ---- util/names.c ---- */
 /* 0 if @p name follows the naming rules (SPEC §4), else OCRE_ERR_INVALID_NAME set as last error. */
@@ -22,28 +19,11 @@ int ocre_check_name(const char *what, const char *name);
 void ocre_random_id(char out[9]);
 
 /* ---- util/strings.c ---- */
-char **ocre_strv_dup(const char **v); /* NULL in -> empty vector; NULL on ENOMEM */
-void ocre_strv_free(char **v);
-size_t ocre_strv_len(const char *const *v);
 char *ocre_path_join(const char *a, const char *b); /* malloc'd "a/b" */
 
 /* ---- util/fsutil.c ---- */
 int ocre_mkdir_p(const char *path, int mode); /* 0 or -1 (errno) */
 int ocre_rm_rf(const char *path);             /* 0 or -1 (errno); missing path is 0 */
-
-/* ---- util/sha256.c ---- */
-struct ocre_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t used;
-};
-void ocre_sha256_init(struct ocre_sha256 *s);
-void ocre_sha256_update(struct ocre_sha256 *s, const void *data, size_t size);
-void ocre_sha256_final(struct ocre_sha256 *s, uint8_t out[32]);
-void ocre_sha256(const void *data, size_t size, uint8_t out[32]);
-void ocre_hmac_sha256(const void *key, size_t key_size, const void *data, size_t size, uint8_t out[32]);
-void ocre_hex(const uint8_t *bytes, size_t size, char *out); /* out: 2 * size + 1 chars */
 
 /* ---- library.c ---- */
 const struct ocre_runtime_vtable *ocre_find_engine(const char *name);
@@ -84,7 +64,6 @@ struct ocre_container *ocre_container_list_next(struct ocre_container *c);
 void ocre_container_list_set_next(struct ocre_container *c, struct ocre_container *next);
 
 /* ---- context.c ---- */
-const char *ocre_context_workdir(const struct ocre_context *ctx);
 const char *ocre_context_containers_dir(const struct ocre_context *ctx);
 struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx);
 

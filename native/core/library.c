@@ -9,13 +9,12 @@
 
 #include "internal.h"
 
+#include <ocre/runtime/builtin.h>
+
 LOG_MODULE_REGISTER(library);
 
 #define OCRE_MAX_ENGINES 16
 #define OCRE_VERSION "0.1.0"
-
-extern const struct ocre_runtime_vtable ocre_wamr_engine;
-const char *ocre_wamr_version(void);
 
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool initialized;
@@ -68,14 +67,15 @@ static void deinit_engines_locked(void)
 
 int ocre_initialize(const struct ocre_runtime_vtable *const vtable[])
 {
-	int ret, i;
+	int ret = OCRE_OK, i;
 
 	pthread_mutex_lock(&lib_lock);
 	if (initialized) {
 		pthread_mutex_unlock(&lib_lock);
 		return ocre_fail(OCRE_ERR_EXISTS, "ocre is already initialized");
 	}
-	ret = add_engine_locked(&ocre_wamr_engine);
+	for (i = 0; ret == OCRE_OK && ocre_builtin_engines[i].vtable; i++)
+		ret = add_engine_locked(ocre_builtin_engines[i].vtable);
 	for (i = 0; ret == OCRE_OK && vtable && vtable[i]; i++)
 		ret = add_engine_locked(vtable[i]);
 	if (ret != OCRE_OK)
@@ -123,7 +123,12 @@ static char version_text[64];
 
 static void make_version(void)
 {
-	snprintf(version_text, sizeof(version_text), OCRE_VERSION " (WAMR %s)", ocre_wamr_version());
+	const struct ocre_builtin_engine *e = &ocre_builtin_engines[0];
+
+	if (e->vtable && e->product && e->product_version)
+		snprintf(version_text, sizeof(version_text), OCRE_VERSION " (%s %s)", e->product, e->product_version());
+	else
+		snprintf(version_text, sizeof(version_text), OCRE_VERSION);
 }
 
 const char *ocre_version(void)
@@ -148,7 +153,9 @@ const struct ocre_runtime_vtable *ocre_find_engine(const char *name)
 
 const struct ocre_runtime_vtable *ocre_default_engine(void)
 {
-	return ocre_find_engine(OCRE_RUNTIME_WAMR_WASIP1);
+	const struct ocre_runtime_vtable *vt = ocre_builtin_engines[0].vtable;
+
+	return vt ? ocre_find_engine(vt->runtime_name) : NULL;
 }
 
 /* ---- contexts ---- */

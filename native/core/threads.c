@@ -14,18 +14,15 @@
  * Locking: pool->lock protects everything below it; it nests inside a
  * container's lock (context -> container -> pool) and no other lock is taken
  * while it is held. */
-#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "internal.h"
+
+#include <ocre/platform/system.h>
 
 LOG_MODULE_REGISTER(threads);
 
@@ -50,35 +47,6 @@ struct ocre_thread_pool {
 	int ended_count; /* threads in `all` that have ended */
 	bool closing;
 };
-
-/* Run below the priority of the threads that start containers (normally the
- * one running the caller's event loop). Linux scheduling attributes are per
- * thread. Failure (e.g. a seccomp filter) only costs fairness, never a run. */
-static void lower_thread_priority(void)
-{
-#if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
-	struct sched_param param;
-
-	memset(&param, 0, sizeof(param));
-	if (sched_setscheduler(0, SCHED_IDLE, &param) == 0)
-		return;
-	LOG_DBG("SCHED_IDLE: %s", strerror(errno));
-#endif
-#if CONFIG_OCRE_CONTAINER_NICE > 0
-	{
-		pid_t tid = (pid_t)syscall(SYS_gettid);
-		int now;
-
-		errno = 0;
-		now = getpriority(PRIO_PROCESS, (id_t)tid);
-		if (now == -1 && errno != 0)
-			return;
-		now += CONFIG_OCRE_CONTAINER_NICE;
-		if (setpriority(PRIO_PROCESS, (id_t)tid, now > 19 ? 19 : now) != 0)
-			LOG_DBG("setpriority: %s", strerror(errno));
-	}
-#endif
-}
 
 static void deadline_after_ms(struct timespec *ts, unsigned ms)
 {
@@ -114,7 +82,7 @@ static void *worker_main(void *arg)
 	void *job;
 	bool park;
 
-	lower_thread_priority();
+	ocre_platform_lower_thread_priority();
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		/* Parked (or reserved, waiting for the job). */

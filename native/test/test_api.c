@@ -161,7 +161,21 @@ static void images_and_runtimes(void)
 	CHECK(test_create("garbage.wasm", NULL, true, NULL, -1, -1, -1) == NULL);
 	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_IMAGE);
 	CHECK(strstr(ocre_last_error_message(), "garbage.wasm") != NULL);
+	/* the store answers for its images' sizes: callers need not know its layout */
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "garbage.wasm"), (int)strlen("this is not wasm"));
 	unlink(bad);
+	CHECK(ocre_context_get_image_size(test_context(), "hello.wasm") > 8);
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "garbage.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IMAGE_NOT_FOUND);
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "../hello.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_NAME);
+	CHECK_INT((int)ocre_context_get_image_size(NULL, "hello.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
+	snprintf(bad, sizeof(bad), "%s/images/a-dir.wasm", ocre_context_get_working_directory(test_context()));
+	CHECK_INT(mkdir(bad, 0755), 0);
+	CHECK_INT((int)ocre_context_get_image_size(test_context(), "a-dir.wasm"), -1);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IMAGE_NOT_FOUND);
+	rmdir(bad);
 }
 
 static void ids_count_list_and_lookup(void)

@@ -1,13 +1,10 @@
 /* Image and container names (SPEC §4), and random ids. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
+
+#include <ocre/platform/system.h>
 
 #define OCRE_NAME_MAX 255
 
@@ -37,14 +34,7 @@ void ocre_random_id(char out[9])
 	static const char hex[] = "0123456789abcdef";
 	int i;
 
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-		/* getrandom cannot fail for 4 bytes after boot; fall back to the clock anyway */
-		struct timespec ts;
-		unsigned v;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		v = (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec ^ (unsigned)getpid();
-		memcpy(bytes, &v, sizeof(bytes));
-	}
+	ocre_platform_random(bytes, sizeof(bytes));
 	for (i = 0; i < 4; i++) {
 		out[2 * i] = hex[bytes[i] >> 4];
 		out[2 * i + 1] = hex[bytes[i] & 15];

@@ -109,6 +109,15 @@ int ocre_context_get_containers_retained(struct ocre_context *context, struct oc
 /** The context's working directory. Owned by the context. NULL for NULL. */
 const char *ocre_context_get_working_directory(const struct ocre_context *context);
 
+/**
+ * Size in bytes of image @p image of the context's image store, without
+ * loading it (ocre-node addition: lets a caller choose how to create).
+ * @return the size, or -1 with the last error set: OCRE_ERR_INVALID_ARGUMENT,
+ *         OCRE_ERR_INVALID_NAME, or OCRE_ERR_IMAGE_NOT_FOUND (missing, or not
+ *         a regular file).
+ */
+long long ocre_context_get_image_size(struct ocre_context *context, const char *image);
+
 #ifdef __cplusplus
 }
 #endif

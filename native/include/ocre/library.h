@@ -11,12 +11,10 @@
 extern "C" {
 #endif
 
-/** Name of the built-in engine. */
-#define OCRE_RUNTIME_WAMR_WASIP1 "wamr/wasip1"
-
 /**
- * Initialise the library once per process: registers the built-in
- * "wamr/wasip1" engine, then each engine in @p vtable (a NULL-terminated
+ * Initialise the library once per process: registers the built-in engines
+ * (<ocre/runtime/builtin.h>; the first, "wamr/wasip1", is the default), then
+ * each engine in @p vtable (a NULL-terminated
  * array, may be NULL). The vtables must stay valid until ocre_deinitialize().
  * @return 0; OCRE_ERR_EXISTS if already initialised or on a duplicate engine
  *         name; OCRE_ERR_INVALID_ARGUMENT for an engine without a name or
@@ -31,7 +29,7 @@ void ocre_deinitialize(void);
 /** Whether ocre_initialize() has succeeded and ocre_deinitialize() not run. */
 int ocre_is_initialized(void);
 
-/** Library version string, e.g. "0.1.0 (WAMR 1.1.2)". Static storage. */
+/** Library version string with the default engine's product, e.g. "0.1.0 (WAMR 1.1.2)". Static storage. */
 const char *ocre_version(void);
 
 #ifdef __cplusplus

@@ -11,6 +11,7 @@
 #include <ocre/context.h>
 #include <ocre/container.h>
 #include <ocre/runtime/vtable.h>
+#include <ocre/runtime/wamr.h>
 #include <ocre/platform/log.h>
 
 #endif

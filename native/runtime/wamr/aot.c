@@ -50,7 +50,7 @@
 #include <unistd.h>
 
 #include "aot.h"
-#include "internal.h"
+#include <ocre/runtime/support.h>
 
 #define KEY_SIZE OCRE_AOT_KEY_SIZE
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "module_cache.h"
 #include "wasm_export.h"
 
 #include <ocre/ocre.h>
@@ -18,31 +19,6 @@ struct wamr_dir {
 	char *host;
 	char *guest;
 	bool readonly;
-};
-
-/* A loaded image, shared by every container created from the same file
- * (same device, inode, size and modification time). */
-struct wamr_module {
-	char *path;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	uint8_t *buf; /* the bytes WAMR loaded from (wasm, or the AOT artifact); must outlive the module */
-	size_t buf_size;
-	wasm_module_t module;
-	bool aot; /* module is the image's verified AOT artifact */
-	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
-	 * lookups): present, and their versions. An interpreted entry made
-	 * because the artifact was stale keeps why in note. */
-	bool probed;
-	bool artifact_present;
-	struct stat artifact_st, meta_st;
-	char note[200];
-	int refs;             /* protected by the cache lock; 0: idle, kept for reuse */
-	uint64_t last_use;    /* when it last became idle (LRU eviction) */
-	pthread_mutex_t lock; /* WAMR keeps WASI args on the module: set + instantiate under it */
-	struct wamr_module *next;
 };
 
 struct wamr_container {

@@ -1,7 +1,7 @@
 /**
  * @file wamr.h
  * @brief The built-in "wamr/wasip1" engine's own public calls (ocre-node
- *        additions): its WAMR version and its AOT artifact records.
+ *        additions): its vtable, its WAMR version and its AOT artifact records.
  *
  * AOT records are owned here (native/runtime/wamr/aot.c): their format, their
  * signature and their verification. The image store (lib/aot.ts) writes and
@@ -14,9 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ocre/runtime/vtable.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Name of the engine (the default one). */
+#define OCRE_RUNTIME_WAMR_WASIP1 "wamr/wasip1"
+
+/** The engine's vtable (registered by ocre_initialize() from <ocre/runtime/builtin.h>). */
+extern const struct ocre_runtime_vtable ocre_wamr_engine;
 
 /** The WAMR version the engine was built from, e.g. "1.1.2". Static storage. */
 const char *ocre_wamr_version(void);

@@ -1,0 +1,65 @@
+/* Linux services of the core (platform/system.h): container thread
+ * priority (SCHED_IDLE or a niceness on the thread's own id) and random ids
+ * (getrandom). */
+#define _GNU_SOURCE /* SCHED_IDLE */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#include <ocre/platform/log.h>
+#include <ocre/platform/system.h>
+
+LOG_MODULE_REGISTER(threads);
+
+/* Linux scheduling attributes are per thread: the policy and the niceness
+ * of the thread's own id. */
+void ocre_platform_lower_thread_priority(void)
+{
+#if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
+	struct sched_param param;
+
+	memset(&param, 0, sizeof(param));
+	if (sched_setscheduler(0, SCHED_IDLE, &param) == 0)
+		return;
+	LOG_DBG("SCHED_IDLE: %s", strerror(errno));
+#endif
+#if CONFIG_OCRE_CONTAINER_NICE > 0
+	{
+		pid_t tid = (pid_t)syscall(SYS_gettid);
+		int now;
+
+		errno = 0;
+		now = getpriority(PRIO_PROCESS, (id_t)tid);
+		if (now == -1 && errno != 0)
+			return;
+		now += CONFIG_OCRE_CONTAINER_NICE;
+		if (setpriority(PRIO_PROCESS, (id_t)tid, now > 19 ? 19 : now) != 0)
+			LOG_DBG("setpriority: %s", strerror(errno));
+	}
+#endif
+}
+
+void ocre_platform_random(void *buf, size_t size)
+{
+	unsigned char *out = buf;
+	size_t i;
+
+	if (getrandom(buf, size, 0) == (ssize_t)size)
+		return;
+	/* getrandom cannot fail for a few bytes after boot; fall back to the clock anyway */
+	{
+		struct timespec ts;
+		unsigned v;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec ^ (unsigned)getpid();
+		for (i = 0; i < size; i++)
+			out[i] = (unsigned char)(v >> (8 * (i % sizeof(v))));
+	}
+}
