@@ -1,11 +1,8 @@
 // The OCI runtime `ocre-oci` (native/oci/): a native program that container
 // engines (Podman, CRI-O, containerd) call to run wasm images; see docs/oci.md.
-import fs from 'node:fs'
 import path from 'node:path'
 import { OcreError } from './errors'
-
-/** The package root (lib/ and dist/ both sit one level below it). */
-const root = path.resolve(__dirname, '..')
+import { builtProgram } from './programs'
 
 /**
  * Absolute path of `ocre-oci`, or null when it was not built (it needs cJSON
@@ -14,16 +11,7 @@ const root = path.resolve(__dirname, '..')
  */
 export function ociRuntimePath(): string | null {
   if (process.env.OCRE_OCI) return path.resolve(process.env.OCRE_OCI)
-  for (const type of ['Release', 'Debug']) {
-    const file = path.join(root, 'build', type, 'ocre-oci')
-    try {
-      fs.accessSync(file, fs.constants.X_OK)
-      return file
-    } catch {
-      // not built
-    }
-  }
-  return null
+  return builtProgram('ocre-oci')
 }
 
 /** The error for a missing `ocre-oci`. */

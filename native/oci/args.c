@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, OCI_ERR_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "log.h"
 
 /* One option: its long name, short alias (or NULL), whether it takes a value,
  * and where the value (or "1" for a flag) goes; NULL target = accepted and ignored. */
@@ -76,7 +67,7 @@ static int set_field(struct oci_args *a, int field, const char *value, const cha
 	switch (field) {
 	case F_ROOT:
 		if (value[0] != '/')
-			return fail(err, "--root must be an absolute path, not \"%s\"", value);
+			return oci_errf(err, "--root must be an absolute path, not \"%s\"", value);
 		a->root = value;
 		break;
 	case F_LOG:
@@ -84,7 +75,7 @@ static int set_field(struct oci_args *a, int field, const char *value, const cha
 		break;
 	case F_LOG_FORMAT:
 		if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0)
-			return fail(err, "--log-format must be text or json, not \"%s\"", value);
+			return oci_errf(err, "--log-format must be text or json, not \"%s\"", value);
 		a->log_json = strcmp(value, "json") == 0;
 		break;
 	case F_BUNDLE:
@@ -101,7 +92,7 @@ static int set_field(struct oci_args *a, int field, const char *value, const cha
 		break;
 	case F_FORMAT:
 		if (strcmp(value, "json") != 0 && strcmp(value, "table") != 0)
-			return fail(err, "--%s must be table or json, not \"%s\"", name, value);
+			return oci_errf(err, "--%s must be table or json, not \"%s\"", name, value);
 		a->json = strcmp(value, "json") == 0;
 		break;
 	default:
@@ -124,17 +115,17 @@ static int take_option(const struct opt *opts, int argc, char **argv, int *i, st
 			continue;
 		if (!o->value) {
 			if (eq && strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0)
-				return fail(err, "option --%s takes no value", o->name);
+				return oci_errf(err, "option --%s takes no value", o->name);
 			return eq && strcmp(eq + 1, "false") == 0 ? 0 : set_field(a, o->field, "1", o->name, err);
 		}
 		if (eq)
 			return set_field(a, o->field, eq + 1, o->name, err);
 		if (*i + 1 >= argc)
-			return fail(err, "option --%s needs a value", o->name);
+			return oci_errf(err, "option --%s needs a value", o->name);
 		*i += 1;
 		return set_field(a, o->field, argv[*i], o->name, err);
 	}
-	return fail(err, "unknown option %.*s%s", (int)(len + (size_t)(name - arg)), arg, where);
+	return oci_errf(err, "unknown option %.*s%s", (int)(len + (size_t)(name - arg)), arg, where);
 }
 
 int oci_args_parse(int argc, char **argv, struct oci_args *a, char *err)
@@ -160,25 +151,25 @@ int oci_args_parse(int argc, char **argv, struct oci_args *a, char *err)
 			return -1;
 	}
 	if (i >= argc)
-		return fail(err, "no command given (try ocre-oci --help)");
+		return oci_errf(err, "no command given (try ocre-oci --help)");
 	for (k = 0; unsupported[k]; k++)
 		if (strcmp(argv[i], unsupported[k]) == 0)
-			return fail(err,
-			            "\"%s\" is not supported by ocre-oci: a WebAssembly container has one process, "
-			            "no cgroup and no checkpoint (supported: create, start, state, kill, delete, "
-			            "ps, list, features)",
-			            argv[i]);
+			return oci_errf(err,
+			                "\"%s\" is not supported by ocre-oci: a WebAssembly container has one process, "
+			                "no cgroup and no checkpoint (supported: create, start, state, kill, delete, "
+			                "ps, list, features)",
+			                argv[i]);
 	for (cmd = commands; cmd->name && strcmp(cmd->name, argv[i]) != 0; cmd++)
 		;
 	if (!cmd->name)
-		return fail(err, "unknown command \"%s\" (try ocre-oci --help)", argv[i]);
+		return oci_errf(err, "unknown command \"%s\" (try ocre-oci --help)", argv[i]);
 	a->command = cmd->cmd;
 	a->command_index = i;
 	for (i++; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			for (i++; i < argc; i++) {
 				if (n >= cmd->max_args)
-					return fail(err, "%s: too many arguments", cmd->name);
+					return oci_errf(err, "%s: too many arguments", cmd->name);
 				positional[n++] = argv[i];
 			}
 			break;
@@ -193,21 +184,21 @@ int oci_args_parse(int argc, char **argv, struct oci_args *a, char *err)
 			continue;
 		}
 		if (n >= cmd->max_args)
-			return fail(err, "%s: too many arguments (\"%s\")", cmd->name, argv[i]);
+			return oci_errf(err, "%s: too many arguments (\"%s\")", cmd->name, argv[i]);
 		positional[n++] = argv[i];
 	}
 	if (n < cmd->min_args)
-		return fail(err, "%s: a container id is required", cmd->name);
+		return oci_errf(err, "%s: a container id is required", cmd->name);
 	if (n >= 1) {
 		a->id = positional[0];
 		if (cmd->cmd != OCI_CMD_HELP && !oci_valid_id(a->id))
-			return fail(err, "invalid container id \"%s\": use 1-1024 characters of A-Z a-z 0-9 _ + - .",
-			            a->id);
+			return oci_errf(
+			    err, "invalid container id \"%s\": use 1-1024 characters of A-Z a-z 0-9 _ + - .", a->id);
 	}
 	if (n == 2) {
 		a->signal = positional[1];
 		if (oci_signal_number(a->signal) < 0)
-			return fail(err, "unknown signal \"%s\"", a->signal);
+			return oci_errf(err, "unknown signal \"%s\"", a->signal);
 	}
 	return 0;
 }

@@ -13,18 +13,9 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include "log.h"
 
 #define CONFIG_MAX_BYTES (4u << 20) /* runc refuses nothing smaller than this in practice */
-
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, OCI_ERR_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 bool oci_valid_id(const char *id)
 {
@@ -58,18 +49,18 @@ static char *resolve_inside(const char *base, const char *rel, const char *what,
 	size_t lb = strlen(base);
 
 	if (!joined) {
-		fail(err, "out of memory");
+		oci_errf(err, "out of memory");
 		return NULL;
 	}
 	real = realpath(joined, NULL);
 	if (!real) {
-		fail(err, "%s %s: %s", what, rel, strerror(errno));
+		oci_errf(err, "%s %s: %s", what, rel, strerror(errno));
 		free(joined);
 		return NULL;
 	}
 	free(joined);
 	if (strcmp(base, "/") != 0 && (strncmp(real, base, lb) != 0 || (real[lb] != '/' && real[lb] != '\0'))) {
-		fail(err, "%s %s resolves to %s, outside %s", what, rel, real, base);
+		oci_errf(err, "%s %s resolves to %s, outside %s", what, rel, real, base);
 		free(real);
 		return NULL;
 	}
@@ -92,17 +83,17 @@ static char **strv(const cJSON *arr, size_t skip, const char *what, char *err)
 	const cJSON *item;
 
 	if (!v) {
-		fail(err, "out of memory");
+		oci_errf(err, "out of memory");
 		return NULL;
 	}
 	cJSON_ArrayForEach(item, arr)
 	{
 		if (!cJSON_IsString(item)) {
-			fail(err, "config.json: %s[%zu] must be a string", what, i);
+			oci_errf(err, "config.json: %s[%zu] must be a string", what, i);
 			goto bad;
 		}
 		if (i >= skip && !(v[i - skip] = strdup(item->valuestring))) {
-			fail(err, "out of memory");
+			oci_errf(err, "out of memory");
 			goto bad;
 		}
 		i++;
@@ -121,13 +112,13 @@ static const cJSON *member(const cJSON *obj, const char *name, cJSON_bool (*is)(
 
 	if (!m || cJSON_IsNull(m)) {
 		if (required) {
-			fail(err, "config.json: %s%s is required", path, name);
+			oci_errf(err, "config.json: %s%s is required", path, name);
 			*bad = true;
 		}
 		return NULL;
 	}
 	if (!is(m)) {
-		fail(err, "config.json: %s%s must be %s", path, name, type);
+		oci_errf(err, "config.json: %s%s must be %s", path, name, type);
 		*bad = true;
 		return NULL;
 	}
@@ -185,11 +176,11 @@ static char *find_module(struct oci_config *cfg, const char *arg0, char *err)
 	size_t i;
 
 	if (arg0[0] == '\0')
-		return fail(err, "config.json: process.args[0] is empty"), NULL;
+		return oci_errf(err, "config.json: process.args[0] is empty"), NULL;
 	if (strchr(arg0, '/')) {
 		path = guest_path(cfg->cwd, arg0);
 		if (!path)
-			return fail(err, "out of memory"), NULL;
+			return oci_errf(err, "out of memory"), NULL;
 		found = resolve_inside(cfg->root, path, "process.args[0]", err);
 		free(path);
 	} else {
@@ -205,7 +196,7 @@ static char *find_module(struct oci_config *cfg, const char *arg0, char *err)
 			if (!dir || !cand) {
 				free(dir);
 				free(cand);
-				return fail(err, "out of memory"), NULL;
+				return oci_errf(err, "out of memory"), NULL;
 			}
 			file = cand && dir[0] == '/' ? join(cand, arg0) : NULL;
 			if (file)
@@ -220,12 +211,13 @@ static char *find_module(struct oci_config *cfg, const char *arg0, char *err)
 			search += n + (end ? 1 : 0);
 		}
 		if (!found)
-			return fail(err, "executable file `%s` not found in $PATH of the root file system", arg0), NULL;
+			return oci_errf(err, "executable file `%s` not found in $PATH of the root file system", arg0),
+			       NULL;
 	}
 	if (!found)
 		return NULL;
 	if (stat(found, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fail(err, "process.args[0] %s is not a regular file in the root file system", arg0);
+		oci_errf(err, "process.args[0] %s is not a regular file in the root file system", arg0);
 		free(found);
 		return NULL;
 	}
@@ -240,14 +232,14 @@ static int check_wasm(const char *path, const char *arg0, char *err)
 	ssize_t n;
 
 	if (fd < 0)
-		return fail(err, "cannot open %s: %s", arg0, strerror(errno));
+		return oci_errf(err, "cannot open %s: %s", arg0, strerror(errno));
 	n = read(fd, magic, sizeof(magic));
 	close(fd);
 	if (n != 4 || memcmp(magic, "\0asm", 4) != 0) {
-		fail(err,
-		     "%s is not a WebAssembly module: ocre-oci runs wasm images only "
-		     "(set OCRE_OCI_DELEGATE to crun or runc to hand native images to it)",
-		     arg0);
+		oci_errf(err,
+		         "%s is not a WebAssembly module: ocre-oci runs wasm images only "
+		         "(set OCRE_OCI_DELEGATE to crun or runc to hand native images to it)",
+		         arg0);
 		return OCI_CONFIG_NOT_WASM;
 	}
 	return 0;
@@ -271,7 +263,7 @@ static int parse_mounts(const cJSON *mounts, struct oci_config *cfg, char *err)
 
 	cfg->mounts = calloc(n ? n : 1, sizeof(*cfg->mounts));
 	if (!cfg->mounts)
-		return fail(err, "out of memory");
+		return oci_errf(err, "out of memory");
 	cJSON_ArrayForEach(m, mounts)
 	{
 		char path[32];
@@ -283,7 +275,7 @@ static int parse_mounts(const cJSON *mounts, struct oci_config *cfg, char *err)
 
 		snprintf(path, sizeof(path), "mounts[%zu].", i++);
 		if (!cJSON_IsObject(m))
-			return fail(err, "config.json: mounts[%zu] must be an object", i - 1);
+			return oci_errf(err, "config.json: mounts[%zu] must be an object", i - 1);
 		dst = member(m, "destination", cJSON_IsString, "a string", path, true, err, &bad);
 		src = member(m, "source", cJSON_IsString, "a string", path, false, err, &bad);
 		type = member(m, "type", cJSON_IsString, "a string", path, false, err, &bad);
@@ -293,29 +285,29 @@ static int parse_mounts(const cJSON *mounts, struct oci_config *cfg, char *err)
 		cJSON_ArrayForEach(o, opts)
 		{
 			if (!cJSON_IsString(o))
-				return fail(err, "config.json: %soptions must hold strings", path);
+				return oci_errf(err, "config.json: %soptions must hold strings", path);
 			if (strcmp(o->valuestring, "ro") == 0)
 				ro = true;
 			else if (strcmp(o->valuestring, "rw") == 0)
 				ro = false;
 		}
 		if (dst->valuestring[0] != '/' || has_dotdot(dst->valuestring))
-			return fail(err, "config.json: %sdestination %s must be an absolute path without ..", path,
-			            dst->valuestring);
+			return oci_errf(err, "config.json: %sdestination %s must be an absolute path without ..", path,
+			                dst->valuestring);
 		if (strcmp(dst->valuestring, "/") == 0)
-			return fail(err, "config.json: %sdestination must not be /", path);
+			return oci_errf(err, "config.json: %sdestination must not be /", path);
 		if (!((type && strcmp(type->valuestring, "bind") == 0) || option_is(opts, "bind") ||
 		      option_is(opts, "rbind"))) {
 			cfg->n_skipped_mounts++; /* proc, sysfs, tmpfs, ...: kernel file systems */
 			continue;
 		}
 		if (!src)
-			return fail(err, "config.json: %ssource is required for a bind mount", path);
+			return oci_errf(err, "config.json: %ssource is required for a bind mount", path);
 		if (src->valuestring[0] == '/') {
 			source = realpath(src->valuestring, NULL);
 			if (!source)
-				return fail(err, "config.json: %ssource %s: %s", path, src->valuestring,
-				            strerror(errno));
+				return oci_errf(err, "config.json: %ssource %s: %s", path, src->valuestring,
+				                strerror(errno));
 		} else if (!(source = resolve_inside(cfg->bundle, src->valuestring, "mount source", err))) {
 			return -1;
 		}
@@ -327,7 +319,7 @@ static int parse_mounts(const cJSON *mounts, struct oci_config *cfg, char *err)
 		cfg->mounts[cfg->n_mounts].source = source;
 		cfg->mounts[cfg->n_mounts].readonly = ro;
 		if (!(cfg->mounts[cfg->n_mounts++].destination = strdup(dst->valuestring)))
-			return fail(err, "out of memory");
+			return oci_errf(err, "out of memory");
 	}
 	return 0;
 }
@@ -341,12 +333,13 @@ static int parse_annotations(const cJSON *ann, struct oci_config *cfg, char *err
 	cJSON_ArrayForEach(a, ann)
 	{
 		if (!cJSON_IsString(a))
-			return fail(err, "config.json: annotations.%s must be a string", a->string);
+			return oci_errf(err, "config.json: annotations.%s must be a string", a->string);
 		if (strcmp(a->string, "run.ocre.stop-grace-ms") == 0) {
 			errno = 0;
 			v = strtoul(a->valuestring, &end, 10);
 			if (errno || end == a->valuestring || *end || v > UINT_MAX || a->valuestring[0] == '-')
-				return fail(err, "config.json: annotation run.ocre.stop-grace-ms must be milliseconds");
+				return oci_errf(err,
+				                "config.json: annotation run.ocre.stop-grace-ms must be milliseconds");
 			cfg->stop_grace_ms = (unsigned)v;
 		} else if (strcmp(a->string, "run.ocre.capabilities") == 0) {
 			/* comma-separated, added to "filesystem"; ocre checks the names */
@@ -357,17 +350,17 @@ static int parse_annotations(const cJSON *ann, struct oci_config *cfg, char *err
 			free_strv(cfg->capabilities);
 			if (!(cfg->capabilities = calloc(n + 1, sizeof(char *))) ||
 			    !(cfg->capabilities[0] = strdup("filesystem")))
-				return fail(err, "out of memory");
+				return oci_errf(err, "out of memory");
 			while (*s) {
 				size_t len = strcspn(s, ",");
 				if (len && !(cfg->capabilities[k++] = strndup(s, len)))
-					return fail(err, "out of memory");
+					return oci_errf(err, "out of memory");
 				s += len + (s[len] == ',');
 			}
 		}
 	}
 	if (!(cfg->annotations = ann ? cJSON_PrintUnformatted(ann) : strdup("{}")))
-		return fail(err, "out of memory");
+		return oci_errf(err, "out of memory");
 	return 0;
 }
 
@@ -379,12 +372,12 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 	int ret;
 
 	if (!cJSON_IsObject(doc))
-		return fail(err, "config.json: the document must be a JSON object");
+		return oci_errf(err, "config.json: the document must be a JSON object");
 	ver = member(doc, "ociVersion", cJSON_IsString, "a string", "", true, err, &bad);
 	if (bad)
 		return -1;
 	if (strncmp(ver->valuestring, "1.", 2) != 0)
-		return fail(err, "config.json: ociVersion %s is not supported (1.x only)", ver->valuestring);
+		return oci_errf(err, "config.json: ociVersion %s is not supported (1.x only)", ver->valuestring);
 	root = member(doc, "root", cJSON_IsObject, "an object", "", true, err, &bad);
 	if (bad)
 		return -1;
@@ -407,31 +400,31 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 	if (bad)
 		return -1;
 	if (cJSON_GetArraySize(args) < 1)
-		return fail(err, "config.json: process.args must name the module to run");
+		return oci_errf(err, "config.json: process.args must name the module to run");
 	if (cwd->valuestring[0] != '/')
-		return fail(err, "config.json: process.cwd must be an absolute path");
+		return oci_errf(err, "config.json: process.cwd must be an absolute path");
 	if (limit && limit->valuedouble > 0)
 		cfg->memory_limit = limit->valuedouble >= 1.8e19 ? UINT64_MAX : (uint64_t)limit->valuedouble;
 
 	if (rpath->valuestring[0] == '/') {
 		if (!(cfg->root = realpath(rpath->valuestring, NULL)))
-			return fail(err, "config.json: root.path %s: %s", rpath->valuestring, strerror(errno));
+			return oci_errf(err, "config.json: root.path %s: %s", rpath->valuestring, strerror(errno));
 	} else if (!(cfg->root = resolve_inside(cfg->bundle, rpath->valuestring, "root.path", err))) {
 		return -1;
 	}
 	{
 		struct stat st;
 		if (stat(cfg->root, &st) != 0 || !S_ISDIR(st.st_mode))
-			return fail(err, "config.json: root.path %s is not a directory", rpath->valuestring);
+			return oci_errf(err, "config.json: root.path %s is not a directory", rpath->valuestring);
 	}
 	if (!(cfg->cwd = strdup(cwd->valuestring)))
-		return fail(err, "out of memory");
+		return oci_errf(err, "out of memory");
 	cfg->terminal = term && cJSON_IsTrue(term);
 	if (!(cfg->env = env ? strv(env, 0, "process.env", err) : calloc(1, sizeof(char *))))
-		return env ? -1 : fail(err, "out of memory");
+		return env ? -1 : oci_errf(err, "out of memory");
 	for (i = 0; cfg->env[i]; i++)
 		if (!strchr(cfg->env[i], '=') || cfg->env[i][0] == '=')
-			return fail(err, "config.json: process.env[%zu] \"%s\" is not KEY=VALUE", i, cfg->env[i]);
+			return oci_errf(err, "config.json: process.env[%zu] \"%s\" is not KEY=VALUE", i, cfg->env[i]);
 	if (!(cfg->args = strv(args, 1, "process.args", err)))
 		return -1;
 	if (!(cfg->module = find_module(cfg, cJSON_GetArrayItem(args, 0)->valuestring, err)))
@@ -440,14 +433,15 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 		return ret;
 	/* from here on, errors are about a wasm container (a native one was decided above) */
 	if (rro && cJSON_IsTrue(rro))
-		return fail(err, "config.json: root.readonly is not supported by ocre-oci (the guest's / is writable)");
+		return oci_errf(err,
+		                "config.json: root.readonly is not supported by ocre-oci (the guest's / is writable)");
 	if (mounts && parse_mounts(mounts, cfg, err) != 0)
 		return -1;
 	if (parse_annotations(ann, cfg, err) != 0)
 		return -1;
 	if (!cfg->capabilities) {
 		if (!(cfg->capabilities = calloc(2, sizeof(char *))) || !(cfg->capabilities[0] = strdup("filesystem")))
-			return fail(err, "out of memory");
+			return oci_errf(err, "out of memory");
 	}
 	return 0;
 }
@@ -461,21 +455,21 @@ int oci_config_parse(const char *json, size_t len, const char *bundle, struct oc
 	memset(cfg, 0, sizeof(*cfg));
 	err[0] = '\0';
 	if (!json || !bundle || bundle[0] != '/')
-		return fail(err, "internal: bad arguments to oci_config_parse");
+		return oci_errf(err, "internal: bad arguments to oci_config_parse");
 	doc = cJSON_ParseWithLengthOpts(json, len, &end, false);
 	if (!doc)
-		return fail(err, "config.json: malformed JSON at byte %zu",
-		            end && end >= json ? (size_t)(end - json) : 0);
+		return oci_errf(err, "config.json: malformed JSON at byte %zu",
+		                end && end >= json ? (size_t)(end - json) : 0);
 	while (end && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end && end < json + len) {
 		cJSON_Delete(doc);
-		return fail(err, "config.json: trailing data after the JSON document at byte %zu",
-		            (size_t)(end - json));
+		return oci_errf(err, "config.json: trailing data after the JSON document at byte %zu",
+		                (size_t)(end - json));
 	}
 	if (!(cfg->bundle = strdup(bundle))) {
 		cJSON_Delete(doc);
-		return fail(err, "out of memory");
+		return oci_errf(err, "out of memory");
 	}
 	ret = parse(doc, cfg, err);
 	cJSON_Delete(doc);
@@ -493,22 +487,22 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, char *err)
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (!(dir = realpath(bundle, NULL)))
-		return fail(err, "bundle %s: %s", bundle, strerror(errno));
+		return oci_errf(err, "bundle %s: %s", bundle, strerror(errno));
 	if (!(file = join(dir, "config.json"))) {
 		free(dir);
-		return fail(err, "out of memory");
+		return oci_errf(err, "out of memory");
 	}
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fail(err, "cannot open %s: %s", file, strerror(errno));
+		oci_errf(err, "cannot open %s: %s", file, strerror(errno));
 		goto out_free;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_BYTES) {
-		fail(err, "%s is not a regular file of at most %u bytes", file, CONFIG_MAX_BYTES);
+		oci_errf(err, "%s is not a regular file of at most %u bytes", file, CONFIG_MAX_BYTES);
 		goto out_close;
 	}
 	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		fail(err, "out of memory");
+		oci_errf(err, "out of memory");
 		goto out_close;
 	}
 	while (got < (size_t)st.st_size) {
@@ -516,7 +510,7 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, char *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fail(err, "cannot read %s: %s", file, n < 0 ? strerror(errno) : "file shrank");
+			oci_errf(err, "cannot read %s: %s", file, n < 0 ? strerror(errno) : "file shrank");
 			goto out_close;
 		}
 		got += (size_t)n;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 /** A bind mount of a host directory (the only kind a wasm container can use). */
 struct oci_mount {
 	char *source;      /**< absolute host path of a directory */
@@ -36,9 +38,6 @@ struct oci_config {
 #define OCI_CONFIG_OK 0
 #define OCI_CONFIG_INVALID (-1)  /**< the bundle cannot run: the reason is in err */
 #define OCI_CONFIG_NOT_WASM (-2) /**< a valid bundle whose process.args[0] is not WebAssembly (a native image) */
-
-/** Error text size for the functions below. */
-#define OCI_ERR_MAX 512
 
 /**
  * Parse @p json (the text of @p bundle/config.json; @p bundle absolute) into

@@ -12,16 +12,7 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
-
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, OCI_ERR_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "log.h"
 
 static int send_fd(int sock, int fd, const char *name)
 {
@@ -50,24 +41,24 @@ int oci_console_open(const char *socket_path, char *err)
 	char *name;
 
 	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return fail(err, "console socket path %s is too long", socket_path);
+		return oci_errf(err, "console socket path %s is too long", socket_path);
 	strcpy(addr.sun_path, socket_path);
 	if ((master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-		return fail(err, "cannot open a pseudo-terminal: %s", strerror(errno));
+		return oci_errf(err, "cannot open a pseudo-terminal: %s", strerror(errno));
 	if (grantpt(master) != 0 || unlockpt(master) != 0 || !(name = ptsname(master))) {
-		fail(err, "cannot set up the pseudo-terminal: %s", strerror(errno));
+		oci_errf(err, "cannot set up the pseudo-terminal: %s", strerror(errno));
 		goto out_master;
 	}
 	if ((slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-		fail(err, "cannot open %s: %s", name, strerror(errno));
+		oci_errf(err, "cannot open %s: %s", name, strerror(errno));
 		goto out_master;
 	}
 	if ((sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		fail(err, "console socket: %s", strerror(errno));
+		oci_errf(err, "console socket: %s", strerror(errno));
 		goto out_slave;
 	}
 	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) != 0 || send_fd(sock, master, name) != 0) {
-		fail(err, "cannot hand the console to %s: %s", socket_path, strerror(errno));
+		oci_errf(err, "cannot hand the console to %s: %s", socket_path, strerror(errno));
 		close(sock);
 		goto out_slave;
 	}

@@ -13,6 +13,16 @@
 static const char *log_path;
 static bool log_json;
 
+int oci_errf(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, OCI_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 void oci_log_setup(const char *path, bool json)
 {
 	log_path = path;

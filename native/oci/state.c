@@ -13,16 +13,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, OCI_ERR_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "log.h"
 
 char *oci_state_dir(const char *root, const char *id)
 {
@@ -99,17 +90,17 @@ int oci_state_save(const struct oci_state *st, char *err)
 	    !cJSON_AddStringToObject(doc, "rootfs", st->rootfs) ||
 	    !cJSON_AddStringToObject(doc, "created", st->created) || !cJSON_AddItemToObject(doc, "annotations", ann)) {
 		cJSON_Delete(ann);
-		fail(err, "out of memory");
+		oci_errf(err, "out of memory");
 		goto out;
 	}
 	if (!(text = cJSON_PrintUnformatted(doc)) || asprintf(&tmp, "%s/.state.json.tmp", st->dir) < 0 ||
 	    asprintf(&final, "%s/state.json", st->dir) < 0) {
 		tmp = final = NULL;
-		fail(err, "out of memory");
+		oci_errf(err, "out of memory");
 		goto out;
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		fail(err, "cannot write %s: %s", tmp, strerror(errno));
+		oci_errf(err, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	len = strlen(text);
@@ -118,7 +109,7 @@ int oci_state_save(const struct oci_state *st, char *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail(err, "cannot write %s: %s", tmp, strerror(errno));
+			oci_errf(err, "cannot write %s: %s", tmp, strerror(errno));
 			close(fd);
 			unlink(tmp);
 			goto out;
@@ -126,7 +117,7 @@ int oci_state_save(const struct oci_state *st, char *err)
 		off += (size_t)n;
 	}
 	if (close(fd) != 0 || rename(tmp, final) != 0) {
-		fail(err, "cannot write %s: %s", final, strerror(errno));
+		oci_errf(err, "cannot write %s: %s", final, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
@@ -155,19 +146,19 @@ int oci_state_load(const char *root, const char *id, struct oci_state *st, char 
 
 	memset(st, 0, sizeof(*st));
 	if (!oci_valid_id(id))
-		return fail(err, "invalid container id \"%s\"", id);
+		return oci_errf(err, "invalid container id \"%s\"", id);
 	if (!(st->dir = oci_state_dir(root, id)) || !(st->id = strdup(id)) ||
 	    asprintf(&file, "%s/state.json", st->dir) < 0) {
 		oci_state_free(st);
-		return fail(err, "out of memory");
+		return oci_errf(err, "out of memory");
 	}
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	free(file);
 	if (fd < 0) {
 		oci_state_free(st);
 		if (errno == ENOENT)
-			return fail(err, "container \"%s\" does not exist", id);
-		return fail(err, "container \"%s\": cannot read its state: %s", id, strerror(errno));
+			return oci_errf(err, "container \"%s\" does not exist", id);
+		return oci_errf(err, "container \"%s\": cannot read its state: %s", id, strerror(errno));
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -183,7 +174,7 @@ int oci_state_load(const char *root, const char *id, struct oci_state *st, char 
 	    !(st->created = dup_string(doc, "created")) || !(st->annotations = cJSON_PrintUnformatted(ann))) {
 		cJSON_Delete(doc);
 		oci_state_free(st);
-		return fail(err, "container \"%s\": its state file is damaged", id);
+		return oci_errf(err, "container \"%s\": its state file is damaged", id);
 	}
 	st->pid = (pid_t)pid->valuedouble;
 	st->starttime = (unsigned long long)start->valuedouble;

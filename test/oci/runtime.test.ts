@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ociRuntimePath } from '../../lib/oci'
-import { FIXTURES, readAll, waitForOutput, within } from '../helpers'
+import { FIXTURES, ROOT, readAll, waitForOutput, within } from '../helpers'
 
 const BIN = ociRuntimePath()
 
@@ -96,6 +96,20 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     assert.equal(r.status, 0, r.stderr)
     return JSON.parse(r.stdout)
   }
+
+  it('`ocre oci-path` prints its absolute path (OCRE_OCI overrides it)', () => {
+    const cli = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib', 'cli', 'main.ts'), 'oci-path'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      })
+    const r = cli({ OCRE_OCI: '' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, `${BIN}\n`)
+    assert.ok(path.isAbsolute(r.stdout.trim()))
+    assert.equal(cli({ OCRE_OCI: '/opt/ocre-oci' }).stdout, '/opt/ocre-oci\n')
+  })
 
   it('prints its version and features', () => {
     const v = oci('--version')
