@@ -16,10 +16,14 @@ static bool log_json;
 int oci_errf(char *err, const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	va_start(ap, fmt);
 	vsnprintf(err, OCI_ERR_MAX, fmt, ap);
 	va_end(ap);
+	for (p = err; *p; p++) /* one line, whatever the config's strings hold */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 

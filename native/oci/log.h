@@ -10,7 +10,7 @@
 /** Size of the error buffers that the parsing functions fill. */
 #define OCI_ERR_MAX 512
 
-/** Format a one-line reason into @p err (OCI_ERR_MAX bytes). Returns -1. */
+/** Format a one-line reason into @p err (OCI_ERR_MAX bytes; control characters become '?'). Returns -1. */
 int oci_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** Set by the global options; @p path NULL = no log file. */

@@ -516,6 +516,64 @@ static void test_config_load(void)
 	rmdir(p);
 }
 
+/* Mutations of a valid config (flipped, inserted and deleted bytes,
+ * truncations): each parse is a success or a clear error, never a crash (the
+ * ASan build checks the memory side). Deterministic. */
+static void test_config_mutations_never_crash(void)
+{
+	static const char base[] =
+	    "{" V ",\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"/bin/tool.wasm\",\"a\"],"
+	    "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\",\"terminal\":false},\"mounts\":[{\"destination\":\"/d\","
+	    "\"type\":\"bind\",\"source\":\"data\",\"options\":[\"ro\"]}],\"annotations\":{\"run.ocre.capabilities\":"
+	    "\"networking\",\"run.ocre.stop-grace-ms\":\"5\"},\"linux\":{\"resources\":{\"memory\":{\"limit\":1}}}}";
+	static const char alphabet[] = "{}[]\":,.0123456789-/\\ eE+tfnul\0\xff";
+	uint32_t rng = 12345;
+	int i, ok = 0, bad = 0;
+	struct oci_config cfg;
+	char buf[sizeof(base) + 16];
+
+	for (i = 0; i < 3000; i++) {
+		size_t len = sizeof(base) - 1, k, edits;
+		memcpy(buf, base, len);
+		rng = rng * 1103515245u + 12345u;
+		edits = 1 + (rng >> 16) % 4;
+		for (k = 0; k < edits && len > 0; k++) {
+			size_t at;
+			rng = rng * 1103515245u + 12345u;
+			at = (rng >> 8) % len;
+			switch ((rng >> 4) % 4) {
+			case 0: /* replace */
+				buf[at] = alphabet[(rng >> 20) % (sizeof(alphabet) - 1)];
+				break;
+			case 1: /* delete */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			case 2: /* insert */
+				if (len + 1 < sizeof(buf)) {
+					memmove(buf + at + 1, buf + at, len - at);
+					buf[at] = alphabet[(rng >> 20) % (sizeof(alphabet) - 1)];
+					len++;
+				}
+				break;
+			default: /* truncate */
+				len = at;
+				break;
+			}
+		}
+		if (oci_config_parse(buf, len, bundle, &cfg, err) == OCI_CONFIG_OK) {
+			ok++;
+			CHECK(cfg.module != NULL && cfg.args != NULL && cfg.env != NULL && cfg.capabilities != NULL);
+			oci_config_free(&cfg);
+		} else {
+			bad++;
+			CHECK(err[0] != '\0' && strchr(err, '\n') == NULL); /* one line, never empty */
+			CHECK(cfg.root == NULL && cfg.module == NULL);
+		}
+	}
+	CHECK(ok > 0 && bad > 0);
+}
+
 /* ---- state ---- */
 
 static void test_state_roundtrip_and_damage(void)
@@ -575,6 +633,7 @@ int main(void)
 	RUN(test_config_module_checks);
 	RUN(test_config_paths_escaping);
 	RUN(test_config_load);
+	RUN(test_config_mutations_never_crash);
 	RUN(test_state_roundtrip_and_damage);
 	return test_finish();
 }
