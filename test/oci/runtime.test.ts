@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ociRuntimePath } from '../../lib/oci'
+import { builtProgram } from '../../lib/programs'
 import { FIXTURES, ROOT, readAll, waitForOutput, within } from '../helpers'
 
 const BIN = ociRuntimePath()
@@ -106,7 +107,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
       })
     const r = cli({ OCRE_OCI: '' })
     assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stdout, `${BIN}\n`)
+    assert.equal(r.stdout, `${builtProgram('ocre-oci')}\n`)
     assert.ok(path.isAbsolute(r.stdout.trim()))
     assert.equal(cli({ OCRE_OCI: '/opt/ocre-oci' }).stdout, '/opt/ocre-oci\n')
   })
