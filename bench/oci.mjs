@@ -73,6 +73,24 @@ export async function benchOci(d) {
     recordLatency('oci', 'ocre-oci start -> exit (hello)', startExitUs)
     recordLatency('oci', 'ocre-oci create -> start -> exit (hello)', totalUs)
 
+    // ---- the same in CPU time (bench/c/oci_share.c: a subreaper collects the container process's rusage) ----
+    const share = path.join(tmp, 'oci_share')
+    if (spawnSync('cc', ['-O2', '-o', share, path.join(root, 'bench', 'c', 'oci_share.c')]).status === 0) {
+      const r = spawnSync(share, [bin, path.join(tmp, 'share-state'), bundle, String(quick ? 10 : 50)], {
+        encoding: 'utf8',
+      })
+      if (r.status !== 0) throw new Error(`oci_share: ${r.stderr}`)
+      const s = JSON.parse(r.stdout)
+      const cpu = s.createCpuUs + s.startCpuUs + s.processCpuUs
+      record('oci', 'ocre-oci own share, CPU: create + start + container process (hello)', cpu, 'µs', {
+        n: s.n,
+        note: `create ${s.createCpuUs} + start ${s.startCpuUs} + container process ${s.processCpuUs} µs CPU; wall ${s.wallUs} µs; max RSS ${s.maxRssKiB} KiB`,
+      })
+      console.error(`  oci / own share: ${cpu} µs CPU (wall ${s.wallUs} µs)`)
+    } else {
+      record('oci', 'ocre-oci own share, CPU', 'n/a', '', { note: 'no C compiler (cc) for bench/c/oci_share.c' })
+    }
+
     // ---- memory of one container process (sleeping) ----
     config(['/sleeper.wasm', '60'])
     const c = spawn(bin, ['--root', state, 'create', '--bundle', bundle, 'mem'], { stdio: ['ignore', 'pipe', 'inherit'] })
