@@ -21,6 +21,20 @@ function memoryKb(pid) {
   return { rss, pss }
 }
 
+/** Pids of processes whose command line names @p dir (conmon, its `podman container cleanup` exit commands). */
+function processesUsing(dir) {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)
+      } catch {
+        return false
+      }
+    })
+}
+
 /** Resolves when @p stream ends. */
 const ended = (stream) => new Promise((resolve) => stream.on('close', resolve).resume())
 
@@ -109,7 +123,9 @@ export async function benchOci(d) {
     }
     await benchPodman({ record, recordLatency, nowUs, quick, fixtures, bin, tmp })
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true })
+    // conmon and its exit commands outlive `podman rm` briefly: let them finish before removing their files
+    for (let i = 0; i < 200 && processesUsing(tmp).length; i++) await new Promise((r) => setTimeout(r, 50))
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 })
   }
 }
 
