@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "process.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -129,6 +130,26 @@ static char **mount_specs(const struct oci_config *cfg, int sync_fd)
 	return v;
 }
 
+/* Close what the engine's runtime invocation left open (conmon's and the
+ * shim's pipes, --preserve-fds): a long-lived container process must not keep
+ * them, and a WASI module cannot use them. Keeps stdio and @p keep. */
+static void close_inherited_fds(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fds[256], n = 0, i;
+
+	while (d && (e = readdir(d)) != NULL && n < (int)(sizeof(fds) / sizeof(fds[0]))) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd > 2 && fd != keep && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	if (d)
+		closedir(d);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 /* Block until `start` writes a byte to the fifo; a stop signal first ends the process. */
 static void wait_for_start(int fifo, int sfd)
 {
@@ -170,9 +191,8 @@ void oci_container_process(const struct oci_config *cfg, const char *state_dir, 
 			fail_create(sync_fd, "cannot make the console the controlling terminal: %s", strerror(errno));
 		if (dup2(console_slave, 0) < 0 || dup2(console_slave, 1) < 0 || dup2(console_slave, 2) < 0)
 			fail_create(sync_fd, "cannot attach the console: %s", strerror(errno));
-		if (console_slave > 2)
-			close(console_slave);
 	}
+	close_inherited_fds(sync_fd); /* also the console's own fd, now on 0-2 */
 	/* before any thread exists, so that every thread inherits the mask */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);

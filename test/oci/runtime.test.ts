@@ -215,6 +215,15 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     assert.equal(oci('delete', 'r').status, 1)
   })
 
+  it('the container process keeps no fd beyond stdio from the engine (its pipes see EOF when create exits)', async () => {
+    const proc = spawn(BIN!, ['--root', root, 'create', '--bundle', bundle({}, { args: ['/sleeper.wasm'] }), 'fds'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    })
+    // only create held fd 3: it ends with create, while the container process waits for start
+    await within(readAll(proc.stdio[3] as NodeJS.ReadableStream as import('node:stream').Readable), 10000, 'EOF on fd 3')
+    assert.equal(state('fds').status, 'created')
+  })
+
   it('list shows the containers; ids are unique', async () => {
     const c = await create('one', bundle())
     assert.equal(c.code, 0)
