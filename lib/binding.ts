@@ -54,6 +54,7 @@ export interface NativeCreateOptions {
   mounts?: string[]
   memoryLimit?: number
   tier?: 'auto' | 'aot' | 'interpreter'
+  restoreDirectory?: boolean
 }
 
 export interface NativeContext {
@@ -87,7 +88,8 @@ export interface NativeBinding {
   aotSign(values: Record<string, string>, key: Buffer): string
   /** The engine's reading of an image's AOT record (see native/include/ocre/runtime/wamr.h). */
   aotInspect(imagePath: string, imageSha256: string | null): NativeAotInspection
-  pipe(): [number, number]
+  /** [read, write]; the container's end (`childEnd`) is closed by closeFd() or at environment cleanup */
+  pipe(childEnd: 0 | 1): [number, number]
   closeFd(fd: number): void
   /** This environment's /dev/null (read-write), shared by every 'ignore' slot; never close it. */
   devNull(): number

@@ -38,9 +38,19 @@ const CREATE_KEYS = [
   'detached',
   'memoryLimit',
   'tier',
+  'restoreDirectory',
 ] as const
 const TIERS = ['auto', 'aot', 'interpreter'] as const
-const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input'] as const
+const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input', 'maxBuffer'] as const
+/** run()'s default maxBuffer, child_process.execFile's. */
+const DEFAULT_MAX_BUFFER = 1024 * 1024
+
+function checkMaxBuffer(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw typeError('a number', name, value)
+  if (Number.isNaN(value) || value < 0 || (!Number.isInteger(value) && value !== Infinity))
+    throw new RangeError(`Expected a non-negative integer or Infinity for ${name} but received ${value}`)
+  return value
+}
 
 /** Contexts open in this environment (main thread or worker). */
 const live = new Set<Context>()
@@ -81,6 +91,8 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
         ? undefined
         : checkInteger(o.memoryLimit, `${name}.memoryLimit`, 0, Number.MAX_SAFE_INTEGER),
     tier: o.tier === undefined ? undefined : checkTier(o.tier, `${name}.tier`),
+    restoreDirectory:
+      o.restoreDirectory === undefined ? undefined : checkBoolean(o.restoreDirectory, `${name}.restoreDirectory`),
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
   return { native, stdio, rest: o }
@@ -166,8 +178,9 @@ export class Context implements AsyncDisposable {
    * Create a container (status `created`). The image is loaded now, so a
    * missing or invalid image fails here: ERR_OCRE_IMAGE_NOT_FOUND,
    * ERR_OCRE_INVALID_IMAGE; also ERR_OCRE_INVALID_NAME, ERR_OCRE_EXISTS (id
-   * in use), ERR_OCRE_RUNTIME (unknown runtime), ERR_OCRE_INVALID_MOUNT,
-   * ERR_OCRE_INVALID_CAPABILITY.
+   * in use, or a private directory `containers/<id>/` is already there and
+   * `restoreDirectory` is not set), ERR_OCRE_RUNTIME (unknown runtime),
+   * ERR_OCRE_INVALID_MOUNT, ERR_OCRE_INVALID_CAPABILITY.
    */
   async create(options: CreateOptions & { detached: true }): Promise<Container<true>>
   async create(options: CreateOptions & { detached?: false }): Promise<Container<false>>
@@ -220,6 +233,8 @@ export class Context implements AsyncDisposable {
    * result and, for piped stdout/stderr (the default), everything it wrote.
    * A piped stdin receives `options.input` and is then closed. Aborting
    * `options.signal` kills the container and rejects with an AbortError.
+   * A piped output over `options.maxBuffer` bytes (default 1 MiB) kills it
+   * and rejects with ERR_OCRE_MAX_BUFFER (a MaxBufferError).
    */
   async run(image: string, options: RunOptions = {}): Promise<RunResult> {
     const site = captureCallSite(this.run)
@@ -229,6 +244,7 @@ export class Context implements AsyncDisposable {
     const input = rest.input
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
       throw typeError('a string or a Uint8Array', 'options.input', input)
+    const maxBuffer = rest.maxBuffer === undefined ? DEFAULT_MAX_BUFFER : checkMaxBuffer(rest.maxBuffer, 'options.maxBuffer')
     const abortError = () => withCallSite(new AbortError(undefined, { cause: signal?.reason }), site)
     if (signal?.aborted) throw abortError()
 
@@ -244,9 +260,25 @@ export class Context implements AsyncDisposable {
       if (signal?.aborted) throw abortError()
       const closed = new Promise<RunResult>((resolve) => c.once('close', resolve))
       const chunks: { stdout: Buffer[]; stderr: Buffer[] } = { stdout: [], stderr: [] }
+      const kept = { stdout: 0, stderr: 0 }
+      let overflow: 'stdout' | 'stderr' | null = null
+      const collect = (name: 'stdout' | 'stderr') => (b: Buffer) => {
+        if (overflow) return
+        const room = maxBuffer - kept[name]
+        if (b.length <= room) {
+          chunks[name].push(b)
+          kept[name] += b.length
+          return
+        }
+        // Like execFile: keep maxBuffer bytes, end the program, report it.
+        if (room > 0) chunks[name].push(b.subarray(0, room))
+        kept[name] = maxBuffer
+        overflow = name
+        c.kill().catch(() => {}) // ended meanwhile: fine
+      }
       const starting = internals.begin(c)
-      c.stdout?.on('data', (b: Buffer) => chunks.stdout.push(b))
-      c.stderr?.on('data', (b: Buffer) => chunks.stderr.push(b))
+      c.stdout?.on('data', collect('stdout'))
+      c.stderr?.on('data', collect('stderr'))
       if (c.stdin) {
         if (input === undefined) c.stdin.end()
         else c.stdin.end(input)
@@ -257,6 +289,15 @@ export class Context implements AsyncDisposable {
       if (aborted) throw abortError()
       if (stdio[1].kind === 'pipe') result.stdout = Buffer.concat(chunks.stdout)
       if (stdio[2].kind === 'pipe') result.stderr = Buffer.concat(chunks.stderr)
+      if (overflow) {
+        const { stdout, stderr, ...exit } = result
+        const err = new OcreError(
+          'ERR_OCRE_MAX_BUFFER',
+          `${overflow} maxBuffer length exceeded (${maxBuffer} bytes): container ${c.id} was killed`,
+        )
+        Object.assign(err, { stream: overflow, result: exit, stdout, stderr })
+        throw withCallSite(err, site)
+      }
       return result
     } finally {
       signal?.removeEventListener('abort', onAbort)

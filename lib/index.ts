@@ -22,6 +22,7 @@ export type {
   ExitResult,
   LogFunction,
   Logger,
+  MaxBufferError,
   LoggerObject,
   LogLevel,
   LogRecord,

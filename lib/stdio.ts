@@ -78,7 +78,7 @@ export class RunStdio {
         this.childFds[i] = binding.devNull()
         return
       case 'pipe': {
-        const [r, w] = binding.pipe()
+        const [r, w] = binding.pipe(i === 0 ? 0 : 1)
         const [child, ours] = i === 0 ? [r, w] : [w, r]
         this.#owned.push(child)
         this.childFds[i] = child

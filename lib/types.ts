@@ -81,6 +81,14 @@ export interface CreateOptions {
    * the image. {@link Container.tier} tells which ran.
    */
   tier?: Tier
+  /**
+   * With the `filesystem` capability: reuse the container's private
+   * directory `<workdir>/containers/<id>/` if it is already there (e.g. a
+   * supervisor re-creating its containers after a restart). Default false:
+   * a new container gets a new, empty directory, and creation fails with
+   * ERR_OCRE_EXISTS if one is there (left by a process that died).
+   */
+  restoreDirectory?: boolean
 }
 
 /** Execution tier requested at creation. */
@@ -95,6 +103,28 @@ export interface RunOptions extends Omit<CreateOptions, 'image' | 'detached'> {
    * closed. Without it a piped stdin is closed at once (the program reads EOF).
    */
   input?: string | Uint8Array
+  /**
+   * Largest amount of data in bytes kept from each of a piped stdout and
+   * stderr (default 1 MiB, like `child_process.execFile`; `Infinity`: no
+   * limit). Past it the container is killed and `run()` rejects with an
+   * OcreError `ERR_OCRE_MAX_BUFFER` ({@link MaxBufferError}).
+   */
+  maxBuffer?: number
+}
+
+/**
+ * What `run()` rejects with when a piped output exceeds `maxBuffer`: an
+ * OcreError with code `ERR_OCRE_MAX_BUFFER` carrying the run's result and
+ * the output kept (each at most `maxBuffer` bytes).
+ */
+export interface MaxBufferError extends Error {
+  code: 'ERR_OCRE_MAX_BUFFER'
+  /** The stream that went over: `'stdout'` or `'stderr'`. */
+  stream: 'stdout' | 'stderr'
+  /** How the run ended (normally `killed`, 137). */
+  result: ExitResult
+  stdout?: Buffer
+  stderr?: Buffer
 }
 
 /** Result of {@link Context.run}. */

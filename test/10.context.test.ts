@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Context, OcreError, open, version } from '../lib/index'
+import { spawn } from 'node:child_process'
 import { ROOT, makeWorkdir, rejectsCode, rejectsType, removeWorkdir } from './helpers'
 
 describe('context', () => {
@@ -54,6 +55,73 @@ describe('context', () => {
     assert.ok(err instanceof OcreError)
     assert.match(err.message, /already open/)
     await rejectsCode(open({ workdir: `${dir}/./` }), 'ERR_OCRE_EXISTS')
+  })
+
+  it('an open workdir is locked: another process gets ERR_OCRE_BUSY until the holder closes it or dies', async () => {
+    const dir = workdir()
+    const lib = JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))
+    // The child opens the workdir, says so, closes it when told (a line on
+    // stdin), then holds it again until it is killed.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
+        const { open } = require(${lib})
+        const rl = require('node:readline').createInterface({ input: process.stdin })
+        const lines = rl[Symbol.asyncIterator]()
+        ;(async () => {
+          let ctx = await open({ workdir: process.argv[1] })
+          process.stdout.write('open\\n')
+          await lines.next()
+          await ctx.close()
+          process.stdout.write('closed\\n')
+          await lines.next()
+          ctx = await open({ workdir: process.argv[1] })
+          process.stdout.write('open\\n')
+        })()
+      `,
+        dir,
+      ],
+      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+    )
+    const said: string[] = []
+    const waiters: (() => void)[] = []
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      said.push(...d.split('\n').filter(Boolean))
+      waiters.splice(0).forEach((w) => w())
+    })
+    let gone = false
+    const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => {
+      gone = true
+      waiters.splice(0).forEach((w) => w())
+    })
+    const hear = async (word: string, count: number) => {
+      while (said.filter((w) => w === word).length < count) {
+        assert.ok(!gone, `the child exited before saying ${word}`)
+        await new Promise<void>((r) => waiters.push(r))
+      }
+    }
+    try {
+      await hear('open', 1)
+      const err = await rejectsCode(open({ workdir: dir }), 'ERR_OCRE_BUSY')
+      assert.ok(err instanceof OcreError)
+      assert.equal(err.message, `working directory ${fs.realpathSync(dir)} is in use by another process (it holds ${fs.realpathSync(dir)}/.lock)`)
+      child.stdin.write('close\n')
+      await hear('closed', 1)
+      const ctx = await open({ workdir: dir })
+      await ctx.close()
+      child.stdin.write('again\n')
+      await hear('open', 2)
+      await rejectsCode(open({ workdir: dir }), 'ERR_OCRE_BUSY')
+      child.kill('SIGKILL') // a crashed holder: the kernel drops its lock
+      await exited
+      await openCtx(dir)
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 
   it('allows a new context on a workdir once the previous one is closed', async () => {

@@ -423,6 +423,46 @@ describe('container', () => {
       assert.ok(!fs.existsSync(dir))
     })
 
+    it('a leftover private directory is never reused by accident: ERR_OCRE_EXISTS, untouched', async () => {
+      const dir = path.join(t.workdir, 'containers', 'leftover')
+      fs.mkdirSync(dir)
+      fs.writeFileSync(path.join(dir, 'secret'), 'of a crashed process')
+      await rejectsCode(
+        t.ctx.create({ image: 'fs.wasm', id: 'leftover', capabilities: ['filesystem'] }),
+        'ERR_OCRE_EXISTS',
+        /^container leftover: its private directory .*\/containers\/leftover already exists \(left by an earlier process\?\); delete it, or restore it explicitly$/,
+      )
+      assert.equal(fs.readFileSync(path.join(dir, 'secret'), 'utf8'), 'of a crashed process')
+      assert.equal(t.ctx.get('leftover'), undefined)
+      // without the capability the directory is not used: no conflict
+      const plain = await t.ctx.create({ image: 'fs.wasm', id: 'leftover' })
+      await plain.remove()
+      assert.ok(fs.existsSync(path.join(dir, 'secret')), 'not its directory: not deleted')
+
+      // restoreDirectory: the container gets it back, and remove() deletes it
+      const r = await t.ctx.run('fs.wasm', { id: 'leftover', capabilities: ['filesystem'], restoreDirectory: true, args: ['read', '/secret'] })
+      assert.equal(r.stdout?.toString(), 'of a crashed process')
+      assert.ok(!fs.existsSync(dir))
+      // and with nothing to restore it starts empty
+      const fresh = await t.ctx.run('fs.wasm', { id: 'leftover', capabilities: ['filesystem'], restoreDirectory: true, args: ['ls', '/'] })
+      assert.equal(fresh.stdout?.toString(), '')
+    })
+
+    it('restoreDirectory refuses a symlink in place of the directory (and leaves its target alone)', async () => {
+      const target = fs.mkdtempSync(path.join(t.workdir, 'elsewhere-'))
+      fs.writeFileSync(path.join(target, 'keep'), 'x')
+      const link = path.join(t.workdir, 'containers', 'linked')
+      fs.symlinkSync(target, link)
+      await rejectsCode(
+        t.ctx.create({ image: 'fs.wasm', id: 'linked', capabilities: ['filesystem'], restoreDirectory: true }),
+        'ERR_OCRE_IO',
+        /cannot restore .*linked: not a directory/,
+      )
+      assert.ok(fs.existsSync(path.join(target, 'keep')))
+      fs.unlinkSync(link)
+      await rejectsType(() => t.ctx.create({ image: 'fs.wasm', restoreDirectory: 'yes' as never }), TypeError, /options\.restoreDirectory/)
+    })
+
     it('mounts a host directory at a guest path, read-only when asked', async () => {
       const host = fs.mkdtempSync(path.join(t.workdir, 'vol-'))
       fs.writeFileSync(path.join(host, 'in.txt'), 'from host')

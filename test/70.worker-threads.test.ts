@@ -173,6 +173,39 @@ describe('worker threads', function () {
     }
   })
 
+  it('worker.terminate() while start() calls are in flight: their pipe fds are closed', async () => {
+    // An image over the addon's inline limit (64 KiB): start() goes to the
+    // thread pool. The worker then blocks its event loop, so no start can
+    // settle in it before terminate() ends it.
+    const workdir = dir()
+    const hello = fs.readFileSync(path.join(workdir, 'images', 'hello.wasm'))
+    const pad = Buffer.alloc(80 * 1024)
+    const name = Buffer.from('pad')
+    const size = name.length + 1 + pad.length
+    const leb = [(size & 0x7f) | 0x80, ((size >> 7) & 0x7f) | 0x80, size >> 14]
+    fs.writeFileSync(path.join(workdir, 'images', 'big.wasm'), Buffer.concat([hello, Buffer.from([0, ...leb, name.length]), name, pad]))
+    const fdCount = () => fs.readdirSync('/proc/self/fd').length
+    const before = fdCount()
+    const w = startWorker(
+      `
+      const ctx = await open({ workdir })
+      const cs = []
+      for (let i = 0; i < 8; i++) cs.push(await ctx.create({ image: 'big.wasm', detached: true }))
+      post('created')
+      await new Promise((r) => setTimeout(r, 0))
+      for (const c of cs) c.start().catch(() => {})
+      post('starting')
+      for (;;);
+    `,
+      workdir,
+    )
+    assert.equal(await w.next(), 'created')
+    assert.equal(await w.next(), 'starting')
+    await w.worker.terminate()
+    // everything the worker opened is closed again (the 24 pipe ends included)
+    assert.equal(fdCount(), before)
+  })
+
   it('workers terminated at random moments while containers start, exit and log: no crash', () => {
     // In a child process: a crash must fail this test, not take mocha down.
     const script = `

@@ -170,6 +170,11 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         collect,
       )
       .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
+      .option(
+        '--restore-dir',
+        'with -k filesystem: reuse the private directory containers/ID/ an earlier process left (else that is ' +
+          'an error); it is still deleted when the container is removed',
+      )
       .addOption(
         new Option(
           '--tier <tier>',

@@ -21,6 +21,7 @@ export interface RunOptions {
   capability?: string[]
   env?: string[]
   memory?: number
+  restoreDir?: boolean
   tier?: Tier
   stopTimeout: number
 }
@@ -140,6 +141,7 @@ export async function run(
     if (opts.volume?.length) create.mounts = opts.volume
     if (opts.memory !== undefined) create.memoryLimit = opts.memory
     if (opts.tier !== undefined) create.tier = opts.tier
+    if (opts.restoreDir) create.restoreDirectory = true
     container = await ctx.create(create)
     io.verbose(`created container ${container.id} from ${image} (tier: ${container.tier})`)
     if (interrupts > 0) throw new CliError('interrupted', EXIT_INTERRUPTED)

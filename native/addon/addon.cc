@@ -59,10 +59,14 @@ void CleanupHook(void *arg)
 	AddonData *data = static_cast<AddonData *>(arg);
 	ShutdownEnv(data);
 	LogCleanupEnv(data);
+	// No start is in flight any more: runs have their own duplicates.
 	if (data->dev_null >= 0) {
-		close(data->dev_null); // no start is in flight any more: runs have their own duplicates
+		close(data->dev_null);
 		data->dev_null = -1;
 	}
+	for (int fd : data->child_fds)
+		close(fd);
+	data->child_fds.clear();
 }
 
 // init({ OcreError, onLog }): called once by lib/binding.ts.
@@ -91,15 +95,20 @@ Napi::Value Version(const Napi::CallbackInfo &info)
 	return Napi::String::New(info.Env(), ocre_version());
 }
 
-// pipe(): [readFd, writeFd], both close-on-exec, both blocking (libuv makes
-// its own end non-blocking when it opens it; the container's end stays
-// blocking, which the engine expects).
+// pipe(childEnd): [readFd, writeFd], both close-on-exec, both blocking
+// (libuv makes its own end non-blocking when it opens it; the container's
+// end stays blocking, which the engine expects). The container's end
+// (childEnd: 0 read, 1 write) stays this environment's until closeFd(): the
+// cleanup hook closes it if the environment goes first (a worker terminated
+// while a start() was in flight never gets to close it).
 Napi::Value Pipe(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
+	int child = (int)ArgInteger(info, 0, "childEnd", 0, 1);
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		throw MakeOcreError(env, "ERR_OCRE_IO", std::string("pipe2: ") + strerror(errno));
+	AddonData::Get(env)->child_fds.insert(fds[child]);
 	Napi::Array out = Napi::Array::New(env, 2);
 	out.Set(0u, Napi::Number::New(env, fds[0]));
 	out.Set(1u, Napi::Number::New(env, fds[1]));
@@ -122,10 +131,11 @@ Napi::Value DevNull(const Napi::CallbackInfo &info)
 	return Napi::Number::New(env, data->dev_null);
 }
 
-// closeFd(fd): close an fd made by pipe() that never reached a stream.
+// closeFd(fd): close an fd made by pipe() that is not a stream's.
 Napi::Value CloseFd(const Napi::CallbackInfo &info)
 {
 	int fd = (int)ArgInteger(info, 0, "fd", 0, INT32_MAX);
+	AddonData::Get(info.Env())->child_fds.erase(fd);
 	close(fd);
 	return info.Env().Undefined();
 }

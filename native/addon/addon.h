@@ -45,6 +45,7 @@ struct AddonData {
 	LogEnv *log = nullptr;                  // this environment's log queue
 	bool shut_down = false;                 // shutdown() or the cleanup hook ran
 	int dev_null = -1;                      // devNull(): /dev/null for stdio 'ignore'
+	std::set<int> child_fds;                // pipe(): containers' ends not yet closed by closeFd()
 
 	static AddonData *Get(Napi::Env env);
 };

@@ -181,7 +181,7 @@ class CreateWorker : public PromiseWorker
 	}
 
 	std::string image, runtime, id;
-	bool has_runtime = false, has_id = false, detached = false;
+	bool has_runtime = false, has_id = false, detached = false, restore_directory = false;
 	std::vector<std::string> argv, envp, caps, mounts;
 	double memory_limit = 0;
 	ocre_tier_t tier = OCRE_TIER_AUTO;
@@ -195,17 +195,21 @@ class CreateWorker : public PromiseWorker
 			return;
 		}
 		CStrings a(argv), e(envp), k(caps), m(mounts);
-		struct ocre_container_args args = {a.get(), e.get(), k.get(), m.get(), tier};
+		struct ocre_container_args args = {a.get(), e.get(), k.get(), m.get(), tier, restore_directory};
 		ocre_container *c =
 		    ocre_context_create_container(owner_->ctx(), image.c_str(), has_runtime ? runtime.c_str() : nullptr,
 		                                  has_id ? id.c_str() : nullptr, detached, &args, -1, -1, -1);
 		if (!c) {
 			error_.Capture(OCRE_OK);
 		} else {
-			ocre_container_retain(c); // ours, released by the wrap (or below)
-			if (memory_limit > 0)
-				ocre_container_set_memory_limit(c, (size_t)memory_limit);
-			c_ = c;
+			if (memory_limit > 0 && ocre_container_set_memory_limit(c, (size_t)memory_limit) != OCRE_OK) {
+				// arguments that do not fit the limit: nothing was created
+				error_.Capture(OCRE_OK);
+				ocre_context_remove_container(owner_->ctx(), c);
+			} else {
+				ocre_container_retain(c); // ours, released by the wrap (or below)
+				c_ = c;
+			}
 		}
 		owner_->Leave();
 	}
@@ -273,7 +277,7 @@ class CreateWorker : public PromiseWorker
 // returned, or the error thrown, synchronously; otherwise on the pool.
 // options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
 //            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
-//            tier? ("auto" | "aot" | "interpreter") }
+//            tier? ("auto" | "aot" | "interpreter"), restoreDirectory? }
 Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -294,6 +298,10 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 		if (!det.IsUndefined() && !det.IsBoolean())
 			ThrowType(env, "a boolean", "options.detached", det);
 		w->detached = det.IsBoolean() && det.As<Napi::Boolean>().Value();
+		Napi::Value restore = opts.Get("restoreDirectory");
+		if (!restore.IsUndefined() && !restore.IsBoolean())
+			ThrowType(env, "a boolean", "options.restoreDirectory", restore);
+		w->restore_directory = restore.IsBoolean() && restore.As<Napi::Boolean>().Value();
 		w->argv = StringArray(env, opts, "args");
 		w->envp = StringArray(env, opts, "env");
 		w->caps = StringArray(env, opts, "capabilities");

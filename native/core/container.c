@@ -50,6 +50,7 @@ struct ocre_container {
 	bool running_announced; /* RUNNING was delivered: EXITED may follow */
 	bool closing;           /* the context is being destroyed: no more starts */
 	size_t memory_limit;
+	size_t args_size; /* bytes argv (with argv[0]) and envp take in the guest's runtime */
 	sem_t ready;
 	struct ocre_exit_info exit;
 	ocre_container_event_cb cb;
@@ -193,6 +194,32 @@ static int unlock_and_fail_state(struct ocre_container *c, bool observed, const 
 
 /* ---- creation ---- */
 
+/* What the engine copies of argv (argv[0] = @p image) and envp: strings with
+ * their terminators, and a pointer per entry plus one. */
+static size_t args_size(const char *image, const struct ocre_container_args *args)
+{
+	size_t n = strlen(image) + 1 + 2 * sizeof(char *), i;
+
+	for (i = 0; args && args->argv && args->argv[i]; i++)
+		n += strlen(args->argv[i]) + 1 + sizeof(char *);
+	n += sizeof(char *);
+	for (i = 0; args && args->envp && args->envp[i]; i++)
+		n += strlen(args->envp[i]) + 1 + sizeof(char *);
+	return n;
+}
+
+/* OCRE_OK if argv and envp fit in @p limit bytes of container memory. */
+static int check_args_fit(const struct ocre_container *c, size_t limit)
+{
+	if (c->args_size <= limit)
+		return OCRE_OK;
+	return ocre_fail(
+	    OCRE_ERR_INVALID_ARGUMENT,
+	    "container %s: its arguments and environment take %zu bytes, more than its memory limit of %zu "
+	    "bytes",
+	    c->id, c->args_size, limit);
+}
+
 static bool has_capability(const struct ocre_container_args *args, const char *cap)
 {
 	size_t i;
@@ -238,6 +265,9 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 	}
 	if (check_fds(c->fds, stdin_fd, stdout_fd, stderr_fd) != OCRE_OK)
 		goto err_free;
+	c->args_size = args_size(image, args);
+	if (check_args_fit(c, c->memory_limit) != OCRE_OK)
+		goto err_free;
 
 	if (has_capability(args, "filesystem")) {
 		c->private_dir = ocre_path_join(ocre_context_containers_dir(ctx), id);
@@ -250,6 +280,21 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 		} else if (errno != EEXIST) {
 			ocre_fail(OCRE_ERR_IO, "cannot create %s: %s", c->private_dir, strerror(errno));
 			goto err_free;
+		} else if (!args->restore_directory) {
+			ocre_fail(
+			    OCRE_ERR_EXISTS,
+			    "container %s: its private directory %s already exists (left by an earlier process?); "
+			    "delete it, or restore it explicitly",
+			    id, c->private_dir);
+			goto err_free;
+		} else {
+			struct stat st;
+			if (lstat(c->private_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				ocre_fail(OCRE_ERR_IO, "container %s: cannot restore %s: not a directory", id,
+				          c->private_dir);
+				goto err_free;
+			}
+			LOG_INF("container %s: restoring %s", id, c->private_dir);
 		}
 	}
 
@@ -851,11 +896,15 @@ int ocre_container_set_memory_limit(struct ocre_container *c, size_t bytes)
 
 	if ((ret = lock_live(c, &observed)) != OCRE_OK)
 		return ret;
-	c->memory_limit = bytes ? bytes : CONFIG_OCRE_DEFAULT_MEMORY_LIMIT;
+	if (!bytes)
+		bytes = CONFIG_OCRE_DEFAULT_MEMORY_LIMIT;
+	ret = check_args_fit(c, bytes);
+	if (ret == OCRE_OK)
+		c->memory_limit = bytes;
 	pthread_mutex_unlock(&c->lock);
 	if (observed)
 		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
-	return OCRE_OK;
+	return ret;
 }
 
 size_t ocre_container_get_memory_limit(struct ocre_container *c)

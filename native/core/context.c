@@ -1,8 +1,11 @@
 /* Contexts: a working directory and the containers created in it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "internal.h"
@@ -19,8 +22,43 @@ struct ocre_context {
 	struct ocre_container *head; /* creation order */
 	struct ocre_container *tail;
 	struct ocre_thread_pool *pool; /* the containers' threads */
+	int lock_fd;                   /* <workdir>/.lock, flock()ed exclusively while the context lives */
 	bool closing;
 };
+
+/* The working directory's lock: one process at a time (flock() on
+ * <workdir>/.lock, released by the kernel if the process dies). Returns the
+ * fd, or -1 with the last error set (OCRE_ERR_BUSY if another holds it). */
+static int lock_workdir(const char *workdir)
+{
+	char *path = ocre_path_join(workdir, ".lock");
+	int fd;
+
+	if (!path) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		ocre_fail(OCRE_ERR_IO, "cannot open the lock file %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			ocre_fail(OCRE_ERR_BUSY, "working directory %s is in use by another process (it holds %s)",
+			          workdir, path);
+		else
+			ocre_fail(OCRE_ERR_IO, "cannot lock %s: %s", path, strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return fd;
+}
 
 const char *ocre_context_containers_dir(const struct ocre_context *ctx)
 {
@@ -75,6 +113,7 @@ struct ocre_context *ocre_create_context(const char *workdir)
 	if (!ctx)
 		goto err_resolved;
 	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->lock_fd = -1;
 	ctx->workdir = resolved;
 	ctx->images_dir = ocre_path_join(resolved, "images");
 	ctx->containers_dir = ocre_path_join(resolved, "containers");
@@ -89,11 +128,18 @@ struct ocre_context *ocre_create_context(const char *workdir)
 	ctx->pool = ocre_pool_new();
 	if (!ctx->pool)
 		goto err_ctx;
+	/* Registered first: a second context of this process is EXISTS, of
+	 * another process BUSY. */
 	if (ocre_register_context(ctx, resolved) != OCRE_OK)
 		goto err_pool;
+	ctx->lock_fd = lock_workdir(resolved);
+	if (ctx->lock_fd < 0)
+		goto err_registered;
 	LOG_INF("context opened on %s", resolved);
 	return ctx;
 
+err_registered:
+	ocre_unregister_context(ctx);
 err_pool:
 	ocre_pool_destroy(ctx->pool);
 err_ctx:
@@ -161,6 +207,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 
 	/* Every run has ended: end and join the parked threads. */
 	ocre_pool_destroy(ctx->pool);
+	close(ctx->lock_fd); /* another process may open the workdir from now on */
 	ocre_unregister_context(ctx);
 	LOG_INF("context on %s destroyed", ctx->workdir);
 	pthread_mutex_destroy(&ctx->lock);
@@ -178,6 +225,16 @@ static struct ocre_container *find_locked(struct ocre_context *ctx, const char *
 		if (strcmp(ocre_container_get_id(c), id) == 0)
 			return c;
 	return NULL;
+}
+
+static bool private_dir_exists(struct ocre_context *ctx, const char *id)
+{
+	char *path = ocre_path_join(ctx->containers_dir, id);
+	struct stat st;
+	bool exists = path && lstat(path, &st) == 0;
+
+	free(path);
+	return exists;
 }
 
 static int check_mount(const char *mount)
@@ -293,9 +350,10 @@ struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, c
 			goto out;
 		}
 	} else {
+		/* never the id of a leftover private directory either */
 		do
 			ocre_random_id(random_id);
-		while (find_locked(ctx, random_id));
+		while (find_locked(ctx, random_id) || private_dir_exists(ctx, random_id));
 		container_id = random_id;
 	}
 	/* Loading the module happens here, under the context lock, so that two

@@ -1,7 +1,10 @@
 /* The Ocre API contract: NULL and invalid arguments for every function,
  * naming and mount rules, ids, runtimes, contexts, and extra engines. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -245,6 +248,36 @@ static void one_context_per_workdir(void)
 	CHECK_INT(ocre_initialize(NULL), OCRE_ERR_EXISTS);
 }
 
+/* An open workdir is flock()ed (workdir/.lock): another holder of that lock
+ * (another process; here another open file description) cannot open it
+ * (OCRE_ERR_BUSY), and it is free again once the context is destroyed. */
+static void an_open_workdir_is_locked(void)
+{
+	const char *dir = test_tmpdir("locked");
+	struct ocre_context *ctx;
+	char lock[1024];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s/.lock", dir);
+	ctx = ocre_create_context(dir);
+	CHECK(ctx != NULL);
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK);
+	CHECK_INT(ocre_destroy_context(ctx), 0);
+	CHECK_INT(flock(fd, LOCK_EX | LOCK_NB), 0); /* released */
+
+	/* held by someone else: refused, and nothing of a context is left */
+	CHECK(ocre_create_context(dir) == NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_BUSY);
+	CHECK(strstr(ocre_last_error_message(), "in use by another process") != NULL);
+	CHECK_STR(ocre_error_code(OCRE_ERR_BUSY), "ERR_OCRE_BUSY");
+	close(fd);
+	ctx = ocre_create_context(dir);
+	CHECK(ctx != NULL);
+	CHECK_INT(ocre_destroy_context(ctx), 0);
+}
+
 static void destroy_context_with_running_containers(void)
 {
 	struct ocre_context *ctx = ocre_create_context(test_tmpdir("busy-ctx"));
@@ -385,6 +418,7 @@ int main(void)
 	RUN(ids_count_list_and_lookup);
 	RUN(remove_is_refused_while_running);
 	RUN(one_context_per_workdir);
+	RUN(an_open_workdir_is_locked);
 	RUN(destroy_context_with_running_containers);
 	RUN(destroy_wins_against_a_racing_start);
 	RUN(extra_engines_are_registered);

@@ -203,6 +203,46 @@ static void filesystem_capability_private_dir(void)
 	CHECK(stat(dir, &st) != 0);
 }
 
+/* A private directory already there (a crashed process's, someone else's)
+ * fails creation with OCRE_ERR_EXISTS and is left alone; restore_directory
+ * reuses it (but never through a symlink). */
+static void leftover_private_dir_is_refused_unless_restored(void)
+{
+	const char *caps[] = {"filesystem", NULL};
+	const char *read_argv[] = {"read", "/left.txt", NULL};
+	struct ocre_container_args args = {.argv = read_argv, .capabilities = caps};
+	char dir[1024], file[1100], target[1024];
+	struct ocre_container *c;
+	int status = -1;
+	char *text;
+
+	snprintf(dir, sizeof(dir), "%s/containers/crashed", ocre_context_get_working_directory(test_context()));
+	snprintf(file, sizeof(file), "%s/left.txt", dir);
+	CHECK_INT(mkdir(dir, 0700), 0);
+	write_file(file, "before the crash");
+	CHECK(ocre_context_create_container(test_context(), "fs.wasm", NULL, "crashed", true, &args, -1, -1, -1) ==
+	      NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_EXISTS);
+	CHECK(strstr(ocre_last_error_message(), "already exists") != NULL);
+	text = read_file(file);
+	CHECK_STR(text, "before the crash");
+	free(text);
+
+	args.restore_directory = true;
+	text = test_run_capture("fs.wasm", "crashed", &args, 0, &status, NULL);
+	CHECK_STR(text, "before the crash");
+	CHECK_INT(status, 0);
+	free(text);
+
+	/* a symlink where the directory should be is not followed */
+	snprintf(target, sizeof(target), "%s", test_tmpdir("restore-target"));
+	CHECK_INT(symlink(target, dir), 0);
+	c = ocre_context_create_container(test_context(), "fs.wasm", NULL, "crashed", true, &args, -1, -1, -1);
+	CHECK(c == NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_IO);
+	CHECK_INT(unlink(dir), 0);
+}
+
 static void mounts_and_private_dir_together(void)
 {
 	const char *host = test_tmpdir("both");
@@ -229,6 +269,7 @@ int main(void)
 	RUN(readonly_mount_rejects_writes);
 	RUN(filesystem_capability_private_dir);
 	RUN(mounts_and_private_dir_together);
+	RUN(leftover_private_dir_is_refused_unless_restored);
 	test_teardown();
 	return test_finish();
 }

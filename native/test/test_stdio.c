@@ -1,5 +1,6 @@
 /* stdio: pipes in and out (large data), stdout to a file, stderr kept apart,
  * new stdio for a restart, and the event callback. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -200,6 +201,56 @@ static void fast_exits_still_announce_running_first(void)
 	}
 }
 
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Arguments larger than the memory limit are refused (their copy lives in
+ * container memory), and runs whose instantiation fails, before WAMR's WASI
+ * set-up (memory over the limit) or after it (here: none in the fixtures),
+ * give back every stdio fd: the pipe's reader sees end-of-file each time. */
+static void failed_instantiations_leak_no_fd(void)
+{
+	static char big[100000];
+	const char *argv[] = {big, NULL};
+	struct ocre_container *c;
+	int before, i, status, out[2];
+	char buf[16];
+
+	memset(big, 'x', sizeof(big) - 1);
+	c = test_create("hello.wasm", "big-args", true, argv, -1, -1, -1);
+	CHECK(c != NULL);
+	CHECK_INT(ocre_container_set_memory_limit(c, 65536), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK(strstr(ocre_last_error_message(), "arguments and environment take 100") != NULL);
+	CHECK_INT(ocre_container_get_memory_limit(c), 256u << 20); /* unchanged */
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	c = test_create("hello.wasm", "no-memory", true, NULL, -1, -1, -1);
+	CHECK(c != NULL);
+	CHECK_INT(ocre_container_set_memory_limit(c, 4096), 0); /* less than one page */
+	before = open_fd_count();
+	for (i = 0; i < 20; i++) {
+		test_pipe(out);
+		CHECK_INT(ocre_container_set_stdio(c, out[0], out[1], out[1]), 0);
+		CHECK_INT(ocre_container_start_async(c), 0);
+		close(out[1]);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+		CHECK_INT(read(out[0], buf, sizeof(buf)), 0); /* end-of-file: no copy left open */
+		close(out[0]);
+	}
+	CHECK_INT(open_fd_count(), before);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
 int main(void)
 {
 	test_setup();
@@ -208,6 +259,7 @@ int main(void)
 	RUN(new_stdio_for_a_restart);
 	RUN(events_follow_the_state_machine);
 	RUN(fast_exits_still_announce_running_first);
+	RUN(failed_instantiations_leak_no_fd);
 	test_teardown();
 	return test_finish();
 }

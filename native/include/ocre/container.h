@@ -162,6 +162,9 @@ int ocre_container_set_stdio(struct ocre_container *container, int stdin_fd, int
  * from the next start on; 0 restores the default
  * (CONFIG_OCRE_DEFAULT_MEMORY_LIMIT, 256 MiB). Past the limit memory.grow
  * fails, as it would at the module's own maximum. Any state but removed.
+ * OCRE_ERR_INVALID_ARGUMENT (limit unchanged) when the container's arguments
+ * and environment (strings, terminators and one pointer each) take more than
+ * @p bytes: they live in container memory.
  */
 int ocre_container_set_memory_limit(struct ocre_container *container, size_t bytes);
 

@@ -5,6 +5,7 @@
  * Layout of a working directory:
  *     <workdir>/images/<image>          images
  *     <workdir>/containers/<id>/        private dirs (the `filesystem` capability)
+ *     <workdir>/.lock                   flock()ed by the process using the workdir
  */
 #ifndef OCRE_CONTEXT_H
 #define OCRE_CONTEXT_H
@@ -36,15 +37,29 @@ struct ocre_container_args {
 	 * image. See native/runtime/wamr/aot.c for the artifact files.
 	 */
 	ocre_tier_t tier;
+	/**
+	 * The `filesystem` capability's private directory workdir/containers/<id>/
+	 * (ocre-node addition; zero-initialised structs get false): a new
+	 * container starts with a new, empty one, and creation fails with
+	 * OCRE_ERR_EXISTS if one is already there (left by a process that died,
+	 * or put there by someone else), never reusing it by accident. true:
+	 * reuse that directory if it exists (a supervisor re-creating its
+	 * containers after a restart); it must be a real directory, not a
+	 * symlink. Without the capability this has no effect.
+	 */
+	bool restore_directory;
 };
 
 /**
  * Create a context on @p workdir (absolute path; NULL for
  * CONFIG_OCRE_DEFAULT_WORKING_DIRECTORY). Creates workdir/, images/ and
- * containers/ if missing.
+ * containers/ if missing. The context holds an exclusive flock() on
+ * workdir/.lock until it is destroyed (the kernel drops it if the process
+ * dies): one process at a time uses a working directory.
  * @return the context, or NULL (last error: OCRE_ERR_NOT_INITIALIZED,
  *         OCRE_ERR_INVALID_ARGUMENT for a relative path, OCRE_ERR_EXISTS if a
- *         live context already uses this workdir, OCRE_ERR_IO).
+ *         live context of this process already uses this workdir,
+ *         OCRE_ERR_BUSY if another process does, OCRE_ERR_IO).
  */
 struct ocre_context *ocre_create_context(const char *workdir);
 
@@ -71,7 +86,9 @@ int ocre_destroy_context(struct ocre_context *context);
  *                     of a stdout pipe sees end-of-file when the container
  *                     exits, once the caller has closed its own write end).
  * @return the container (owned by the context; valid until removed), or NULL
- *         with the reason in the last error. On failure nothing is left on disk.
+ *         with the reason in the last error (OCRE_ERR_INVALID_ARGUMENT when
+ *         argv and envp take more than the default memory limit; see
+ *         ocre_container_set_memory_limit()). On failure nothing is left on disk.
  */
 struct ocre_container *ocre_context_create_container(struct ocre_context *context, const char *image,
                                                      const char *runtime, const char *container_id, bool detached,

@@ -23,7 +23,7 @@ typedef enum {
 	OCRE_ERR_INVALID_CAPABILITY, /**< unknown capability name */
 	OCRE_ERR_IMAGE_NOT_FOUND,    /**< no such file in workdir/images/ */
 	OCRE_ERR_INVALID_IMAGE,      /**< the engine refused to load the image */
-	OCRE_ERR_EXISTS,             /**< id already used, or a context already owns the workdir */
+	OCRE_ERR_EXISTS,             /**< id or private directory exists; this process already has the workdir open */
 	OCRE_ERR_NOT_FOUND,          /**< no such container */
 	OCRE_ERR_STATE,              /**< the call is not allowed in the container's current state */
 	OCRE_ERR_RUNTIME,            /**< unknown runtime, or the engine failed */
@@ -34,6 +34,7 @@ typedef enum {
 	OCRE_ERR_TIMEOUT,            /**< a timed wait expired */
 	OCRE_ERR_NO_AOT,             /**< the AOT tier was required but the image has no matching AOT artifact */
 	OCRE_ERR_AOT_REJECTED,       /**< the image's AOT artifact failed verification (tampered or foreign) */
+	OCRE_ERR_BUSY,               /**< another process holds the working directory's lock */
 	OCRE_ERR__COUNT
 } ocre_err_t;
 

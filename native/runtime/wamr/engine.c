@@ -245,21 +245,26 @@ static int wamr_prepare(void *ctx)
 
 /* ---- the run ---- */
 
+/* Close the run's stdio fds that were never handed to WAMR. */
+static void close_run_fds(struct wamr_container *wc)
+{
+	int i;
+
+	pthread_mutex_lock(&wc->lock);
+	for (i = 0; i < 3; i++) {
+		if (wc->run_fds[i] >= 0)
+			close(wc->run_fds[i]);
+		wc->run_fds[i] = -1;
+	}
+	pthread_mutex_unlock(&wc->lock);
+}
+
 static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, const char *message)
 {
 	pthread_mutex_lock(&wc->lock);
 	wc->reason = reason;
 	snprintf(wc->message, sizeof(wc->message), "%s", message ? message : "");
 	pthread_mutex_unlock(&wc->lock);
-}
-
-/* Whether an instantiation that failed with @p error left the stdio fds to
- * the caller (see wamr_thread_execute). WAMR 1.1.2's messages. */
-static bool stdio_not_taken(const char *error)
-{
-	return (strncmp(error, "WASM module instantiate failed: ", 32) == 0 ||
-	        strncmp(error, "AOT module instantiate failed: ", 31) == 0) &&
-	       !strstr(error, "Exception:");
 }
 
 static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
@@ -271,6 +276,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	wasm_module_inst_t inst = NULL;
 	wasm_exec_env_t exec_env = NULL;
 	wasm_function_inst_t start;
+	struct wamr_stdio_placeholders ph;
 	char error[256] = "";
 	const char *exception;
 	int status, i;
@@ -286,27 +292,32 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	 * built with BH_VPRINTF it would send writes to host fds 1 and 2 through
 	 * its log hook instead of writev(). */
 	pthread_mutex_lock(&wc->lock);
+	for (i = 0; i < 3; i++)
+		wc->run_fds[i] = -1; /* the last run's went with its instance */
 	for (i = 0; i < 3; i++) {
 		int from = wc->fds[i] >= 0 ? wc->fds[i] : i;
 		wc->run_fds[i] = fcntl(from, F_DUPFD_CLOEXEC, 3);
 		if (wc->run_fds[i] < 0) {
 			snprintf(error, sizeof(error), "cannot duplicate stdio fd %d: %s", from, strerror(errno));
-			while (--i >= 0)
-				if (wc->run_fds[i] >= 0)
-					close(wc->run_fds[i]);
 			pthread_mutex_unlock(&wc->lock);
+			close_run_fds(wc);
 			set_result(wc, OCRE_EXIT_REASON_TRAP, error);
 			goto fail_thread_env;
 		}
 	}
 	pthread_mutex_unlock(&wc->lock);
+	if (ocre_wamr_stdio_placeholders(&ph, error, sizeof(error)) != 0) {
+		close_run_fds(wc);
+		set_result(wc, OCRE_EXIT_REASON_TRAP, error);
+		goto fail_thread_env;
+	}
 
 	/* The module is shared and WAMR reads the WASI args from it while it
 	 * instantiates: set this container's and instantiate under its lock. */
 	pthread_mutex_lock(&wc->image->lock);
 	wasm_runtime_set_wasi_args_ex(wc->image->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0,
-	                              (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, wc->run_fds[0],
-	                              wc->run_fds[1], wc->run_fds[2]);
+	                              (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, ph.fd[0],
+	                              ph.fd[1], ph.fd[2]);
 	if (wc->networking) {
 		wasm_runtime_set_wasi_addr_pool(wc->image->module, (const char **)ip_pool, 2);
 		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, (const char **)ns_pool, 1);
@@ -318,17 +329,15 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	                                error, sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
-		/* WAMR takes the stdio fds over in wasm_runtime_init_wasi(), the
-		 * last step before start functions, and closes what it took. A
-		 * failure before it (memory over the limit, tables, segments:
-		 * "... instantiate failed: <reason>" without an exception) leaves
-		 * them ours: close them, or the run's pipes never end. */
-		if (stdio_not_taken(error))
-			for (i = 0; i < 3; i++)
-				close(wc->run_fds[i]);
+		/* The run's fds were never handed over (see stdio.c). */
+		ocre_wamr_stdio_discard(&ph);
+		close_run_fds(wc);
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");
 		goto fail_thread_env;
 	}
+	pthread_mutex_lock(&wc->lock);
+	ocre_wamr_stdio_install(inst, wc->run_fds);
+	pthread_mutex_unlock(&wc->lock);
 	start = wasm_runtime_lookup_wasi_start_function(inst);
 	if (!start) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP,

@@ -60,6 +60,21 @@ bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 
+/* stdio.c: the run's stdio, handed to WAMR only once it has instantiated */
+struct wamr_stdio_placeholders {
+	int fd[3]; /* what WAMR instantiates with; -1 once given up */
+	dev_t dev; /* identity of this run's placeholder file */
+	ino_t ino;
+};
+/* 0, or -1 with the reason in @p error. */
+int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error, size_t error_size);
+/* After a failed instantiation: close the placeholders WAMR did not take. */
+void ocre_wamr_stdio_discard(struct wamr_stdio_placeholders *ph);
+/* After a successful one: put @p run_fds in WASI slots 0-2 (WAMR owns them
+ * from then on). A slot left closed (by the start function, or on failure)
+ * gets -1 in @p run_fds and its fd is closed. */
+void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3]);
+
 /* ocre_api.c */
 bool ocre_api_register(void);
 

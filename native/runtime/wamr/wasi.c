@@ -146,6 +146,8 @@ static int bytes_available(int fd);
  * original call then reports the error). *stopped tells a stop request. */
 static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int host_fd, short events, bool *stopped)
 {
+	if (host_fd < 0)
+		return true; /* the slot is closed: the original call says EBADF */
 	for (;;) {
 		struct pollfd pfd[2];
 		int wake, n;
