@@ -432,9 +432,7 @@ static int parse(const cJSON *doc, struct oci_config *cfg, char *err)
 	if ((ret = check_wasm(cfg->module, cJSON_GetArrayItem(args, 0)->valuestring, err)) != 0)
 		return ret;
 	/* from here on, errors are about a wasm container (a native one was decided above) */
-	if (rro && cJSON_IsTrue(rro))
-		return oci_errf(err,
-		                "config.json: root.readonly is not supported by ocre-oci (the guest's / is writable)");
+	cfg->root_readonly = rro && cJSON_IsTrue(rro);
 	if (mounts && parse_mounts(mounts, cfg, err) != 0)
 		return -1;
 	if (parse_annotations(ann, cfg, err) != 0)

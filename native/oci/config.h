@@ -20,6 +20,7 @@ struct oci_mount {
 struct oci_config {
 	char *bundle;             /**< absolute, resolved */
 	char *root;               /**< root.path, absolute and resolved: the guest's "/" */
+	bool root_readonly;       /**< root.readonly: the guest's "/" is read-only */
 	char *module;             /**< host path of the module (process.args[0] resolved in root) */
 	char **args;              /**< process.args after the first, NULL-terminated */
 	char **env;               /**< process.env, NULL-terminated ("K=V" each) */

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,8 +82,12 @@ static void *signal_thread(void *arg)
 }
 
 /* The ocre working directory of this container: images/<module> links to the
- * module in the rootfs, containers/oci to the rootfs itself (the private
- * directory of the `filesystem` capability is the guest's "/"). */
+ * module in the rootfs; containers/oci, the private directory of the
+ * `filesystem` capability (the guest's "/"), is the rootfs bind-mounted in a
+ * mount namespace of this process alone (read-only for root.readonly). The
+ * mount goes away with the process; from outside, containers/oci stays an
+ * empty directory, so deleting the state never touches the rootfs. Must run
+ * before any thread exists (unshare(CLONE_NEWNS) refuses threaded callers). */
 static const char *setup_workdir(const struct oci_config *cfg, const char *state_dir, int sync_fd, char **image)
 {
 	static char work[PATH_MAX];
@@ -107,8 +113,17 @@ static const char *setup_workdir(const struct oci_config *cfg, const char *state
 	if (mkdir(path, 0700) != 0)
 		fail_create(sync_fd, "cannot create %s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/containers/" OCI_CONTAINER_ID, work);
-	if (symlink(cfg->root, path) != 0)
-		fail_create(sync_fd, "cannot link %s: %s", path, strerror(errno));
+	if (mkdir(path, 0700) != 0)
+		fail_create(sync_fd, "cannot create %s: %s", path, strerror(errno));
+	if (unshare(CLONE_NEWNS) != 0)
+		fail_create(sync_fd, "cannot create a mount namespace (ocre-oci needs root, or a user namespace): %s",
+		            strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		fail_create(sync_fd, "cannot make the mounts private: %s", strerror(errno));
+	if (mount(cfg->root, path, NULL, MS_BIND | MS_REC, NULL) != 0)
+		fail_create(sync_fd, "cannot bind %s: %s", cfg->root, strerror(errno));
+	if (cfg->root_readonly && mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+		fail_create(sync_fd, "cannot make %s read-only: %s", cfg->root, strerror(errno));
 	return work;
 }
 
@@ -220,6 +235,7 @@ void oci_container_process(const struct oci_config *cfg, const char *state_dir, 
 	args.capabilities = (const char **)cfg->capabilities;
 	args.mounts = (const char **)mount_specs(cfg, sync_fd);
 	args.tier = OCRE_TIER_INTERPRETER;
+	args.restore_directory = true; /* containers/oci is the bind-mounted rootfs */
 	container = ocre_context_create_container(ctx, image, NULL, OCI_CONTAINER_ID, true, &args, -1, -1, -1);
 	if (!container)
 		fail_create(sync_fd, "%s", ocre_last_error_message());

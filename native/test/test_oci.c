@@ -293,6 +293,7 @@ static void test_config_minimal(void)
 	CHECK(cfg.env && cfg.env[0] == NULL);
 	CHECK_STR(cfg.cwd, "/");
 	CHECK(!cfg.terminal);
+	CHECK(!cfg.root_readonly);
 	CHECK_INT(cfg.n_mounts, 0);
 	CHECK_STR(cfg.annotations, "{}");
 	CHECK_STR(cfg.capabilities[0], "filesystem");
@@ -309,7 +310,7 @@ static void test_config_full(void)
 	char expect[PATH_MAX + 32];
 
 	CHECK_INT(parse_config(&cfg,
-	                       "{" V ",\"root\":{\"path\":\"@B/rootfs\",\"readonly\":false},"
+	                       "{" V ",\"root\":{\"path\":\"@B/rootfs\",\"readonly\":true},"
 	                       "\"process\":{\"terminal\":true,\"args\":[\"tool.wasm\",\"a\",\"b c\"],"
 	                       "\"env\":[\"PATH=/nowhere:/bin\",\"X=1=2\"],\"cwd\":\"/bin\",\"user\":{\"uid\":0}},"
 	                       "\"mounts\":["
@@ -331,6 +332,7 @@ static void test_config_full(void)
 	CHECK_STR(cfg.env[1], "X=1=2");
 	CHECK_STR(cfg.cwd, "/bin");
 	CHECK(cfg.terminal);
+	CHECK(cfg.root_readonly);
 	CHECK_INT(cfg.n_mounts, 2);
 	CHECK_INT(cfg.n_skipped_mounts, 2); /* proc, and the file bind */
 	snprintf(expect, sizeof(expect), "%s/data", bundle);
@@ -386,8 +388,6 @@ static void test_config_missing_and_wrong_types(void)
 	check_config_error("{" V ",\"root\":{\"path\":7}," PROC_OK "}", "root.path must be a string");
 	check_config_error("{" V ",\"root\":{\"path\":\"rootfs\",\"readonly\":\"yes\"}," PROC_OK "}",
 	                   "root.readonly must be a boolean");
-	check_config_error("{" V ",\"root\":{\"path\":\"rootfs\",\"readonly\":true}," PROC_OK "}",
-	                   "root.readonly is not supported");
 	check_config_error("{" V ",\"root\":{\"path\":\"nope\"}," PROC_OK "}", "No such file or directory");
 	check_config_error("{" V ",\"root\":{\"path\":\"hostfile\"}," PROC_OK "}", "is not a directory");
 	check_config_error("{" V "," ROOT_OK "}", "process is required");

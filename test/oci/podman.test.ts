@@ -130,6 +130,15 @@ describe('Podman with ocre-oci (podman run --runtime ocre-oci)', function () {
     assert.equal(fs.readFileSync(path.join(vol, 'out.txt'), 'utf8'), 'written')
   })
 
+  it('--read-only makes the image read-only for the module', () => {
+    const denied = run('--rm', '--read-only', IMAGE, '/fs.wasm', 'write', '/out.txt', 'x')
+    assert.equal(denied.status, 1)
+    assert.equal(denied.stdout, 'error: Read-only file system\n')
+    const read = run('--rm', '--read-only', IMAGE, '/fs.wasm', 'stat', '/hello.wasm')
+    assert.equal(read.status, 0, read.stderr)
+    assert.match(read.stdout, /^file \d+\n$/)
+  })
+
   it('run -d, ps, logs, stop -t (killed after the timeout: 137), wait, rm', async () => {
     const d = run('-d', IMAGE, '/sleeper.wasm', '100')
     assert.equal(d.status, 0, d.stderr)

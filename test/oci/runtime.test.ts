@@ -297,6 +297,22 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     }
   })
 
+  it("maps the guest's / to root.path, read-only when root.readonly is set", async () => {
+    const rw = bundle({}, { args: ['/fs.wasm', 'write', '/out.txt', 'written'] })
+    const c = await create('rw', rw)
+    assert.equal(oci('start', 'rw').status, 0)
+    assert.equal((await within(c.out, 10000, 'write output')).toString(), 'ok\n')
+    assert.equal(fs.readFileSync(path.join(rw, 'rootfs', 'out.txt'), 'utf8'), 'written')
+    assert.equal(oci('delete', 'rw').status, 0)
+    assert.ok(fs.existsSync(path.join(rw, 'rootfs', 'fs.wasm')), 'delete leaves the rootfs alone')
+
+    const ro = bundle({ root: { path: 'rootfs', readonly: true } }, { args: ['/fs.wasm', 'write', '/out.txt', 'x'] })
+    const d = await create('ro', ro)
+    assert.equal(oci('start', 'ro').status, 0)
+    assert.equal((await within(d.out, 10000, 'write output')).toString(), 'error: Read-only file system\n')
+    assert.ok(!fs.existsSync(path.join(ro, 'rootfs', 'out.txt')))
+  })
+
   it('honours linux.resources.memory.limit as the container memory limit', async () => {
     const c = await create(
       'mem',
