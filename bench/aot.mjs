@@ -50,7 +50,7 @@ export async function benchAot(d) {
     }
     const tNative = nowUs()
     await ctx.images.compile('sha256-native.wasm', { cpu: 'native' })
-    const native = await ctx.images.get('sha256-native.wasm').aot
+    const native = (await ctx.images.get('sha256-native.wasm')).aot
     console.error(`  compile sha256 --cpu native (${native.cpu}): ${((nowUs() - tNative) / 1000).toFixed(0)} ms`)
 
     // compute: sha256 of 32 MiB, median of 3 (or 1 with --quick), all in this run

@@ -52,7 +52,7 @@ export type StdioOptions = 'pipe' | 'inherit' | 'ignore' | readonly StdioSpec[]
 export interface CreateOptions {
   /** Image file name in `<workdir>/images/`, e.g. `hello.wasm`. */
   image: string
-  /** Container id (`[a-z0-9._-]`, not starting with `.`). Default: 8 random hex digits. */
+  /** Container id (`[a-z0-9._-]`, not starting with `.` or `-`). Default: 8 random hex digits. */
   id?: string
   /** Engine name. Default: the best engine for the image (today `wamr/wasip1`). */
   runtime?: string

@@ -463,6 +463,20 @@ describe('container', () => {
       await rejectsType(() => t.ctx.create({ image: 'fs.wasm', restoreDirectory: 'yes' as never }), TypeError, /options\.restoreDirectory/)
     })
 
+    it('a mount source that vanished before start: the run ends with a one-line message naming it', async () => {
+      const host = fs.mkdtempSync(path.join(t.workdir, 'gone-'))
+      const c = await t.ctx.create({ image: 'fs.wasm', args: ['ls', '/data'], mounts: [{ source: host, target: '/data' }] })
+      fs.rmdirSync(host)
+      const out = readAll((c.start(), c.stdout!))
+      assert.deepEqual(await c.wait(), {
+        exitCode: 134,
+        reason: 'trap',
+        message: `cannot open ${host}, mounted at /data: No such file or directory`,
+      })
+      assert.equal((await out).length, 0, 'stdout ended: no copy of it was left open')
+      await c.remove()
+    })
+
     it('mounts a host directory at a guest path, read-only when asked', async () => {
       const host = fs.mkdtempSync(path.join(t.workdir, 'vol-'))
       fs.writeFileSync(path.join(host, 'in.txt'), 'from host')

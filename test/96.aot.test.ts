@@ -73,7 +73,7 @@ describe('AOT tier', function () {
       await i.remove()
       await rejectsCode(ctx.create({ image: 'hello.wasm', tier: 'aot' }), 'ERR_OCRE_NO_AOT', /has no AOT artifact/)
       assert.equal(ctx.size, 0)
-      assert.equal(ctx.images.get('hello.wasm')!.aot, null)
+      assert.equal((await ctx.images.get('hello.wasm'))!.aot, null)
     })
 
     it('a missing compiler: compile() and add({ aot }) fail with ERR_OCRE_NO_COMPILER and store nothing', async () => {
@@ -85,8 +85,8 @@ describe('AOT tier', function () {
           ctx.images.add('new-hello.wasm', path.join(FIXTURES, 'hello.wasm'), { aot: true }),
           'ERR_OCRE_NO_COMPILER',
         )
-        assert.equal(ctx.images.has('new-hello.wasm'), false)
-        assert.equal(ctx.images.get('hello.wasm')!.aot, null)
+        assert.equal((await ctx.images.has('new-hello.wasm')), false)
+        assert.equal((await ctx.images.get('hello.wasm'))!.aot, null)
         assert.deepEqual(
           fs.readdirSync(path.join(workdir, 'images', '.aot')).filter((f) => f !== 'key'),
           [],
@@ -145,8 +145,8 @@ describe('AOT tier', function () {
       )
     })
 
-    it('list() shows the artifacts: ready, x86-64, bound to the WAMR version', () => {
-      const byName = new Map(ctx.images.list().map((i) => [i.name, i]))
+    it('list() shows the artifacts: ready, x86-64, bound to the WAMR version', async () => {
+      const byName = new Map((await ctx.images.list()).map((i) => [i.name, i]))
       for (const name of compiled) {
         const aot = byName.get(name)!.aot
         assert.ok(aot, name)
@@ -273,11 +273,11 @@ describe('AOT tier', function () {
 
     it('a tampered artifact is refused (ERR_OCRE_AOT_REJECTED); only the interpreter tier runs the image', async () => {
       await ctx.images.compile('exit-code.wasm')
-      const aot = ctx.images.get('exit-code.wasm')!.aot!
+      const aot = (await ctx.images.get('exit-code.wasm'))!.aot!
       const bytes = fs.readFileSync(aot.path)
       bytes[bytes.length >> 1] ^= 0x40
       fs.writeFileSync(aot.path, bytes)
-      const listed = ctx.images.get('exit-code.wasm')!.aot!
+      const listed = (await ctx.images.get('exit-code.wasm'))!.aot!
       assert.equal(listed.status, 'rejected')
       assert.match(listed.reason!, /tampered/)
       await rejectsCode(ctx.create({ image: 'exit-code.wasm' }), 'ERR_OCRE_AOT_REJECTED', /tampered/)
@@ -303,7 +303,7 @@ describe('AOT tier', function () {
         fs.copyFileSync(info.path, path.join(aotDir, path.basename(info.path)))
         fs.chmodSync(path.join(aotDir, path.basename(info.path)), 0o600)
         fs.copyFileSync(path.join(other, 'images', '.aot', 'args-env.wasm.meta'), path.join(aotDir, 'args-env.wasm.meta'))
-        assert.equal(ctx.images.get('args-env.wasm')!.aot!.status, 'rejected')
+        assert.equal((await ctx.images.get('args-env.wasm'))!.aot!.status, 'rejected')
         await rejectsCode(ctx.create({ image: 'args-env.wasm' }), 'ERR_OCRE_AOT_REJECTED', /MAC mismatch/)
         assert.equal((await ctx.run('args-env.wasm', { tier: 'interpreter' })).exitCode, 0)
       } finally {
@@ -311,13 +311,13 @@ describe('AOT tier', function () {
         removeWorkdir(other)
       }
       await ctx.images.compile('args-env.wasm')
-      assert.equal(ctx.images.get('args-env.wasm')!.aot!.status, 'ready')
+      assert.equal((await ctx.images.get('args-env.wasm'))!.aot!.status, 'ready')
     })
 
     it('an artifact readable by others is refused', async () => {
       const info = await ctx.images.compile('trivial.wasm')
       fs.chmodSync(info.path, 0o644)
-      assert.equal(ctx.images.get('trivial.wasm')!.aot!.status, 'rejected')
+      assert.equal((await ctx.images.get('trivial.wasm'))!.aot!.status, 'rejected')
       await rejectsCode(ctx.create({ image: 'trivial.wasm' }), 'ERR_OCRE_AOT_REJECTED', /private/)
       await ctx.images.compile('trivial.wasm')
       assert.equal((await ctx.run('trivial.wasm', { tier: 'aot' })).exitCode, 0)
@@ -325,7 +325,7 @@ describe('AOT tier', function () {
 
     it('replacing an image makes its artifact go (stale → interpreter); remove() deletes it', async () => {
       await ctx.images.add('swap.wasm', path.join(FIXTURES, 'hello.wasm'), { aot: true })
-      assert.equal(ctx.images.get('swap.wasm')!.aot!.status, 'ready')
+      assert.equal((await ctx.images.get('swap.wasm'))!.aot!.status, 'ready')
       const first = await ctx.create({ image: 'swap.wasm' })
       assert.equal(first.tier, 'aot')
       await first.remove()
@@ -361,7 +361,7 @@ describe('AOT tier', function () {
     it('an image changed behind the store keeps a stale artifact that is not used', async () => {
       await ctx.images.add('drift.wasm', path.join(FIXTURES, 'hello.wasm'), { aot: true })
       fs.copyFileSync(path.join(FIXTURES, 'trivial.wasm'), path.join(workdir, 'images', 'drift.wasm'))
-      const aot = ctx.images.get('drift.wasm')!.aot!
+      const aot = (await ctx.images.get('drift.wasm'))!.aot!
       assert.equal(aot.status, 'stale')
       assert.match(aot.reason!, /another version of the image/)
       const c = await ctx.create({ image: 'drift.wasm' })
@@ -386,10 +386,10 @@ describe('AOT tier', function () {
         'ERR_OCRE_AOT_COMPILE',
         /AOT compilation failed: invalid module/,
       )
-      assert.equal(ctx.images.has('simd.wasm'), false)
+      assert.equal((await ctx.images.has('simd.wasm')), false)
       await ctx.images.add('simd.wasm', SIMD_MODULE)
       await rejectsCode(ctx.images.compile('simd.wasm'), 'ERR_OCRE_AOT_COMPILE')
-      assert.equal(ctx.images.get('simd.wasm')!.aot, null)
+      assert.equal((await ctx.images.get('simd.wasm'))!.aot, null)
       await ctx.images.remove('simd.wasm')
       const tmp = fs.readdirSync(path.join(workdir, 'images', '.aot')).filter((f) => f.startsWith('.tmp-'))
       assert.deepEqual(tmp, [])
@@ -416,7 +416,7 @@ describe('AOT tier', function () {
     })
 
     it('an AOT artifact dropped into images/ as an image is refused (native code never loads from there)', async () => {
-      const aot = ctx.images.get('hello.wasm')!.aot!
+      const aot = (await ctx.images.get('hello.wasm'))!.aot!
       fs.copyFileSync(aot.path, path.join(workdir, 'images', 'native.wasm'))
       await rejectsCode(ctx.create({ image: 'native.wasm', tier: 'interpreter' }), 'ERR_OCRE_INVALID_IMAGE')
       fs.rmSync(path.join(workdir, 'images', 'native.wasm'))

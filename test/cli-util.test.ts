@@ -11,7 +11,9 @@ import {
   parseSeconds,
   parseVolume,
   resolveWorkdir,
+  workdirProblem,
 } from '../lib/cli/util'
+import { exitStatus } from '../lib/cli/run'
 
 describe('cli helpers', function () {
   describe('resolveWorkdir', function () {
@@ -134,6 +136,41 @@ describe('cli helpers', function () {
       assert.equal(chunks[0], 'x.wasm: 10% (100 B of 1000 B)\n')
       assert.equal(chunks[9], 'x.wasm: 100% (1000 B of 1000 B)\n')
       assert.ok(chunks.every((c) => !c.includes('\r')))
+    })
+  })
+
+  describe('one-line messages', function () {
+    const stats: Record<string, 'dir' | 'file'> = { '/': 'dir', '/etc': 'dir', '/etc/passwd': 'file' }
+    const stat = (p: string) => {
+      const kind = stats[p]
+      if (!kind) {
+        // like the OS: below a file the error is ENOTDIR
+        const code = p.startsWith('/etc/passwd/') ? 'ENOTDIR' : 'ENOENT'
+        throw Object.assign(new Error(`${code}: stat '${p}'`), { code })
+      }
+      return { isDirectory: () => kind === 'dir' }
+    }
+
+    it('workdirProblem: a file, or a file on the way, is named; a directory to be created is fine', function () {
+      assert.equal(workdirProblem('/etc/passwd', stat), 'working directory /etc/passwd is not a directory')
+      assert.equal(workdirProblem('/etc/passwd/x/y', stat), 'working directory /etc/passwd/x/y: /etc/passwd is not a directory')
+      assert.equal(workdirProblem('/etc/new/dir', stat), null)
+      assert.equal(workdirProblem('/etc', stat), null)
+    })
+
+    it('parseBytes: zero and too large have their own message', function () {
+      assert.throws(() => parseBytes('0'), /Expected a size greater than 0\.$/)
+      assert.throws(() => parseBytes('99999999999g'), /Expected a size of at most 8 PiB \(9007199254740991 bytes\)\.$/)
+      assert.equal(parseBytes('8388607g'), 2 ** 53 - 2 ** 30) // 1 GiB short of 8 PiB: fine
+      assert.throws(() => parseBytes('8388608g'), /at most 8 PiB/) // 2^53 itself is not a safe integer
+    })
+
+    it('exitStatus: a trap message with newlines is printed as one line', function () {
+      let written = ''
+      const io = { out: () => {}, err: { write: (s: string) => ((written += s), true) } as never, verbose: () => {} }
+      const status = exitStatus({ id: 'c1' }, { exitCode: 134, reason: 'trap', message: 'error while pre-opening directory /x: 2\n' }, io)
+      assert.equal(status, 134)
+      assert.equal(written, 'ocre: container c1 trapped: error while pre-opening directory /x: 2\n')
     })
   })
 })

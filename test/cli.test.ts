@@ -163,6 +163,26 @@ describe('ocre command line', function () {
   })
 
   describe('image', function () {
+    it('ls shows the hashing progress of a large image dropped in by another tool, once', async function () {
+      const images = path.join(workdir, 'images')
+      fs.mkdirSync(images, { recursive: true })
+      fs.writeFileSync(path.join(images, 'big.wasm'), '')
+      fs.truncateSync(path.join(images, 'big.wasm'), 64 * 1024 * 1024) // sparse
+      fs.copyFileSync(fixture('hello.wasm'), path.join(images, 'small.wasm'))
+      const ls = await ocre([...w, 'image', 'ls', '-q'])
+      assert.equal(ls.code, 0, ls.stderr)
+      assert.equal(ls.stdout, 'big.wasm\nsmall.wasm\n')
+      const lines = ls.stderr.trimEnd().split('\n')
+      assert.equal(lines[0], 'Hashing big.wasm')
+      const pcts = lines.slice(1).map((l) => Number(/^hashing big\.wasm: (\d+)% \(/.exec(l)?.[1]))
+      assert.equal(pcts.length, 10, ls.stderr) // a line per 10 %
+      assert.ok(pcts.every((p, i) => p >= (i + 1) * 10 && p < (i + 2) * 10), ls.stderr)
+      assert.equal(pcts[9], 100)
+      // the digest is kept: no hashing the second time, and none for small files
+      const again = await ocre([...w, 'image', 'ls', '-q'])
+      assert.equal(again.stderr, '')
+    })
+
     it('imports, lists and removes images', async function () {
       const imp = await ocre([...w, 'image', 'import', fixture('hello.wasm')])
       assert.equal(imp.code, 0, imp.stderr)
@@ -480,9 +500,30 @@ describe('ocre command line', function () {
       assert.match(e.stderr, /^\s+at /m, 'a stack with -v')
     })
 
+    it('precise one-line errors: a directory to run, a size too large, a workdir that is a file, an image named -rf', async function () {
+      const dir = tmpdir()
+      assertOneLineError(await ocre([...w, 'run', dir + '/']), new RegExp(`^ocre: cannot run ${dir}/: it is a directory, not a \\.wasm file$`))
+      assertOneLineError(await ocre([...w, 'run', './nope/missing.wasm']), /^ocre: cannot run \.\/nope\/missing\.wasm: no such file$/)
+      assertOneLineError(
+        await ocre([...w, 'run', '-m', '99999999999g', fixture('hello.wasm')]),
+        /^ocre: option '-m, --memory <bytes>' argument '99999999999g' is invalid\. Expected a size of at most 8 PiB \(9007199254740991 bytes\)\.$/,
+      )
+      assertOneLineError(await ocre([...w, 'run', '-m', '0', fixture('hello.wasm')]), /Expected a size greater than 0\.$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd', 'run', fixture('hello.wasm')]), /^ocre: working directory \/etc\/passwd is not a directory$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd', 'image', 'ls']), /^ocre: working directory \/etc\/passwd is not a directory$/)
+      assertOneLineError(await ocre(['--workdir', '/etc/passwd/sub', 'image', 'ls']), /^ocre: working directory \/etc\/passwd\/sub: \/etc\/passwd is not a directory$/)
+      // names never start with '-' (they would read as options): refused, with a suggestion
+      const file = path.join(dir, 'x.wasm')
+      fs.copyFileSync(fixture('hello.wasm'), file)
+      assertOneLineError(await ocre([...w, 'image', 'import', file, '--', '-rf']), /^ocre: image name '-rf' must not start with '-'$/)
+      const dashed = path.join(dir, '-rf.wasm')
+      fs.copyFileSync(fixture('hello.wasm'), dashed)
+      assertOneLineError(await ocre([...w, 'run', dashed]), /must not start with '-'.*'ocre image import .* rf\.wasm'/)
+      assertOneLineError(await ocre([...w, 'run', '--name', '-x', fixture('hello.wasm')]), /container id '-x' must not start with '-'/)
+    })
+
     it('fails in one line for a missing image or file', async function () {
       assertOneLineError(await ocre([...w, 'run', 'missing.wasm']), /missing\.wasm/)
-      assertOneLineError(await ocre([...w, 'run', './nope/missing.wasm']), /no such file/)
     })
 
     it('replaces the stored image when a file of the same name changed', async function () {

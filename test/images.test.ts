@@ -82,21 +82,24 @@ describe('ImageStore', function () {
   })
 
   describe('names', function () {
-    it('accepts [a-z0-9._-] not starting with a dot and rejects the rest', function () {
-      for (const ok of ['hello.wasm', 'a', '0-x_y.z', 'x'.repeat(255)]) assert.ok(isValidImageName(ok), ok)
-      for (const bad of ['', '.', '..', '.hidden', 'A.wasm', 'a/b', '/x', 'a b', 'é', 'x'.repeat(256)])
+    it('accepts [a-z0-9._-] not starting with a dot or a dash and rejects the rest', function () {
+      for (const ok of ['hello.wasm', 'a', '0-x_y.z', 'x-', 'x'.repeat(255)]) assert.ok(isValidImageName(ok), ok)
+      for (const bad of ['', '.', '..', '.hidden', '-rf', '--x.wasm', 'A.wasm', 'a/b', '/x', 'a b', 'é', 'x'.repeat(256)])
         assert.ok(!isValidImageName(bad), bad)
     })
 
     it('suggests a valid name for an invalid one', function () {
       assert.equal(suggestImageName('My App.WASM'), 'my-app.wasm')
       assert.equal(suggestImageName('.hidden'), 'hidden')
+      assert.equal(suggestImageName('-rf.wasm'), 'rf.wasm')
+      assert.equal(suggestImageName('.-x'), 'x')
       assert.equal(suggestImageName('...'), null)
     })
 
     it('rejects an invalid explicit name with ERR_OCRE_INVALID_NAME and writes nothing', async function () {
-      for (const bad of ['', '.x', '../x', 'a/b', 'Hello.wasm'])
+      for (const bad of ['', '.x', '../x', 'a/b', 'Hello.wasm', '-rf'])
         await rejectsCode(store.add(bad, helloBytes), 'ERR_OCRE_INVALID_NAME')
+      await rejectsCode(store.add('-rf', helloBytes), 'ERR_OCRE_INVALID_NAME', /^image name '-rf' must not start with '-'$/)
       assert.deepEqual(dirEntries(dir), [])
     })
 
@@ -121,7 +124,7 @@ describe('ImageStore', function () {
       await assert.rejects(store.pull(42 as never), TypeError)
       await assert.rejects(store.pull('not a url'), TypeError)
       await assert.rejects(store.pull('ftp://127.0.0.1/x.wasm'), TypeError)
-      assert.throws(() => store.get(1 as never), TypeError)
+      await assert.rejects(store.get(1 as never), TypeError)
       assert.throws(() => new ImageStore(5 as never, () => false), TypeError)
     })
 
@@ -142,9 +145,9 @@ describe('ImageStore', function () {
       assert.ok(info.modified instanceof Date)
       assert.equal(info.path, path.join(dir, 'hello.wasm'))
       assert.deepEqual(fs.readFileSync(info.path), helloBytes)
-      assert.ok(store.has('hello.wasm'))
-      assert.deepEqual(store.get('hello.wasm'), info)
-      assert.equal(store.get('nope.wasm'), undefined)
+      assert.ok(await store.has('hello.wasm'))
+      assert.deepEqual((await store.get('hello.wasm')), info)
+      assert.equal((await store.get('nope.wasm')), undefined)
       assert.deepEqual(dirEntries(dir), ['hello.wasm'], 'no temp file is left')
     })
 
@@ -154,7 +157,7 @@ describe('ImageStore', function () {
       assert.equal(a.sha256, helloSha)
       assert.equal(b.size, trivialBytes.length)
       assert.deepEqual(
-        store.list().map((i) => i.name),
+        (await store.list()).map((i) => i.name),
         ['a.wasm', 'b'],
       )
     })
@@ -180,7 +183,10 @@ describe('ImageStore', function () {
     })
 
     it('reports a missing source file', async function () {
-      await assert.rejects(store.add(null, path.join(tmpdir(), 'missing.wasm')), { code: 'ENOENT' })
+      const missing = path.join(tmpdir(), 'missing.wasm')
+      const err = await rejectsCode(store.add(null, missing), 'ERR_OCRE_IO')
+      assert.equal(err.message, `cannot read ${missing}: ENOENT: no such file or directory, stat '${missing}'`)
+      assert.equal((err.cause as { code?: string }).code, 'ENOENT')
       assert.deepEqual(dirEntries(dir), [])
     })
 
@@ -190,7 +196,7 @@ describe('ImageStore', function () {
       assert.deepEqual(fs.readFileSync(path.join(dir, 'x.wasm')), helloBytes)
       const info = await store.add('x.wasm', trivialBytes, { replace: true })
       assert.deepEqual(fs.readFileSync(path.join(dir, 'x.wasm')), trivialBytes)
-      assert.equal(store.get('x.wasm')!.sha256, info.sha256)
+      assert.equal((await store.get('x.wasm'))!.sha256, info.sha256)
       assert.notEqual(info.sha256, helloSha)
       assert.deepEqual(dirEntries(dir), ['x.wasm'])
     })
@@ -223,16 +229,91 @@ describe('ImageStore', function () {
     it('hashes an image dropped in by another tool once and stores the digest', async function () {
       fs.mkdirSync(dir, { recursive: true })
       fs.copyFileSync(HELLO, path.join(dir, 'dropped.wasm'))
-      const [info] = store.list()
+      const [info] = (await store.list())
       assert.equal(info.sha256, helloSha)
       const meta = JSON.parse(fs.readFileSync(path.join(dir, '.meta', 'dropped.wasm'), 'utf8'))
       assert.equal(meta.sha256, helloSha)
       // list() trusts the sidecar while the file is unchanged: a planted digest shows through
       fs.writeFileSync(path.join(dir, '.meta', 'dropped.wasm'), JSON.stringify({ ...meta, sha256: 'f'.repeat(64) }))
-      assert.equal(store.list()[0].sha256, 'f'.repeat(64))
+      assert.equal((await store.list())[0].sha256, 'f'.repeat(64))
       // ... and recomputes once the file changes
       fs.writeFileSync(path.join(dir, 'dropped.wasm'), trivialBytes)
-      assert.equal(store.list()[0].sha256, createHash('sha256').update(trivialBytes).digest('hex'))
+      assert.equal((await store.list())[0].sha256, createHash('sha256').update(trivialBytes).digest('hex'))
+    })
+
+    it('hashes a large unknown file off the event loop, reporting progress; the loop keeps turning', async function () {
+      fs.mkdirSync(dir, { recursive: true })
+      const big = path.join(dir, 'big.wasm')
+      const size = 48 * 1024 * 1024
+      fs.writeFileSync(big, Buffer.alloc(0))
+      fs.truncateSync(big, size) // sparse: 48 MiB of zeros to read and hash
+      let turns = 0
+      let turning = true
+      const turn = () => {
+        turns++
+        if (turning) setImmediate(turn)
+      }
+      setImmediate(turn)
+      const progress: { name: string; received: number; total?: number }[] = []
+      const listed = store.list({ onProgress: (p) => progress.push({ ...p }) })
+      const [info] = await listed
+      turning = false
+      assert.equal(info.sha256, createHash('sha256').update(Buffer.alloc(size)).digest('hex'))
+      assert.equal(progress.length, 48, 'one report per MiB')
+      assert.deepEqual(progress[progress.length - 1], { name: 'big.wasm', received: size, total: size })
+      assert.ok(progress.every((p, i) => p.received === (i + 1) * 1024 * 1024))
+      // the event loop ran between the chunks (a synchronous hash allows 0 turns)
+      assert.ok(turns >= progress.length / 2, `${turns} event-loop turns while 48 chunks were hashed`)
+      // hashed once: the sidecar answers the next call without progress
+      progress.length = 0
+      assert.equal((await store.get('big.wasm', { onProgress: (p) => progress.push(p) }))?.sha256, info.sha256)
+      assert.equal(progress.length, 0)
+      await assert.rejects(store.list({ onProgres: () => {} } as never), TypeError)
+    })
+
+    it('two processes adding and removing one name at once: every failure is an OcreError with a code', async function () {
+      this.timeout(60_000)
+      fs.mkdirSync(dir, { recursive: true })
+      const lib = JSON.stringify(path.join(__dirname, '..', 'lib', 'images', 'index.ts'))
+      const errors = JSON.stringify(path.join(__dirname, '..', 'lib', 'errors.ts'))
+      const code = `
+        const { ImageStore } = require(${lib})
+        const { OcreError } = require(${errors})
+        const store = new ImageStore(process.argv[1])
+        const bytes = require('node:fs').readFileSync(process.argv[2])
+        const seen = {}
+        ;(async () => {
+          for (let i = 0; i < 150; i++) {
+            for (const op of [
+              () => store.add('race.wasm', bytes, { replace: true }),
+              () => store.add('race.wasm', bytes),
+              () => store.get('race.wasm'),
+              () => store.list(),
+              () => store.remove('race.wasm'),
+            ]) {
+              try {
+                await op()
+              } catch (err) {
+                const key = err instanceof OcreError ? err.code : 'not an OcreError: ' + (err.code || '') + ' ' + err.message
+                seen[key] = (seen[key] || 0) + 1
+              }
+            }
+          }
+          process.stdout.write(JSON.stringify(seen))
+        })()
+      `
+      const one = () =>
+        new Promise<Record<string, number>>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '-e', code, dir, HELLO], { stdio: ['ignore', 'pipe', 'inherit'] })
+          let out = ''
+          child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+          child.once('error', reject)
+          child.once('close', (status) => (status === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child exited with ${status}`))))
+        })
+      const results = await Promise.all([one(), one()])
+      for (const seen of results)
+        for (const key of Object.keys(seen))
+          assert.match(key, /^ERR_OCRE_(EXISTS|IMAGE_NOT_FOUND)$/, `unexpected failure: ${key} (${JSON.stringify(results)})`)
     })
 
     it('lists only regular files with valid names, sorted', async function () {
@@ -242,13 +323,13 @@ describe('ImageStore', function () {
       await store.add('b.wasm', helloBytes)
       await store.add('a.wasm', helloBytes)
       assert.deepEqual(
-        store.list().map((i) => i.name),
+        (await store.list()).map((i) => i.name),
         ['a.wasm', 'b.wasm'],
       )
     })
 
-    it('returns an empty list for a missing directory', function () {
-      assert.deepEqual(new ImageStore(path.join(tmpdir(), 'none'), () => false).list(), [])
+    it('returns an empty list for a missing directory', async function () {
+      assert.deepEqual(await new ImageStore(path.join(tmpdir(), 'none'), () => false).list(), [])
     })
   })
 
@@ -257,7 +338,7 @@ describe('ImageStore', function () {
       await store.add('x.wasm', helloBytes)
       assert.ok(fs.existsSync(path.join(dir, '.meta', 'x.wasm')))
       await store.remove('x.wasm')
-      assert.ok(!store.has('x.wasm'))
+      assert.ok(!(await store.has('x.wasm')))
       assert.ok(!fs.existsSync(path.join(dir, '.meta', 'x.wasm')))
     })
 
@@ -271,10 +352,10 @@ describe('ImageStore', function () {
       const s = new ImageStore(dir, (name) => used.has(name))
       await s.add('x.wasm', helloBytes)
       await rejectsCode(s.remove('x.wasm'), 'ERR_OCRE_IN_USE')
-      assert.ok(s.has('x.wasm'))
+      assert.ok(await s.has('x.wasm'))
       used.clear()
       await s.remove('x.wasm')
-      assert.ok(!s.has('x.wasm'))
+      assert.ok(!(await s.has('x.wasm')))
     })
   })
 
@@ -299,7 +380,7 @@ describe('ImageStore', function () {
         await rejectsCode(ctx.images.remove('used.wasm'), 'ERR_OCRE_IN_USE') // stopped
         await c.remove()
         await ctx.images.remove('used.wasm')
-        assert.deepEqual(ctx.images.list(), [])
+        assert.deepEqual((await ctx.images.list()), [])
       } finally {
         await ctx.close()
       }
@@ -512,7 +593,7 @@ describe('ImageStore', function () {
         child.kill('SIGKILL')
         await new Promise((r) => child.once('exit', r))
         assert.deepEqual(dirEntries(dir), [temp], 'a killed process cannot clean up after itself')
-        assert.deepEqual(store.list(), [], 'the partial download is never an image')
+        assert.deepEqual((await store.list()), [], 'the partial download is never an image')
         assert.deepEqual(dirEntries(dir), [], 'and the next store operation sweeps it')
       } finally {
         child.kill('SIGKILL')

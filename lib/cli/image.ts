@@ -3,8 +3,8 @@
 // `ocre run` process that made them, so none is ever in use here.
 import path from 'node:path'
 import type { AotInfo } from '../aot'
-import { ImageStore, type ImageInfo } from '../images'
-import { createProgress } from './progress'
+import { type HashProgress, ImageStore, type ImageInfo } from '../images'
+import { createProgress, type ProgressReporter } from './progress'
 import { CliError, EXIT_INTERRUPTED, formatBytes, formatDate, formatTable } from './util'
 
 export interface Io {
@@ -32,15 +32,36 @@ export interface LsOptions {
   trunc?: boolean
 }
 
-export function imageLs(store: ImageStore, name: string | undefined, opts: LsOptions, io: Io): void {
-  let images: ImageInfo[]
-  if (name !== undefined) {
-    const one = store.get(name)
-    if (!one) throw new CliError(`image '${name}' not found in ${store.dir}`)
-    images = [one]
-  } else {
-    images = store.list()
+/** Files from this size on show hashing progress on stderr (smaller ones hash in well under a second). */
+export const HASH_PROGRESS_MIN = 64 * 1024 * 1024
+
+export async function imageLs(store: ImageStore, name: string | undefined, opts: LsOptions, io: Io): Promise<void> {
+  // An image another tool dropped in is hashed once (then its sidecar has
+  // the digest): a large one shows its progress, as a pull does.
+  let progress: { name: string; reporter: ProgressReporter } | null = null
+  const onProgress = (p: HashProgress) => {
+    if (p.total === undefined || p.total < HASH_PROGRESS_MIN) return
+    if (progress?.name !== p.name) {
+      progress?.reporter.done()
+      if (!io.err.isTTY) io.err.write(`Hashing ${p.name}\n`)
+      progress = { name: p.name, reporter: createProgress(`hashing ${p.name}`, io.err) }
+    }
+    progress.reporter.update(p)
   }
+  let images: ImageInfo[]
+  try {
+    if (name !== undefined) {
+      const one = await store.get(name, { onProgress })
+      if (!one) throw new CliError(`image '${name}' not found in ${store.dir}`)
+      images = [one]
+    } else {
+      images = await store.list({ onProgress })
+    }
+  } catch (err) {
+    ;(progress as { reporter: ProgressReporter } | null)?.reporter.fail()
+    throw err
+  }
+  ;(progress as { reporter: ProgressReporter } | null)?.reporter.done()
   if (opts.quiet) {
     for (const i of images) io.out(i.name + '\n')
     return

@@ -25,6 +25,7 @@ import {
   parseSeconds,
   parseVolume,
   resolveWorkdir,
+  workdirProblem,
 } from './util'
 
 interface GlobalOptions {
@@ -113,6 +114,13 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
     const own = cmd.opts<GlobalOptions>()
     return { workdir: own.workdir ?? g.workdir, verbose: !!(own.verbose ?? g.verbose) }
   }
+  /** The working directory of a command: one whose path is not a directory is an error here. */
+  const workdirOf = (g: GlobalOptions): string => {
+    const dir = resolveWorkdir(g.workdir)
+    const problem = workdirProblem(dir, fs.statSync)
+    if (problem) throw new CliError(problem)
+    return dir
+  }
   const withGlobals = (cmd: Command): Command =>
     cmd
       .addOption(new Option('--workdir <dir>', 'same as the global --workdir'))
@@ -152,7 +160,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('<image>', 'image name, or path to a .wasm file')
       .argument('[args...]', 'arguments for the container')
       .option('--rm', 'remove the container when it exits (always done; accepted for Docker compatibility)')
-      .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "."; default: random)')
+      .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "." or "-"; default: random)')
       .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
       .option(
         '-v, --volume <src:dst[:ro]>',
@@ -192,7 +200,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
   ).action(async (image: string, args: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     verbose = !!g.verbose
-    status = await run(runtime(g), resolveWorkdir(g.workdir), image, args, opts, io)
+    status = await run(runtime(g), workdirOf(g), image, args, opts, io)
   })
 
   // --- image ------------------------------------------------------------------
@@ -200,7 +208,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
     .command('image')
     .summary('manage images: ls, pull, import, build, rm')
     .description(
-      'Manage the image store (WORKDIR/images). Image names are file names: [a-z0-9._-], not starting with ".".',
+      'Manage the image store (WORKDIR/images). Image names are file names: [a-z0-9._-], not starting with "." or "-".',
     )
     .usage('COMMAND')
 
@@ -217,9 +225,9 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('[name]', 'show only this image (an error if it does not exist)')
       .option('-q, --quiet', 'print only the names')
       .option('--no-trunc', 'print the whole SHA-256'),
-  ).action((name: string | undefined, opts, cmd: Command) => {
+  ).action(async (name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
-    imageLs(openStore(resolveWorkdir(g.workdir)), name, opts, io)
+    await imageLs(openStore(workdirOf(g)), name, opts, io)
   })
 
   withGlobals(
@@ -245,7 +253,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(cpuOption()),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
-    await imagePull(openStore(resolveWorkdir(g.workdir)), url, name, opts, io)
+    await imagePull(openStore(workdirOf(g)), url, name, opts, io)
   })
 
   withGlobals(
@@ -263,7 +271,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(cpuOption()),
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
-    await imageImport(openStore(resolveWorkdir(g.workdir)), file, name, opts, io)
+    await imageImport(openStore(workdirOf(g)), file, name, opts, io)
   })
 
   withGlobals(
@@ -280,7 +288,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only'),
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
-    await imageBuild(openStore(resolveWorkdir(g.workdir)), names, opts, io)
+    await imageBuild(openStore(workdirOf(g)), names, opts, io)
   })
 
   withGlobals(
@@ -292,7 +300,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('<name...>', 'image names'),
   ).action(async (names: string[], _opts, cmd: Command) => {
     const g = globals(cmd)
-    await imageRm(openStore(resolveWorkdir(g.workdir)), names, io)
+    await imageRm(openStore(workdirOf(g)), names, io)
   })
 
   // --- version ----------------------------------------------------------------

@@ -42,13 +42,15 @@ function sha256File(file: string): string {
 export async function resolveRunImage(store: ImageStore, arg: string, io: Io): Promise<string> {
   if (arg.includes('/') || arg.endsWith('.wasm')) {
     const file = path.resolve(arg)
-    let isFile = false
+    let stat: fs.Stats | undefined
     try {
-      isFile = fs.statSync(file).isFile()
+      stat = fs.statSync(file)
     } catch {
       // not a file: maybe a store name
     }
-    if (isFile) {
+    if (stat && !stat.isFile())
+      throw new CliError(`cannot run ${arg}: it is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}, not a .wasm file`)
+    if (stat) {
       const name = path.basename(file)
       const problem = imageNameProblem(name)
       if (problem) {
@@ -58,7 +60,7 @@ export async function resolveRunImage(store: ImageStore, arg: string, io: Io): P
             `'ocre image import ${arg} ${suggestion ?? 'NAME'}'`,
         )
       }
-      const existing = store.get(name)
+      const existing = await store.get(name)
       if (existing && existing.sha256 === sha256File(file)) {
         io.verbose(`${arg} is already stored as ${name}`)
         return name
@@ -67,9 +69,9 @@ export async function resolveRunImage(store: ImageStore, arg: string, io: Io): P
       io.verbose(`${existing ? 'replaced' : 'imported'} ${name} from ${file} (sha256 ${info.sha256})`)
       return name
     }
-    if (arg.includes('/')) throw new CliError(`${arg}: no such file`)
+    if (arg.includes('/')) throw new CliError(`cannot run ${arg}: no such file`)
   }
-  if (!imageNameProblem(arg) && !store.has(arg) && !arg.endsWith('.wasm') && store.has(`${arg}.wasm`))
+  if (!imageNameProblem(arg) && !arg.endsWith('.wasm') && !(await store.has(arg)) && (await store.has(`${arg}.wasm`)))
     return `${arg}.wasm`
   return arg
 }
@@ -77,7 +79,8 @@ export async function resolveRunImage(store: ImageStore, arg: string, io: Io): P
 /** The exit status of `ocre run` for a container's result (trap message to stderr). */
 export function exitStatus(container: { id: string }, result: ExitResult, io: Io): number {
   if (result.reason === 'trap') {
-    io.err.write(`ocre: container ${container.id} trapped: ${result.message ?? 'unknown trap'}\n`)
+    const message = (result.message ?? 'unknown trap').replace(/\s*\n\s*/g, ' ').trim()
+    io.err.write(`ocre: container ${container.id} trapped: ${message}\n`)
     return EXIT_TRAP
   }
   if (result.reason === 'killed') return EXIT_KILLED

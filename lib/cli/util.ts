@@ -53,8 +53,29 @@ export function parseBytes(value: string): number {
   if (!m) throw new InvalidArgumentError('Expected a size in bytes such as 1048576, 64k, 16m or 1g.')
   const unit = (m[2] ?? m[3] ?? '').toLowerCase()
   const n = Math.floor(Number(m[1]) * UNITS[unit])
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('Expected a size greater than 0.')
+  if (n <= 0) throw new InvalidArgumentError('Expected a size greater than 0.')
+  if (!Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`Expected a size of at most 8 PiB (${Number.MAX_SAFE_INTEGER} bytes).`)
   return n
+}
+
+/**
+ * Why `dir` cannot be a working directory (it, or the first part of it that
+ * exists, is not a directory), or null. `stat` is fs.statSync's signature.
+ */
+export function workdirProblem(dir: string, stat: (p: string) => { isDirectory(): boolean }): string | null {
+  for (let p = dir; ; p = path.dirname(p)) {
+    let isDir: boolean
+    try {
+      isDir = stat(p).isDirectory()
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && path.dirname(p) !== p) continue
+      return `working directory ${dir}: ${(err as Error).message}`
+    }
+    if (isDir) return null
+    return p === dir ? `working directory ${dir} is not a directory` : `working directory ${dir}: ${p} is not a directory`
+  }
 }
 
 /** A non-negative number of seconds (fractions allowed). */

@@ -5,7 +5,7 @@
 //   tempfile.ts  temp files of the store: write, fsync, sweep
 //   http.ts      the HTTP client of pulls (redirects, timeout, abort)
 //   store.ts     ImageStore, which uses all of the above
-export { ImageStore, type ImageInfo, type ImageSource } from './store'
+export { ImageStore, type HashProgress, type ImageInfo, type ImageSource, type ListOptions } from './store'
 export { imageNameProblem, isValidImageName, suggestImageName } from './names'
 export { type AddOptions, DEFAULT_MAX_BYTES, type PullOptions } from './options'
 export { checkLoadable, wasmProblem } from './gate'

@@ -1,6 +1,7 @@
 // Image names (SPEC §4): non-empty, at most 255 characters of [a-z0-9._-],
-// not starting with '.'. The store keeps its own files under names starting
-// with '.', so they are never images.
+// not starting with '.' (the store keeps its own files under such names, so
+// they are never images) nor with '-' (a command line would read it as an
+// option: `ocre image rm -rf`). Container ids follow the same rules.
 import { OcreError } from '../errors'
 import { typeError } from '../validate'
 
@@ -11,6 +12,7 @@ export function imageNameProblem(name: string): string | null {
   if (name.length === 0) return 'image name must not be empty'
   if (name.length > NAME_MAX) return `image name is longer than ${NAME_MAX} characters`
   if (name.startsWith('.')) return `image name '${name}' must not start with '.'`
+  if (name.startsWith('-')) return `image name '${name}' must not start with '-'`
   if (!/^[a-z0-9._-]+$/.test(name)) return `image name '${name}' may only contain a-z, 0-9, '.', '_' and '-'`
   return null
 }
@@ -22,13 +24,13 @@ export function isValidImageName(name: unknown): name is string {
 
 /**
  * A valid image name close to `base` (lower-cased, other characters replaced
- * by '-', leading dots dropped), or null if nothing is left.
+ * by '-', leading dots and dashes dropped), or null if nothing is left.
  */
 export function suggestImageName(base: string): string | null {
   const s = base
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[.]+/, '')
+    .replace(/^[.-]+/, '')
     .slice(0, NAME_MAX)
   return s && isValidImageName(s) ? s : null
 }

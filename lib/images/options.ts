@@ -62,6 +62,14 @@ export function checkAddOptions<T extends AddOptions>(
   return options as T
 }
 
+/** `options` of list() and get(): their onProgress, checked. */
+export function checkListOptions<P>(options: unknown, what = 'options'): ((p: P) => void) | undefined {
+  if (options === undefined || options === null) return undefined
+  const o = checkOptions(options, what, ['onProgress'])
+  if (o.onProgress !== undefined) checkFunction(o.onProgress, `${what}.onProgress`)
+  return o.onProgress as ((p: P) => void) | undefined
+}
+
 /** `options` of compile() (or of add()'s `aot`, allowed: ['cpu']), checked; {} for none. */
 export function checkCompileOptions(
   options: unknown,

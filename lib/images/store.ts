@@ -35,12 +35,13 @@ import {
   type AddOptions,
   checkAddOptions,
   checkCompileOptions,
+  checkListOptions,
   DEFAULT_MAX_BYTES,
   normalizeDigest,
   PULL_OPTIONS,
   type PullOptions,
 } from './options'
-import { fsyncDir, staleTmp, TempFile, tmpName } from './tempfile'
+import { fsyncDir, type Progress, staleTmp, TempFile, tmpName } from './tempfile'
 
 const META_DIR = '.meta'
 const HASH_CHUNK = 1 << 20
@@ -70,20 +71,52 @@ interface Sidecar {
   ino: number
 }
 
-function hashFileSync(file: string): string {
+/** What list()/get() report while they hash a file the store has no digest of. */
+export interface HashProgress extends Progress {
+  /** The image being hashed. */
+  name: string
+}
+
+/** Options of {@link ImageStore.list} and {@link ImageStore.get}. */
+export interface ListOptions {
+  /**
+   * Called after every chunk (1 MiB) hashed of an image that has no valid
+   * sidecar (dropped in or replaced by another tool): `received` bytes of
+   * `total`. An exception thrown here aborts the call with it.
+   */
+  onProgress?: (progress: HashProgress) => void
+}
+
+/**
+ * SHA-256 of a file, read in 1 MiB chunks by libuv's thread pool: the event
+ * loop runs between chunks (a 2 GiB file never blocks it for more than one
+ * chunk's digest update).
+ */
+async function hashFile(file: string, name: string, size: number, onProgress?: (p: HashProgress) => void): Promise<string> {
   const hash = createHash('sha256')
-  const fd = fs.openSync(file, 'r')
-  try {
-    const buf = Buffer.allocUnsafe(HASH_CHUNK)
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null)
-      if (n === 0) break
-      hash.update(buf.subarray(0, n))
-    }
-  } finally {
-    fs.closeSync(fd)
+  let received = 0
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: HASH_CHUNK })) {
+    hash.update(chunk as Buffer)
+    received += (chunk as Buffer).length
+    onProgress?.({ name, received, total: size })
   }
   return hash.digest('hex')
+}
+
+/**
+ * Every failure of the store is an OcreError with a code: a file-system error
+ * that is not already one (e.g. another process removed a file between two
+ * steps) becomes ERR_OCRE_IO, its message naming the operation, with the
+ * original as `cause`. Bad input (TypeError, RangeError) and aborts pass.
+ */
+function storeError(err: unknown, what: string): unknown {
+  if (err instanceof OcreError || err instanceof TypeError || err instanceof RangeError) return err
+  if ((err as { name?: string })?.name === 'AbortError') return err
+  const e = err as { code?: unknown; message?: unknown }
+  if (typeof e?.code === 'string' && e.code.startsWith('ERR_OCRE_')) return err
+  return new OcreError('ERR_OCRE_IO', `${what}: ${typeof e?.message === 'string' ? e.message : String(err)}`, {
+    cause: err,
+  })
 }
 
 function notFound(name: string, dir: string): OcreError {
@@ -132,38 +165,57 @@ export class ImageStore {
     await checkLoadable(this.dir, name)
   }
 
-  /** True if the image exists. */
-  has(name: string): boolean {
-    return this.get(name) !== undefined
-  }
-
-  /** The image, or undefined if there is none of that name. */
-  get(name: string): ImageInfo | undefined {
+  /** True if the image exists (it is not hashed). */
+  async has(name: string): Promise<boolean> {
     checkName(name)
-    this.#sweep()
-    return this.#info(name)
+    try {
+      return (await fsp.stat(path.join(this.dir, name))).isFile()
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false
+      throw storeError(err, `cannot read image '${name}'`)
+    }
   }
 
-  /** All images, sorted by name. */
-  list(): ImageInfo[] {
-    let entries: string[]
+  /**
+   * The image, or undefined if there is none of that name. An image without
+   * a valid sidecar is hashed first, off the event loop (see ListOptions).
+   */
+  async get(name: string, options?: ListOptions): Promise<ImageInfo | undefined> {
+    checkName(name)
+    const onProgress = checkListOptions<HashProgress>(options)
     try {
-      entries = fs.readdirSync(this.dir)
+      this.#sweep()
+      return await this.#info(name, onProgress)
     } catch (err) {
-      if (errno(err) === 'ENOENT') return []
-      throw err
+      throw storeError(err, `cannot read image '${name}'`)
     }
-    this.#sweep(entries)
-    const out: ImageInfo[] = []
-    for (const name of entries.sort()) {
-      if (!isValidImageName(name)) continue
-      const info = this.#info(name)
-      if (info) out.push(info)
+  }
+
+  /** All images, sorted by name (hashing those without a valid sidecar, as get() does). */
+  async list(options?: ListOptions): Promise<ImageInfo[]> {
+    const onProgress = checkListOptions<HashProgress>(options)
+    try {
+      let entries: string[]
+      try {
+        entries = await fsp.readdir(this.dir)
+      } catch (err) {
+        if (errno(err) === 'ENOENT') return []
+        throw err
+      }
+      this.#sweep(entries)
+      const out: ImageInfo[] = []
+      for (const name of entries.sort()) {
+        if (!isValidImageName(name)) continue
+        const info = await this.#info(name, onProgress)
+        if (info) out.push(info)
+      }
+      const names = new Set(out.map((i) => i.name))
+      this.#sweepSidecars(names)
+      this.#aot.sweep(names, staleTmp)
+      return out
+    } catch (err) {
+      throw storeError(err, `cannot list the images in ${this.dir}`)
     }
-    const names = new Set(out.map((i) => i.name))
-    this.#sweepSidecars(names)
-    this.#aot.sweep(names, staleTmp)
-    return out
   }
 
   /**
@@ -177,6 +229,14 @@ export class ImageStore {
   async compile(name: string, options?: CompileOptions): Promise<AotInfo> {
     checkName(name)
     const opts = checkCompileOptions(options)
+    try {
+      return await this.#compile(name, opts)
+    } catch (err) {
+      throw storeError(err, `cannot compile image '${name}'`)
+    }
+  }
+
+  async #compile(name: string, opts: ReturnType<typeof checkCompileOptions>): Promise<AotInfo> {
     if (opts.signal?.aborted) throw abortError(opts.signal)
     const file = path.join(this.dir, name)
     // compile a private copy: the record names the SHA-256 of exactly the bytes compiled
@@ -226,7 +286,12 @@ export class ImageStore {
       const file = path.resolve(src)
       const imageName = name ?? derivedName(path.basename(file), file)
       return this.#admit(imageName, opts, async (tmp, signal) => {
-        const stat = await fsp.stat(file)
+        let stat: fs.Stats
+        try {
+          stat = await fsp.stat(file)
+        } catch (err) {
+          throw new OcreError('ERR_OCRE_IO', `cannot read ${file}: ${(err as Error).message}`, { cause: err })
+        }
         if (!stat.isFile()) throw new OcreError('ERR_OCRE_INVALID_IMAGE', `${file} is not a regular file`)
         tmp.checkTotal(stat.size)
         for await (const chunk of fs.createReadStream(file, { signal, highWaterMark: 1 << 20 }))
@@ -291,6 +356,14 @@ export class ImageStore {
   /** Remove an image and its sidecar; refused while a container uses it. */
   async remove(name: string): Promise<void> {
     checkName(name)
+    try {
+      await this.#remove(name)
+    } catch (err) {
+      throw storeError(err, `cannot remove image '${name}'`)
+    }
+  }
+
+  async #remove(name: string): Promise<void> {
     const file = path.join(this.dir, name)
     let stat: fs.Stats
     try {
@@ -310,19 +383,20 @@ export class ImageStore {
 
   // -------------------------------------------------------------------------
 
-  #info(name: string): ImageInfo | undefined {
+  async #info(name: string, onProgress?: (p: HashProgress) => void): Promise<ImageInfo | undefined> {
     const file = path.join(this.dir, name)
     let stat: fs.Stats
     try {
-      stat = fs.statSync(file)
-    } catch {
-      return undefined
+      stat = await fsp.stat(file)
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return undefined
+      throw err
     }
     if (!stat.isFile()) return undefined
     let sha256: string | undefined
     const metaFile = path.join(this.#metaDir, name)
     try {
-      const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Sidecar
+      const meta = JSON.parse(await fsp.readFile(metaFile, 'utf8')) as Sidecar
       if (
         meta.size === stat.size &&
         meta.mtimeMs === stat.mtimeMs &&
@@ -335,27 +409,20 @@ export class ImageStore {
       // no sidecar (dropped in by another tool) or a broken one
     }
     if (!sha256) {
-      sha256 = hashFileSync(file)
+      try {
+        sha256 = await hashFile(file, name, stat.size, onProgress)
+      } catch (err) {
+        if (errno(err) === 'ENOENT') return undefined // removed meanwhile
+        throw err
+      }
       try {
         // hash once: a later list() reads it (ignored if the store is read-only)
-        this.#writeSidecarSync(name, { sha256, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino })
+        await this.#writeSidecar(name, { sha256, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino })
       } catch {
         // best effort
       }
     }
     return { name, path: file, size: stat.size, sha256, modified: stat.mtime, aot: this.#aot.info(name, sha256) }
-  }
-
-  #writeSidecarSync(name: string, meta: Sidecar): void {
-    fs.mkdirSync(this.#metaDir, { recursive: true })
-    const tmp = path.join(this.#metaDir, tmpName())
-    try {
-      fs.writeFileSync(tmp, JSON.stringify(meta) + '\n', { mode: 0o644 })
-      fs.renameSync(tmp, path.join(this.#metaDir, name))
-    } catch (err) {
-      fs.rmSync(tmp, { force: true })
-      throw err
-    }
   }
 
   async #writeSidecar(name: string, meta: Sidecar): Promise<void> {
@@ -415,6 +482,19 @@ export class ImageStore {
     fill: (tmp: TempFile, signal: AbortSignal | undefined) => Promise<void>,
     prevalidated = false,
   ): Promise<ImageInfo> {
+    try {
+      return await this.#admitUnwrapped(name, opts, fill, prevalidated)
+    } catch (err) {
+      throw storeError(err, `cannot add image '${name}'`)
+    }
+  }
+
+  async #admitUnwrapped(
+    name: string,
+    opts: AddOptions,
+    fill: (tmp: TempFile, signal: AbortSignal | undefined) => Promise<void>,
+    prevalidated: boolean,
+  ): Promise<ImageInfo> {
     const { signal, replace = false } = opts
     const expected = opts.sha256 === undefined ? undefined : normalizeDigest(opts.sha256, 'options.sha256')
     if (signal?.aborted) throw abortError(signal)
@@ -453,6 +533,9 @@ export class ImageStore {
         : null
       if (signal?.aborted) throw abortError(signal)
 
+      // the image's identity now: after the rename another process may
+      // already have removed or replaced it
+      const stat = await fsp.stat(tmp.path)
       if (replace) {
         await fsp.rename(tmp.path, final)
       } else {
@@ -467,7 +550,6 @@ export class ImageStore {
         await fsp.rm(tmp.path, { force: true })
       }
       await fsyncDir(this.dir)
-      const stat = await fsp.stat(final)
       try {
         await this.#writeSidecar(name, { sha256, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino })
       } catch {

@@ -59,8 +59,8 @@ static void null_arguments_never_crash(void)
 
 static void invalid_names_are_rejected(void)
 {
-	static const char *const bad[] = {"",           ".",      "..",    ".hidden", "/x",       "a/b",
-	                                  "UPPER.wasm", "sp ace", "tab\t", "a:b",     "\xc3\xa9", NULL};
+	static const char *const bad[] = {"",           ".",      "..",    ".hidden", "/x",       "a/b",      "-rf",
+	                                  "UPPER.wasm", "sp ace", "tab\t", "a:b",     "\xc3\xa9", "--x.wasm", NULL};
 	static const char *const good_ids[] = {"a", "web-1", "x_y.z", "0", NULL};
 	char long_name[300];
 	int i;
@@ -75,6 +75,8 @@ static void invalid_names_are_rejected(void)
 		    ocre_last_error() != OCRE_ERR_INVALID_NAME)
 			test_fail(__FILE__, __LINE__, "container id \"%s\" was not rejected as invalid", bad[i]);
 	}
+	CHECK(test_create("hello.wasm", "-rf", true, NULL, -1, -1, -1) == NULL);
+	CHECK_STR(ocre_last_error_message(), "container id '-rf' must not start with '-'");
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	CHECK(test_create("hello.wasm", long_name, true, NULL, -1, -1, -1) == NULL);

@@ -243,6 +243,42 @@ static void leftover_private_dir_is_refused_unless_restored(void)
 	CHECK_INT(unlink(dir), 0);
 }
 
+/* A mount source that vanished after create: the run ends with a one-line
+ * message naming it (not WAMR's "...: 2\n"), and every stdio fd is closed. */
+static void vanished_mount_source(void)
+{
+	char src[1024], mount[1100], expected[1300];
+	const char *mounts[] = {mount, NULL};
+	const char *argv[] = {"ls", "/data", NULL};
+	struct ocre_container_args args = {.argv = argv, .mounts = mounts};
+	struct ocre_container *c;
+	struct ocre_exit_info info;
+	int status = -1, out[2];
+	char *text;
+
+	snprintf(src, sizeof(src), "%s/gone", test_tmpdir("vanish"));
+	CHECK_INT(mkdir(src, 0755), 0);
+	snprintf(mount, sizeof(mount), "%s:/data", src);
+	test_pipe(out);
+	c = ocre_context_create_container(test_context(), "fs.wasm", NULL, "vanish", true, &args, -1, out[1], -1);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(rmdir(src), 0);
+	CHECK_INT(ocre_container_start_async(c), 0);
+	close(out[1]);
+	text = test_read_all(out[0]); /* end-of-file: the run's copy was closed */
+	close(out[0]);
+	CHECK_STR(text, "");
+	free(text);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, OCRE_EXIT_STATUS_TRAP);
+	CHECK_INT(ocre_container_get_exit(c, &info), 0);
+	snprintf(expected, sizeof(expected), "cannot open %s, mounted at /data: No such file or directory", src);
+	CHECK_STR(info.message, expected);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
 static void mounts_and_private_dir_together(void)
 {
 	const char *host = test_tmpdir("both");
@@ -270,6 +306,7 @@ int main(void)
 	RUN(filesystem_capability_private_dir);
 	RUN(mounts_and_private_dir_together);
 	RUN(leftover_private_dir_is_refused_unless_restored);
+	RUN(vanished_mount_source);
 	test_teardown();
 	return test_finish();
 }

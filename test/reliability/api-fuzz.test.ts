@@ -178,7 +178,7 @@ describe('reliability: bad API input (property-based)', function () {
       { numRuns: RUNS },
     )
     // whatever was added is a valid image of a valid name
-    for (const info of ctx.images.list()) assert.match(info.name, /^[a-z0-9_-][a-z0-9._-]*$/)
+    for (const info of (await ctx.images.list())) assert.match(info.name, /^[a-z0-9_-][a-z0-9._-]*$/)
   })
 
   it('setLogLevel, setLogger, isOcreError with anything; the runtime still logs and runs', async () => {

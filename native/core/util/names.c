@@ -17,8 +17,9 @@ int ocre_check_name(const char *what, const char *name)
 	len = strlen(name);
 	if (len > OCRE_NAME_MAX)
 		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s is longer than %d characters", what, OCRE_NAME_MAX);
-	if (name[0] == '.')
-		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' must not start with '.'", what, name);
+	/* '.': the store's own files; '-': it would read as a command-line option */
+	if (name[0] == '.' || name[0] == '-')
+		return ocre_fail(OCRE_ERR_INVALID_NAME, "%s '%s' must not start with '%c'", what, name, name[0]);
 	for (i = 0; i < len; i++) {
 		char ch = name[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))

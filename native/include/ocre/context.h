@@ -73,7 +73,7 @@ int ocre_destroy_context(struct ocre_context *context);
 /**
  * Create a container (state CREATED). The image is loaded now, so a bad image
  * fails here, not at start.
- * @param image        file name in workdir/images/ (naming rules: [a-z0-9._-], not starting with '.')
+ * @param image        file name in workdir/images/ (naming rules: [a-z0-9._-], not starting with '.' or '-')
  * @param runtime      engine name, or NULL for the best engine for the image
  * @param container_id id (same rules), or NULL for a random 8-hex-digit id
  * @param detached     recorded; ocre_container_start() of an attached

@@ -261,10 +261,34 @@ static void close_run_fds(struct wamr_container *wc)
 
 static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, const char *message)
 {
+	size_t n;
+
 	pthread_mutex_lock(&wc->lock);
 	wc->reason = reason;
 	snprintf(wc->message, sizeof(wc->message), "%s", message ? message : "");
+	/* one line: some WAMR messages end in a newline */
+	for (n = strlen(wc->message); n > 0 && (wc->message[n - 1] == '\n' || wc->message[n - 1] == ' '); n--)
+		wc->message[n - 1] = '\0';
 	pthread_mutex_unlock(&wc->lock);
+}
+
+/* Every preopen (mount source, private directory) must still be a directory
+ * we can open; say which one is not. (WAMR would fail the instantiation with
+ * "error while pre-opening directory <path>: <errno number>".) */
+static bool check_preopens(struct wamr_container *wc, char *error, size_t error_size)
+{
+	int i, fd;
+
+	for (i = 0; i < wc->ndirs; i++) {
+		fd = open(wc->dirs[i].host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(error, error_size, "cannot open %s, mounted at %s: %s", wc->dirs[i].host,
+			         wc->dirs[i].guest, strerror(errno));
+			return false;
+		}
+		close(fd);
+	}
+	return true;
 }
 
 static const char *const ip_pool[] = {"0.0.0.0/0", "::/0"};
@@ -306,7 +330,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		}
 	}
 	pthread_mutex_unlock(&wc->lock);
-	if (ocre_wamr_stdio_placeholders(&ph, error, sizeof(error)) != 0) {
+	if (!check_preopens(wc, error, sizeof(error)) || ocre_wamr_stdio_placeholders(&ph, error, sizeof(error)) != 0) {
 		close_run_fds(wc);
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error);
 		goto fail_thread_env;
