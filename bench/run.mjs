@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, kill, compute, log, eventloop, aot, oci)
+//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, oci)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -71,7 +71,7 @@ const forceGc = vm.runInNewContext('gc')
 async function openCtx() {
   const wd = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-bench-'))
   const ctx = await ocre.open({ workdir: wd })
-  for (const f of ['trivial', 'hello', 'sleeper', 'spin', 'cat', 'sha256', 'chatty'])
+  for (const f of ['trivial', 'hello', 'sleeper', 'spin', 'cat', 'sha256', 'chatty', 'hostile', 'start-spin'])
     fs.copyFileSync(path.join(fixtures, `${f}.wasm`), path.join(wd, 'images', `${f}.wasm`))
   return { ctx, wd, done: async () => (await ctx.close(), fs.rmSync(wd, { recursive: true, force: true })) }
 }
@@ -374,6 +374,97 @@ async function benchKill() {
   record('kill latency', 'node:wasi worker.terminate() blocked on stdin', 'never', '', { note: 'a blocking read(2) is not interruptible by terminate(): the worker stays until input or EOF' })
 }
 
+// ---- 3b. many sleeping containers in one process ----
+
+async function benchMany() {
+  const n = quick ? 2000 : 10000
+  console.error(`3b. ${n} sleeping containers in one process (stdio 'ignore')`)
+  const { ctx, done } = await openCtx()
+  const fdCount = () => fs.readdirSync('/proc/self/fd').length
+  const w = await ctx.create({ image: 'sleeper.wasm', args: ['0'], stdio: 'ignore' })
+  await w.start()
+  await w.remove()
+  const b = procStatus()
+  const fdsBefore = fdCount()
+  const cs = []
+  const t0 = nowUs()
+  for (let i = 0; i < n; i++) {
+    const c = await ctx.create({ image: 'sleeper.wasm', args: ['600'], stdio: 'ignore', detached: true })
+    await c.start()
+    cs.push(c)
+  }
+  const createMs = (nowUs() - t0) / 1000
+  await sleep(2000) // every one asleep (and trimmed: CONFIG_OCRE_IDLE_TRIM_MS)
+  const a = procStatus()
+  const fds = (fdCount() - fdsBefore) / n
+  const t1 = nowUs()
+  await Promise.all(cs.map((c) => c.kill()))
+  const killAllMs = (nowUs() - t1) / 1000
+  await Promise.all(cs.map((c) => c.remove()))
+  await done()
+  record('many', `ocre-node, ${n} asleep (stdio 'ignore'): host fds per container`, fds, 'fds/container', { note: `process fd limit ${execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()}` })
+  record('many', `ocre-node, ${n} asleep (stdio 'ignore'): memory`, (a.rssKb - b.rssKb) / n, 'KB RSS/container', { note: `+${a.threads - b.threads} threads; created and started in ${fmt(createMs)} ms; all killed in ${fmt(killAllMs)} ms` })
+  console.error(`  ${fds} fds/container, ${fmt((a.rssKb - b.rssKb) / n)} KB/container, +${a.threads - b.threads} threads, killed in ${fmt(killAllMs)} ms`)
+}
+
+// ---- 4b. kill latency from each call that can block (hostile.wasm) ----
+
+async function benchKillBlocked() {
+  console.error('4b. kill latency from blocking WASI calls (kill() -> resolved)')
+  const n = quick ? 20 : 100
+  const { ctx, done } = await openCtx()
+  const net = await import('node:net')
+  const server = net.createServer(() => {}) // accepts, never reads or writes
+  server.maxConnections = 1 << 20
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const port = String(server.address().port)
+  const idle = net.createServer(() => {})
+  await new Promise((r) => idle.listen(0, '127.0.0.1', r))
+  const freePort = String(idle.address().port)
+  await new Promise((r) => idle.close(r))
+  const fifoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-bench-fifo-'))
+  execFileSync('mkfifo', [path.join(fifoDir, 'fifo')])
+  const keep = fs.openSync(path.join(fifoDir, 'fifo'), fs.constants.O_RDWR) // a writer that never writes
+  const mounts = [{ source: fifoDir, target: '/data' }]
+  const caps = ['networking']
+  const cases = [
+    ['sock_accept', ['accept', freePort], { capabilities: caps }],
+    ['sock_recv', ['recv', '127.0.0.1', port], { capabilities: caps }],
+    ['sock_send (peer not reading)', ['send', '127.0.0.1', port], { capabilities: caps }],
+    ['fd_read of a FIFO', ['read', '/data/fifo'], { mounts }],
+    ['poll_oneoff on a FIFO', ['poll', '/data/fifo'], { mounts }],
+    ['fd_write to a full pipe after fd_renumber(1, 0)', ['renumber-write'], { stdio: ['ignore', 'pipe', 'pipe'] }],
+    ['start section busy loop', null, {}],
+  ]
+  for (const [label, a, opts] of cases) {
+    const t = []
+    for (let i = 0; i < n; i++) {
+      const image = a ? 'hostile.wasm' : 'start-spin.wasm'
+      const c = await ctx.create({ image, args: a ?? [], stdio: ['ignore', 'pipe', 'pipe'], ...opts, detached: true })
+      await c.start()
+      const ready = new Promise((resolve) => {
+        let seen = ''
+        const stream = a ? c.stderr : c.stdout
+        stream.on('data', (b) => {
+          seen += b.toString()
+          if (/ready|spinning/.test(seen)) resolve()
+        })
+      })
+      await ready
+      await sleep(5) // let it enter the call
+      const t0 = nowUs()
+      await c.kill()
+      t.push(nowUs() - t0)
+      await c.remove()
+    }
+    recordLatency('kill latency', `ocre-node blocked in ${label}`, t)
+  }
+  fs.closeSync(keep)
+  fs.rmSync(fifoDir, { recursive: true, force: true })
+  server.close()
+  await done()
+}
+
 // ---- 5. compute ----
 
 async function benchCompute() {
@@ -554,7 +645,9 @@ async function main() {
   if (want('cycle')) await benchCycle()
   if (want('throughput')) await benchThroughput()
   if (want('memory')) await benchMemory()
+  if (want('many')) await benchMany()
   if (want('kill')) await benchKill()
+  if (want('killblock')) await benchKillBlocked()
   if (want('compute')) await benchCompute()
   if (want('log')) await benchLog()
   if (want('eventloop')) await benchEventLoop()

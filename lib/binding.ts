@@ -53,7 +53,11 @@ export interface NativeCreateOptions {
   capabilities?: string[]
   mounts?: string[]
   memoryLimit?: number
+  maxOpenFiles?: number
+  stackSize?: number
   tier?: 'auto' | 'aot' | 'interpreter'
+  /** SHA-256 (hex) of the bytes the V8 gate validated: the engine loads only those. */
+  imageSha256?: string
   restoreDirectory?: boolean
 }
 

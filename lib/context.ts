@@ -6,8 +6,8 @@
 import path from 'node:path'
 import { binding, type NativeContainer, type NativeContext, type NativeSnapshot } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
-import { AbortError, type CallSite, captureCallSite, OcreError, withCallSite } from './errors'
-import { checkLoadable } from './images/gate'
+import { AbortError, type CallSite, captureCallSite, isOcreError, OcreError, withCallSite } from './errors'
+import { checkLoadable, forgetVerdict } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
 import { normalizeStdio, RunStdio } from './stdio'
@@ -37,6 +37,8 @@ const CREATE_KEYS = [
   'stdio',
   'detached',
   'memoryLimit',
+  'maxOpenFiles',
+  'stackSize',
   'tier',
   'restoreDirectory',
 ] as const
@@ -90,6 +92,12 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
       o.memoryLimit === undefined
         ? undefined
         : checkInteger(o.memoryLimit, `${name}.memoryLimit`, 0, Number.MAX_SAFE_INTEGER),
+    maxOpenFiles:
+      o.maxOpenFiles === undefined ? undefined : checkInteger(o.maxOpenFiles, `${name}.maxOpenFiles`, 0, 1 << 20),
+    stackSize:
+      o.stackSize === undefined || o.stackSize === 0
+        ? undefined
+        : checkInteger(o.stackSize, `${name}.stackSize`, 4096, 256 * 1024 * 1024),
     tier: o.tier === undefined ? undefined : checkTier(o.tier, `${name}.tier`),
     restoreDirectory:
       o.restoreDirectory === undefined ? undefined : checkBoolean(o.restoreDirectory, `${name}.restoreDirectory`),
@@ -206,21 +214,32 @@ export class Context implements AsyncDisposable {
     let container: Container | undefined
     const onEvent = (snap: NativeSnapshot) => container && internals.onEvent(container, snap)
     try {
-      const validating = checkLoadable(this.images.dir, native.image)
-      if (validating) {
-        site ??= captureCallSite(callee)
-        await validating
+      // The engine loads only the bytes the gate validated (imageSha256);
+      // if the file changed in between, it is validated again, once.
+      for (let attempt = 0; ; attempt++) {
+        let digest = checkLoadable(this.images.dir, native.image)
+        if (digest instanceof Promise) {
+          site ??= captureCallSite(callee)
+          digest = await digest
+        }
+        if (this.#closing) throw this.#closedError()
+        let nc: NativeContainer
+        try {
+          const created = this.#native.createContainer(digest ? { ...native, imageSha256: digest } : native, onEvent)
+          if (created instanceof Promise) {
+            site ??= captureCallSite(callee)
+            nc = await this.#track(() => created)
+          } else {
+            nc = created
+          }
+        } catch (err) {
+          if (attempt > 0 || !isOcreError(err, 'ERR_OCRE_IMAGE_CHANGED')) throw err
+          forgetVerdict(this.images.dir, native.image)
+          continue
+        }
+        container = internals.create(nc, this.#owner, stdio)
+        break
       }
-      if (this.#closing) throw this.#closedError()
-      const created = this.#native.createContainer(native, onEvent)
-      let nc: NativeContainer
-      if (created instanceof Promise) {
-        site ??= captureCallSite(callee)
-        nc = await this.#track(() => created)
-      } else {
-        nc = created
-      }
-      container = internals.create(nc, this.#owner, stdio)
     } catch (err) {
       throw site ? withCallSite(err, site) : err
     }

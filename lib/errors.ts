@@ -27,6 +27,7 @@ export type OcreCoreErrorCode =
   | 'ERR_OCRE_TIMEOUT'
   | 'ERR_OCRE_NO_AOT'
   | 'ERR_OCRE_AOT_REJECTED'
+  | 'ERR_OCRE_IMAGE_CHANGED'
   | 'ERR_OCRE_BUSY'
   | 'ERR_OCRE_UNKNOWN'
 

@@ -6,7 +6,7 @@
 // duplicates the container's ends for the run when it starts and closes its
 // duplicates when the run ends; we close ours as soon as start() has
 // returned, so stdout and stderr end ('end' event) exactly when the
-// container exits. 'ignore' is the addon's one /dev/null fd.
+// container exits. 'ignore' costs no fd: the engine discards the stream.
 import net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { binding } from './binding'
@@ -15,6 +15,8 @@ import { typeError } from './validate'
 
 export type StdioSlot = { kind: 'pipe' } | { kind: 'inherit' } | { kind: 'ignore' } | { kind: 'fd'; fd: number }
 
+/** OCRE_STDIO_IGNORE (native/include/ocre/context.h): a discarded stream, no host fd. */
+const STDIO_IGNORE = -2
 const NAMES = ['stdin', 'stdout', 'stderr'] as const
 
 function normalizeSlot(spec: StdioSpec, name: string): StdioSlot {
@@ -72,10 +74,9 @@ export class RunStdio {
         this.childFds[i] = slot.fd
         return
       case 'ignore':
-        // One /dev/null per environment, opened by the addon (not through
-        // fs, so no worker-thread fd tracking is involved) and never closed
-        // here: the core gives each run its own duplicates at start.
-        this.childFds[i] = binding.devNull()
+        // OCRE_STDIO_IGNORE: the engine discards the stream itself (reads
+        // end-of-file, writes succeed); no host fd at all.
+        this.childFds[i] = STDIO_IGNORE
         return
       case 'pipe': {
         const [r, w] = binding.pipe(i === 0 ? 0 : 1)

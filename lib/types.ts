@@ -72,6 +72,18 @@ export interface CreateOptions {
   /** Largest linear memory in bytes (0 or absent: the runtime's default, 256 MiB). */
   memoryLimit?: number
   /**
+   * Most files and sockets the guest may hold open at once, counting its
+   * stdio and preopened directories (0 or absent: 128). Opening more fails in
+   * the guest with EMFILE, so one container cannot exhaust the process's fds.
+   */
+  maxOpenFiles?: number
+  /**
+   * WebAssembly stack in bytes (0 or absent: 512 KiB; 4 KiB to 256 MiB). Deep
+   * recursion traps with `call stack overflow` past it. See docs/platform.md
+   * for depths per tier and what it costs.
+   */
+  stackSize?: number
+  /**
    * How the image runs (default `'auto'`): `'auto'` runs its AOT artifact
    * (see `images.compile()`) when it has one compiled by this store for this
    * exact image, else the interpreter; `'aot'` requires that artifact

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the WebAssembly test fixtures: test/fixtures/src/NAME.c -> test/fixtures/NAME.wasm
-# (and bench/native/sha256 from the same sha256.c with the host compiler).
+# (and bench/native/sha256 from the same sha256.c with the host compiler), and
+# the hand-written test/fixtures/wat/NAME.wat -> test/fixtures/NAME.wasm (wat2wasm).
 #
 # Usage: scripts/build-fixtures.sh [NAME...]     (default: every fixture)
 #
@@ -67,12 +68,15 @@ wamr() {
 
 for name in "${names[@]}"; do
   src="$src_dir/$name.c"
+  if [[ -f "$root/test/fixtures/wat/$name.wat" && ! -f "$src" ]]; then
+    continue # built below
+  fi
   if [[ ! -f "$src" ]]; then
     echo "build-fixtures: no such fixture: $src" >&2
     exit 1
   fi
   extra=()
-  if [[ "$name" == net ]]; then
+  if [[ "$name" == net || "$name" == hostile ]]; then
     w="$(wamr)"
     sock="$w/core/iwasm/libraries/lib-socket"
     if [[ ! -f "$sock/src/wasi/wasi_socket_ext.c" ]]; then
@@ -98,3 +102,22 @@ for name in "${names[@]}"; do
     fi
   fi
 done
+
+# 3. The hand-written modules (every one when no names were given).
+wat_names=()
+for f in "$root"/test/fixtures/wat/*.wat; do
+  n="$(basename "$f" .wat)"
+  if [[ $# -eq 0 ]] || printf '%s\n' "$@" | grep -qx "$n"; then
+    wat_names+=("$n")
+  fi
+done
+if [[ ${#wat_names[@]} -gt 0 ]]; then
+  if ! command -v wat2wasm >/dev/null 2>&1; then
+    echo "build-fixtures: wat2wasm not found; fix: apt-get install wabt" >&2
+    exit 1
+  fi
+  for name in "${wat_names[@]}"; do
+    wat2wasm "$root/test/fixtures/wat/$name.wat" -o "$out_dir/$name.wasm"
+    printf '%-32s %7d bytes\n' "test/fixtures/$name.wasm" "$(wc -c <"$out_dir/$name.wasm")"
+  done
+fi

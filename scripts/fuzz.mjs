@@ -28,6 +28,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runAdversarial } from './adversarial.mjs'
 import { rng } from './rng.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -379,6 +380,14 @@ async function parent(opts) {
   }
   await Promise.all(Array.from({ length: opts.jobs }, worker))
 
+  // then the adversarial guests (scripts/adversarial.mjs): every hostile host call
+  const adversarial = opts.adversarial ? await runAdversarial() : null
+  if (adversarial) {
+    for (const r of adversarial.results)
+      if (!r.ok) failures.push({ index: -1, outcome: 'adversarial', fixture: r.name, detail: r.detail })
+    if (adversarial.failure) failures.push({ index: -1, outcome: 'adversarial', detail: adversarial.failure })
+  }
+
   const summary = {
     seed: opts.seed,
     count: opts.count,
@@ -386,11 +395,13 @@ async function parent(opts) {
     counts,
     failures,
     byFixture,
+    adversarial: adversarial && { cases: adversarial.results.length, ok: adversarial.ok },
   }
   if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n')
   else {
     process.stdout.write(`fuzz: ${opts.count} mutants, seed ${opts.seed}, ${summary.seconds} s, ${opts.jobs} jobs\n`)
     for (const k of Object.keys(counts).sort()) process.stdout.write(`  ${k.padEnd(15)} ${counts[k]}\n`)
+    if (adversarial) process.stdout.write(`adversarial guests: ${adversarial.results.length} cases${adversarial.ok ? ', all as expected' : ''}\n`)
     for (const f of failures) process.stdout.write(`FAIL ${f.outcome} mutant ${f.index} (${f.fixture}, ${f.strategy}): ${f.detail}\n`)
     process.stdout.write(failures.length ? `${failures.length} failures\n` : 'no crashes, no hangs, every rejection an OcreError\n')
   }
@@ -400,6 +411,7 @@ async function parent(opts) {
 function parseArgs(argv) {
   const opts = {
     count: 2000,
+    adversarial: true,
     seed: (Date.now() ^ process.pid) >>> 0,
     jobs: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
     batch: 0,
@@ -430,9 +442,10 @@ function parseArgs(argv) {
     else if (a === '--memory-limit') opts.memoryLimit = num()
     else if (a === '--save') opts.save = path.resolve(val())
     else if (a === '--json') opts.json = true
+    else if (a === '--no-adversarial') opts.adversarial = false
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run fuzz -- [--count N] [--seed S] [--jobs J] [--batch B] [--timeout MS] [--memory-limit BYTES] [--save DIR] [--json]\n',
+        'usage: npm run fuzz -- [--count N] [--seed S] [--jobs J] [--batch B] [--timeout MS] [--memory-limit BYTES] [--save DIR] [--json] [--no-adversarial]\n',
       )
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)

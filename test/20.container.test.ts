@@ -3,8 +3,18 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { Container, OcreError, type ContainerStatus } from '../lib/index'
-import { readAll, rejectsCode, rejectsType, sleep, useContext, waitForOutput, within } from './helpers'
+import { Container, OcreError, open, type ContainerStatus } from '../lib/index'
+import {
+  makeWorkdir,
+  readAll,
+  rejectsCode,
+  rejectsType,
+  removeWorkdir,
+  sleep,
+  useContext,
+  waitForOutput,
+  within,
+} from './helpers'
 
 describe('container', () => {
   const t = useContext()
@@ -23,6 +33,51 @@ describe('container', () => {
       assert.equal(c.stdout, null, 'no streams before start')
       assert.equal(c.memoryLimit, 256 * 1024 * 1024)
       await c.remove()
+    })
+
+    it('answers every getter after remove() and after the context closed', async () => {
+      const c = await t.ctx.create({ image: 'hello.wasm', id: 'gone-1', memoryLimit: 4 << 20, stdio: 'ignore' })
+      await c.start()
+      await c.wait()
+      await c.remove()
+      assert.equal(c.removed, true)
+      assert.equal(c.memoryLimit, 4 << 20)
+      assert.equal(c.tier, 'interpreter')
+      assert.equal(c.status, 'stopped')
+      assert.equal(c.exitResult?.exitCode, 0)
+      assert.deepEqual([c.id, c.image, c.runtime], ['gone-1', 'hello.wasm', 'wamr/wasip1'])
+      const workdir = makeWorkdir()
+      const ctx = await open({ workdir })
+      const d = await ctx.create({ image: 'hello.wasm', memoryLimit: 2 << 20 })
+      await ctx.close()
+      removeWorkdir(workdir)
+      assert.equal(d.removed, true)
+      assert.equal(d.memoryLimit, 2 << 20)
+      assert.equal(d.tier, 'interpreter')
+    })
+
+    it('checks maxOpenFiles and stackSize and applies them', async () => {
+      await rejectsType(() => t.ctx.create({ image: 'hello.wasm', maxOpenFiles: 'x' as unknown as number }), TypeError, /maxOpenFiles/)
+      await rejectsType(() => t.ctx.create({ image: 'hello.wasm', stackSize: 100 }), RangeError, /stackSize/)
+      const dir = makeWorkdir('ocre-files-')
+      try {
+        const r = await t.ctx.run('hostile.wasm', {
+          args: ['openmany', '/d'],
+          mounts: [{ source: dir, target: '/d' }],
+          maxOpenFiles: 6,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        assert.equal(r.stdout?.toString(), 'opened 3: No file descriptors available\n') // stdio 2 (stdin ignored) + /d
+        const deep = await t.ctx.run('hostile.wasm', {
+          args: ['recurse', '100000'],
+          stackSize: 8 << 20,
+          tier: 'interpreter',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        assert.deepEqual([deep.exitCode, deep.stdout?.toString()], [0, 'depth 100000\n'])
+      } finally {
+        removeWorkdir(dir)
+      }
     })
 
     it('gives a random 8-hex-digit id when none is given', async () => {

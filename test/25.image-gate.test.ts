@@ -2,6 +2,7 @@
 // in images/: WAMR 1.1.2's loader has memory-safety bugs on malformed input
 // (test/fixtures/regress/), so such a module must never get to it.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { FIXTURES, rejectsCode, useContext } from './helpers'
@@ -18,6 +19,33 @@ describe('image gate', () => {
       assert.equal(t.ctx.size, 0)
     })
   }
+
+  /** A valid empty module of exactly `size` bytes (a custom section pads it). */
+  function validModuleOfSize(size: number): Buffer {
+    const header = Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])
+    const leb = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...leb(n >>> 7)])
+    for (let width = 1; width <= 5; width++) {
+      const payload = size - header.length - 1 - width // section id, size, payload
+      if (leb(payload).length !== width) continue
+      return Buffer.concat([header, Buffer.from([0, ...leb(payload), 1, 0x78]), Buffer.alloc(payload - 2)])
+    }
+    throw new Error(`no module of ${size} bytes`)
+  }
+
+  it('loads only the bytes it validated: a file rewritten in place after validation, keeping its identity, is refused', async () => {
+    const bad = fs.readFileSync(path.join(regress, 'wamr-1.1.2-local-tee-empty-stack.wasm'))
+    const target = path.join(t.workdir, 'images', 'inplace.wasm')
+    const ref = path.join(t.workdir, 'inplace.ref')
+    fs.writeFileSync(target, validModuleOfSize(bad.length))
+    await t.ctx.images.ensureLoadable('inplace.wasm') // V8 validated, verdict cached by identity
+    // same inode, size and mtime (touch -r): the cached verdict still applies
+    execFileSync('touch', ['-r', target, ref])
+    fs.writeFileSync(target, bad)
+    execFileSync('touch', ['-r', ref, target])
+    // the engine's bytes are not the validated ones: validated again, refused by V8
+    await rejectsCode(t.ctx.create({ image: 'inplace.wasm' }), 'ERR_OCRE_INVALID_IMAGE', /is not valid WebAssembly/)
+    assert.equal(t.ctx.size, 0)
+  })
 
   it('re-validates an image file that was replaced', async () => {
     const target = path.join(t.workdir, 'images', 'swap.wasm')

@@ -75,7 +75,23 @@ describe('stdio', () => {
     await c2.remove()
   })
 
-  it("'ignore' gives /dev/null: no streams, no output", async () => {
+  it("'ignore' costs no host fd: 20 sleepers started with stdio 'ignore' add none", async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length
+    const before = fds()
+    const cs = []
+    for (let i = 0; i < 20; i++) {
+      const c = await t.ctx.create({ image: 'sleeper.wasm', args: ['60'], stdio: 'ignore', detached: true })
+      await c.start()
+      cs.push(c)
+    }
+    assert.equal(fds(), before)
+    for (const c of cs) {
+      assert.deepEqual(await c.kill(), { exitCode: 137, reason: 'killed' })
+      await c.remove()
+    }
+  })
+
+  it("'ignore' acts as /dev/null: no streams, no output", async () => {
     const r = await t.ctx.run('hello.wasm', { stdio: 'ignore' })
     assert.deepEqual(r, { exitCode: 0, reason: 'exit' })
     const c = await t.ctx.create({ image: 'cat.wasm', stdio: ['ignore', 'pipe', 'ignore'] })

@@ -121,7 +121,7 @@ describe('ocre command line', function () {
     it('`ocre run --help` describes every option', async function () {
       const r = await ocre(['run', '--help'])
       assert.equal(r.code, 0)
-      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--tier', '--stop-timeout'])
+      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--max-open-files', '--stack-size', '--tier', '--stop-timeout'])
         assert.ok(r.stdout.includes(s), s)
     })
 
@@ -477,6 +477,22 @@ describe('ocre command line', function () {
       const r = await ocre([...w, 'run', '-r', 'wamr/wasip1', fixture('hello.wasm')])
       assert.equal(r.code, 0, r.stderr)
       assertOneLineError(await ocre([...w, 'run', '--runtime', 'nope', fixture('hello.wasm')]), /runtime/)
+    })
+
+    it('limits open files with --max-open-files and sets the stack with --stack-size', async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-cli-files-'))
+      try {
+        const r = await ocre([...w, 'run', '--max-open-files', '8', '-v', `${dir}:/d`, fixture('hostile.wasm'), 'openmany', '/d'])
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(r.stdout, 'opened 4: No file descriptors available\n') // stdio 3 + /d 1
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+      const deep = await ocre([...w, 'run', '--stack-size', '8m', '--tier', 'interpreter', fixture('hostile.wasm'), 'recurse', '100000'])
+      assert.equal(deep.code, 0, deep.stderr)
+      assert.equal(deep.stdout, 'depth 100000\n')
+      assertOneLineError(await ocre([...w, 'run', '--max-open-files', '0', fixture('hello.wasm')]), /--max-open-files.*whole number/)
+      assertOneLineError(await ocre([...w, 'run', '--stack-size', '1k', fixture('hello.wasm')]), /stackSize/)
     })
 
     it('limits memory with -m', async function () {

@@ -15,6 +15,7 @@ interface Summary {
   seconds: number
   counts: Record<string, number>
   failures: { index: number; outcome: string; fixture?: string; strategy?: string; detail: string }[]
+  adversarial: { cases: number; ok: boolean } | null
 }
 
 function fuzz(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; summary: Summary }> {
@@ -44,7 +45,7 @@ describe('fuzz: malformed modules through the public path', function () {
   const saveDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-fuzz-save-'))
   after(() => fs.rmSync(saveDir, { recursive: true, force: true }))
 
-  it('2,000 mutants of every fixture: no child crash or hang, every refusal an OcreError, every trap with a message', async () => {
+  it('2,000 mutants of every fixture, then the adversarial guests: no child crash or hang, every refusal an OcreError, every trap with a message', async () => {
     const { code, summary } = await fuzz(['--count', '2000', '--seed', '20261128', '--save', saveDir])
     const total = Object.values(summary.counts).reduce((a, b) => a + b, 0)
     console.log(`      fuzz: ${JSON.stringify(summary.counts)} in ${summary.seconds} s`)
@@ -57,10 +58,13 @@ describe('fuzz: malformed modules through the public path', function () {
     // the run exercised every stage: the V8 gate, and modules that ran
     assert.ok(summary.counts.rejected > 0, 'some mutants are refused by the gate')
     assert.ok((summary.counts.exit ?? 0) + (summary.counts.killed ?? 0) + (summary.counts.trap ?? 0) > 0, 'some mutants ran')
+    // scripts/adversarial.mjs: every hostile host call ended as expected
+    assert.deepEqual(summary.adversarial, { cases: summary.adversarial?.cases, ok: true })
+    assert.ok((summary.adversarial?.cases ?? 0) >= 20)
   })
 
   it('detects a child that dies of a signal and names the mutant (self-test)', async () => {
-    const { code, summary } = await fuzz(['--count', '40', '--seed', '1', '--jobs', '1', '--batch', '40', '--save', saveDir], {
+    const { code, summary } = await fuzz(['--count', '40', '--seed', '1', '--jobs', '1', '--batch', '40', '--save', saveDir, '--no-adversarial'], {
       OCRE_FUZZ_SELFTEST_CRASH: '17',
     })
     assert.equal(code, 1)

@@ -22,6 +22,7 @@ import {
   errorMessage,
   formatLogRecord,
   parseBytes,
+  parseCount,
   parseSeconds,
   parseVolume,
   resolveWorkdir,
@@ -178,6 +179,12 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         collect,
       )
       .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
+      .option(
+        '--max-open-files <n>',
+        'most files and sockets the container may hold open, stdio included (default 128)',
+        parseCount,
+      )
+      .option('--stack-size <bytes>', 'WebAssembly stack of the container (e.g. 256k, 8m; default 512k)', parseBytes)
       .option(
         '--restore-dir',
         'with -k filesystem: reuse the private directory containers/ID/ an earlier process left (else that is ' +

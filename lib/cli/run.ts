@@ -21,6 +21,8 @@ export interface RunOptions {
   capability?: string[]
   env?: string[]
   memory?: number
+  maxOpenFiles?: number
+  stackSize?: number
   restoreDir?: boolean
   tier?: Tier
   stopTimeout: number
@@ -143,6 +145,8 @@ export async function run(
     if (opts.capability?.length) create.capabilities = opts.capability as CreateOptions['capabilities']
     if (opts.volume?.length) create.mounts = opts.volume
     if (opts.memory !== undefined) create.memoryLimit = opts.memory
+    if (opts.maxOpenFiles !== undefined) create.maxOpenFiles = opts.maxOpenFiles
+    if (opts.stackSize !== undefined) create.stackSize = opts.stackSize
     if (opts.tier !== undefined) create.tier = opts.tier
     if (opts.restoreDir) create.restoreDirectory = true
     container = await ctx.create(create)

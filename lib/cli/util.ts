@@ -59,6 +59,14 @@ export function parseBytes(value: string): number {
   return n
 }
 
+/** A whole number greater than 0. */
+export function parseCount(value: string): number {
+  const n = Number(value)
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError('Expected a whole number greater than 0.')
+  return n
+}
+
 /**
  * Why `dir` cannot be a working directory (it, or the first part of it that
  * exists, is not a directory), or null. `stat` is fs.statSync's signature.

@@ -2,6 +2,14 @@
 // (WAMR 1.1.2's loader is not safe on malformed modules). Verdicts are cached
 // for the whole process by file identity, so an image is validated once per
 // file version, not at every create.
+//
+// A verdict also records the SHA-256 of the bytes V8 validated, and create()
+// hands it to the engine (imageSha256): the engine reads the file once into
+// memory of its own and loads those bytes only if they hash to it
+// (ERR_OCRE_IMAGE_CHANGED otherwise). So a file swapped or rewritten between
+// this check and the engine's read (even keeping its identity) never reaches
+// WAMR's loader unvalidated.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import { OcreError } from '../errors'
@@ -35,8 +43,13 @@ export function checkWasm(name: string, bytes: Uint8Array): void {
     throw new OcreError('ERR_OCRE_INVALID_IMAGE', `'${name}' is not a valid WebAssembly module: ${problem}`)
 }
 
-// Verdicts of V8's validator on image files, by file identity.
-const verdicts = new Map<string, string | null>()
+// Verdicts of V8's validator on image files, by file identity: the problem
+// (null: valid) and the SHA-256 of the bytes validated.
+interface Verdict {
+  problem: string | null
+  sha256: string
+}
+const verdicts = new Map<string, Verdict>()
 const VERDICTS_MAX = 4096
 
 function invalidImage(name: string, problem: string): OcreError {
@@ -50,13 +63,14 @@ function identity(file: string, st: fs.Stats): string {
 /**
  * ImageStore.ensureLoadable() of `dir`, without a promise when the answer is
  * already known (the file's verdict is cached for its current identity):
- * returns undefined, or throws; returns a promise only when the file has to
- * be read. Context.create() uses it to stay synchronous. A missing file or a
+ * returns the SHA-256 of the validated bytes (undefined when the engine is
+ * left to report a missing file or bad name), or throws; returns a promise
+ * only when the file has to be read. Context.create() uses it to stay synchronous. A missing file or a
  * bad name is left for the engine to report. Package-internal (not
  * re-exported by index.ts).
  * @throws OcreError ERR_OCRE_INVALID_IMAGE with V8's reason
  */
-export function checkLoadable(dir: string, name: string): Promise<void> | undefined {
+export function checkLoadable(dir: string, name: string): Promise<string> | string | undefined {
   if (imageNameProblem(name) !== null) return // the engine reports bad names
   // A valid name is one plain path component: no need for path.join()
   const file = dir.endsWith('/') ? dir + name : `${dir}/${name}`
@@ -68,19 +82,27 @@ export function checkLoadable(dir: string, name: string): Promise<void> | undefi
   }
   if (!st.isFile()) return
   const key = identity(file, st)
-  const problem = verdicts.get(key)
-  if (problem === undefined) return validate(name, file, key)
-  if (problem !== null) throw invalidImage(name, problem)
+  const verdict = verdicts.get(key)
+  if (verdict === undefined) return validate(name, file, key)
+  if (verdict.problem !== null) throw invalidImage(name, verdict.problem)
+  return verdict.sha256
 }
 
-async function validate(name: string, file: string, key: string): Promise<void> {
+/** Forget the verdicts on image `name` of `dir` (the engine found other bytes there). */
+export function forgetVerdict(dir: string, name: string): void {
+  const file = dir.endsWith('/') ? dir + name : `${dir}/${name}`
+  for (const key of verdicts.keys()) if (key.startsWith(`${file}\0`)) verdicts.delete(key)
+}
+
+async function validate(name: string, file: string, key: string): Promise<string> {
   const bytes = await fsp.readFile(file)
   const now = fs.statSync(file, { throwIfNoEntry: false })
-  const problem = wasmProblem(bytes)
+  const verdict = { problem: wasmProblem(bytes), sha256: createHash('sha256').update(bytes).digest('hex') }
   // cache only if the file did not change while it was read
   if (now && identity(file, now) === key) {
     if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
-    verdicts.set(key, problem)
+    verdicts.set(key, verdict)
   }
-  if (problem !== null) throw invalidImage(name, problem)
+  if (verdict.problem !== null) throw invalidImage(name, verdict.problem)
+  return verdict.sha256
 }

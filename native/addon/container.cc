@@ -277,9 +277,10 @@ class RemoveWorker : public PromiseWorker
 Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
-	int in = (int)ArgInteger(info, 0, "stdin fd", -1, INT32_MAX);
-	int out = (int)ArgInteger(info, 1, "stdout fd", -1, INT32_MAX);
-	int err = (int)ArgInteger(info, 2, "stderr fd", -1, INT32_MAX);
+	// OCRE_STDIO_IGNORE (-2): discarded, no host fd; -1: the process's own
+	int in = (int)ArgInteger(info, 0, "stdin fd", OCRE_STDIO_IGNORE, INT32_MAX);
+	int out = (int)ArgInteger(info, 1, "stdout fd", OCRE_STDIO_IGNORE, INT32_MAX);
+	int err = (int)ArgInteger(info, 2, "stderr fd", OCRE_STDIO_IGNORE, INT32_MAX);
 	if (removed_ || !owner_) {
 		// The C core gives the exact error (removed: ERR_OCRE_NOT_FOUND).
 		int rc = ocre_container_start_async(c_);

@@ -184,6 +184,9 @@ class CreateWorker : public PromiseWorker
 	bool has_runtime = false, has_id = false, detached = false, restore_directory = false;
 	std::vector<std::string> argv, envp, caps, mounts;
 	double memory_limit = 0;
+	unsigned max_open_files = 0;
+	size_t stack_size = 0;
+	std::string image_sha256; // empty: none
 	ocre_tier_t tier = OCRE_TIER_AUTO;
 	bool small_image = false;
 
@@ -195,7 +198,16 @@ class CreateWorker : public PromiseWorker
 			return;
 		}
 		CStrings a(argv), e(envp), k(caps), m(mounts);
-		struct ocre_container_args args = {a.get(), e.get(), k.get(), m.get(), tier, restore_directory};
+		struct ocre_container_args args = {};
+		args.argv = a.get();
+		args.envp = e.get();
+		args.capabilities = k.get();
+		args.mounts = m.get();
+		args.tier = tier;
+		args.max_open_files = max_open_files;
+		args.stack_size = stack_size;
+		args.image_sha256 = image_sha256.empty() ? nullptr : image_sha256.c_str();
+		args.restore_directory = restore_directory;
 		ocre_container *c =
 		    ocre_context_create_container(owner_->ctx(), image.c_str(), has_runtime ? runtime.c_str() : nullptr,
 		                                  has_id ? id.c_str() : nullptr, detached, &args, -1, -1, -1);
@@ -272,12 +284,29 @@ class CreateWorker : public PromiseWorker
 
 } // namespace
 
+// An optional integer option in [0, max] (absent or null: 0).
+static double OptionalCount(Napi::Env env, Napi::Object opts, const char *name, double max)
+{
+	Napi::Value v = opts.Get(name);
+	if (v.IsUndefined() || v.IsNull())
+		return 0;
+	if (!v.IsNumber())
+		ThrowType(env, "a number", std::string("options.") + name, v);
+	double d = v.As<Napi::Number>().DoubleValue();
+	if (!(d >= 0 && d <= max) || d != (double)(uint64_t)d)
+		throw Napi::RangeError::New(env, std::string("Expected an integer from 0 to ") +
+		                                     std::to_string((uint64_t)max) + " for options." + name +
+		                                     " but received " + DescribeValue(v));
+	return d;
+}
+
 // createContainer(options, onEvent): NativeContainer | Promise<NativeContainer>.
 // A small image (see kInlineImageMax) is loaded at once: the container is
 // returned, or the error thrown, synchronously; otherwise on the pool.
 // options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
 //            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
-//            tier? ("auto" | "aot" | "interpreter"), restoreDirectory? }
+//            tier? ("auto" | "aot" | "interpreter"), maxOpenFiles?, stackSize?,
+//            imageSha256? (content the caller validated), restoreDirectory? }
 Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -318,6 +347,13 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 					 "received " +
 					     DescribeValue(opts.Get("tier")));
 		}
+		w->max_open_files = (unsigned)OptionalCount(env, opts, "maxOpenFiles", 1u << 20);
+		w->stack_size = (size_t)OptionalCount(env, opts, "stackSize", 256u << 20);
+		// the SHA-256 of the bytes the V8 gate validated (lib/images/gate.ts)
+		if (OptionalString(env, opts, "imageSha256", w->image_sha256) && w->image_sha256.size() != 64)
+			throw Napi::RangeError::New(env,
+			                            "Expected 64 hex digits for options.imageSha256 but received " +
+			                                DescribeValue(opts.Get("imageSha256")));
 		Napi::Value ml = opts.Get("memoryLimit");
 		if (!ml.IsUndefined() && !ml.IsNull()) {
 			if (!ml.IsNumber())

@@ -36,9 +36,10 @@ struct ocre_container {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* status, thread_done and cb_inflight changes */
-	void *engine_ctx;
-	int fds[3];     /* the caller's stdio fds (not owned), -1 = the process's own */
-	int run_fds[3]; /* this run's duplicates of fds (owned by the run), -1 = none */
+	void *engine_ctx;    /* NULL once removed: read it only where lock_live() succeeded */
+	const char *tier;    /* the engine's tier name (static), fixed at create: readable after remove */
+	int fds[3];          /* the caller's stdio fds (not owned), -1 = the process's own */
+	int run_fds[3];      /* this run's duplicates of fds (owned by the run), -1 = none */
 	ocre_container_status_t status;
 	bool removed;
 	bool kill_requested;
@@ -57,6 +58,14 @@ struct ocre_container {
 	void *cb_data;
 	int cb_inflight;
 };
+
+/* The arguments of the engine create() in progress on this thread. */
+static __thread const struct ocre_container_args *create_arguments;
+
+const struct ocre_container_args *ocre_create_arguments(void)
+{
+	return create_arguments;
+}
 
 const char *ocre_container_status_name(ocre_container_status_t status)
 {
@@ -119,7 +128,7 @@ static int check_fds(int out[3], int in0, int in1, int in2)
 	int in[3] = {in0, in1, in2}, i;
 
 	for (i = 0; i < 3; i++) {
-		out[i] = in[i] < 0 ? -1 : in[i];
+		out[i] = in[i] == OCRE_STDIO_IGNORE ? OCRE_STDIO_IGNORE : in[i] < 0 ? -1 : in[i];
 		if (out[i] >= 0 && fcntl(out[i], F_GETFD) < 0)
 			return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stdio fd %d is not open", out[i]);
 	}
@@ -299,15 +308,26 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 	}
 
 	ocre_clear_error();
+	create_arguments = args;
 	c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
 	                               args ? args->argv : NULL, args ? args->envp : NULL, args ? args->mounts : NULL,
 	                               c->fds[0], c->fds[1], c->fds[2], args ? args->tier : OCRE_TIER_AUTO);
+	create_arguments = NULL;
 	if (!c->engine_ctx) {
 		if (ocre_last_error() == OCRE_OK)
 			ocre_fail(OCRE_ERR_RUNTIME, "engine '%s' could not create container %s", engine->runtime_name,
 			          id);
 		goto err_dir;
 	}
+	if (engine->configure && engine->configure(c->engine_ctx, args) != 0) {
+		if (ocre_last_error() == OCRE_OK)
+			ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "engine '%s' refused the arguments of container %s",
+			          engine->runtime_name, id);
+		engine->destroy(c->engine_ctx);
+		c->engine_ctx = NULL;
+		goto err_dir;
+	}
+	c->tier = engine->tier ? engine->tier(c->engine_ctx) : "interpreter";
 	LOG_INF("container %s created from %s (%s)", id, image, engine->runtime_name);
 	return c;
 
@@ -479,9 +499,10 @@ static int fail_start_unlock(struct ocre_container *c, bool observed, ocre_err_t
  * exec), so the caller may close its fds as soon as start() returns. */
 static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t size)
 {
-	int i;
+	int i, pass[3];
 
 	for (i = 0; i < 3; i++) {
+		pass[i] = c->fds[i]; /* -1 (the process's own) or OCRE_STDIO_IGNORE go as they are */
 		if (c->fds[i] < 0)
 			continue;
 		c->run_fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);
@@ -492,7 +513,10 @@ static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t si
 			return OCRE_ERR_IO;
 		}
 	}
-	if (c->engine->set_stdio(c->engine_ctx, c->run_fds[0], c->run_fds[1], c->run_fds[2]) != 0) {
+	for (i = 0; i < 3; i++)
+		if (c->run_fds[i] >= 0)
+			pass[i] = c->run_fds[i];
+	if (c->engine->set_stdio(c->engine_ctx, pass[0], pass[1], pass[2]) != 0) {
 		snprintf(message, size, "engine %s could not take the stdio of container %s", c->engine->runtime_name,
 		         c->id);
 		close_run_fds(c);
@@ -639,9 +663,7 @@ const char *ocre_container_get_runtime(const struct ocre_container *c)
 
 const char *ocre_container_get_tier(const struct ocre_container *c)
 {
-	if (!c)
-		return NULL;
-	return c->engine->tier ? c->engine->tier(c->engine_ctx) : "interpreter";
+	return c ? c->tier : NULL; /* immutable after create; valid after remove */
 }
 
 bool ocre_container_is_detached(struct ocre_container *c)

@@ -255,6 +255,21 @@ static int check_mount(const char *mount)
 	{
 		const char *opt = strchr(rest, ':');
 		size_t dlen = opt ? (size_t)(opt - rest) : strlen(rest);
+		size_t i, seg = 0;
+		/* Repeated and trailing slashes are dropped (the guest sees the
+		 * normalized path); "." and ".." components are refused: a
+		 * destination names one directory, as typed. */
+		for (i = 0; i <= dlen; i++) {
+			if (i < dlen && rest[i] != '/')
+				continue;
+			if ((i - seg == 1 && rest[seg] == '.') ||
+			    (i - seg == 2 && rest[seg] == '.' && rest[seg + 1] == '.'))
+				return ocre_fail(OCRE_ERR_INVALID_MOUNT,
+				                 "mount '%s': destination must not contain . or .. components", mount);
+			seg = i + 1;
+		}
+		while (dlen > 1 && rest[dlen - 1] == '/')
+			dlen--;
 		if (dlen == 1)
 			return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination must not be /", mount);
 		if (opt && strcmp(opt, ":ro") != 0 && strcmp(opt, ":rw") != 0)

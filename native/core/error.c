@@ -31,6 +31,7 @@ static const struct {
     [OCRE_ERR_TIMEOUT] = {"ERR_OCRE_TIMEOUT", "timed out"},
     [OCRE_ERR_NO_AOT] = {"ERR_OCRE_NO_AOT", "no matching AOT artifact"},
     [OCRE_ERR_AOT_REJECTED] = {"ERR_OCRE_AOT_REJECTED", "AOT artifact rejected"},
+    [OCRE_ERR_IMAGE_CHANGED] = {"ERR_OCRE_IMAGE_CHANGED", "image changed since it was validated"},
     [OCRE_ERR_BUSY] = {"ERR_OCRE_BUSY", "working directory in use by another process"},
 };
 

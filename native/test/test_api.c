@@ -227,6 +227,40 @@ static void remove_is_refused_while_running(void)
 	ocre_container_release(c);
 }
 
+/* Every getter of a retained container answers after remove (the engine's
+ * context is gone by then), and every control call says it was removed. */
+static void getters_work_after_remove(void)
+{
+	struct ocre_exit_info info;
+	struct ocre_container *c = test_create("hello.wasm", "gone", true, NULL, -1, -1, -1);
+	int status = -1;
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_set_memory_limit(c, 4u << 20), 0);
+	ocre_container_retain(c);
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	CHECK_STR(ocre_container_get_id(c), "gone");
+	CHECK_STR(ocre_container_get_image(c), "hello.wasm");
+	CHECK_STR(ocre_container_get_runtime(c), "wamr/wasip1");
+	CHECK_STR(ocre_container_get_tier(c), "interpreter");
+	CHECK_INT(ocre_container_get_memory_limit(c), 4u << 20);
+	CHECK(ocre_container_is_detached(c));
+	CHECK_INT(ocre_container_get_status(c), OCRE_CONTAINER_STATUS_STOPPED);
+	CHECK_INT(ocre_container_get_exit(c, &info), 0);
+	CHECK_INT(info.status, 0);
+	CHECK_INT(ocre_container_start(c), OCRE_ERR_NOT_FOUND);
+	CHECK_INT(ocre_container_kill(c), OCRE_ERR_NOT_FOUND);
+	CHECK_INT(ocre_container_pause(c), OCRE_ERR_NOT_FOUND);
+	CHECK_INT(ocre_container_set_memory_limit(c, 1u << 20), OCRE_ERR_NOT_FOUND);
+	CHECK_INT(ocre_container_set_stdio(c, -1, -1, -1), OCRE_ERR_NOT_FOUND);
+	CHECK_INT(ocre_container_get_memory_limit(c), 4u << 20);
+	ocre_container_release(c);
+}
+
 static void one_context_per_workdir(void)
 {
 	const char *wd = ocre_context_get_working_directory(test_context());
@@ -419,6 +453,7 @@ int main(void)
 	RUN(images_and_runtimes);
 	RUN(ids_count_list_and_lookup);
 	RUN(remove_is_refused_while_running);
+	RUN(getters_work_after_remove);
 	RUN(one_context_per_workdir);
 	RUN(an_open_workdir_is_locked);
 	RUN(destroy_context_with_running_containers);

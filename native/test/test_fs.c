@@ -1,5 +1,6 @@
 /* Mounts at guest paths, the sandbox around them, read-only mounts, and the
  * `filesystem` capability's private directory. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -279,6 +280,110 @@ static void vanished_mount_source(void)
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 }
 
+static char *hostile_run(const char **mounts, const char **argv, int *status)
+{
+	struct ocre_container_args args = {.argv = argv, .mounts = mounts};
+	return test_run_capture("hostile.wasm", NULL, &args, 0, status, NULL);
+}
+
+#define EXPECT_SYMLINK(mounts, target, link, expected)                                                                 \
+	do {                                                                                                           \
+		const char *argv_[] = {"symlink", target, link, NULL};                                                 \
+		int st_ = -1;                                                                                          \
+		char *out_ = hostile_run(mounts, argv_, &st_);                                                         \
+		CHECK_STR(out_, expected);                                                                             \
+		CHECK_INT(st_, 0);                                                                                     \
+		free(out_);                                                                                            \
+	} while (0)
+
+/* Link targets are judged as text where the link is: absolute targets and
+ * ones that climb out of the mount are refused, nothing is resolved on the
+ * host (a missing or existing host path gives the same answer). */
+static void symlinks_cannot_point_out(void)
+{
+	const char *dir = test_tmpdir("links");
+	char mount[1200], path[1300], target[64];
+	const char *mounts[] = {mount, NULL};
+	const char *perm = "error: Operation not permitted\n";
+	ssize_t n;
+
+	snprintf(mount, sizeof(mount), "%s:/data", dir);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	CHECK_INT(mkdir(path, 0700), 0);
+	EXPECT_SYMLINK(mounts, "/etc/passwd", "/data/abs", perm);
+	EXPECT_SYMLINK(mounts, "..", "/data/up", perm);
+	EXPECT_SYMLINK(mounts, "../../etc", "/data/sub/up2", perm);
+	EXPECT_SYMLINK(mounts, "sub/../..", "/data/through", perm);
+	EXPECT_SYMLINK(mounts, "sub/../x", "/data/named-then-up", perm);
+	EXPECT_SYMLINK(mounts, "", "/data/empty", perm);
+	/* inside: created as given */
+	EXPECT_SYMLINK(mounts, "x.txt", "/data/in", "ok\n");
+	EXPECT_SYMLINK(mounts, "../x.txt", "/data/sub/in2", "ok\n");
+	EXPECT_SYMLINK(mounts, "./sub//y", "/data/in3", "ok\n");
+	/* the same answer whether or not a host path of that name exists */
+	EXPECT_SYMLINK(mounts, "tmp", "/data/probe1", "ok\n");
+	EXPECT_SYMLINK(mounts, "no-such-host-path-anywhere", "/data/probe2", "ok\n");
+	EXPECT_SYMLINK(mounts, "x", "/data/in", "error: File exists\n");
+	snprintf(path, sizeof(path), "%s/sub/in2", dir);
+	n = readlink(path, target, sizeof(target) - 1);
+	CHECK_INT(n, 8);
+	target[n > 0 ? n : 0] = '\0';
+	CHECK_STR(target, "../x.txt");
+	snprintf(path, sizeof(path), "%s/abs", dir);
+	CHECK(access(path, F_OK) != 0 && errno == ENOENT);
+}
+
+/* Mount destinations: repeated and trailing slashes are dropped, "." and
+ * ".." components refused. */
+static void mount_destinations_are_normalized(void)
+{
+	const char *dir = test_tmpdir("norm");
+	char mount[1200], path[1300], bad[1200];
+	const char *mounts[] = {mount, NULL};
+	const char *bads[] = {bad, NULL};
+	const char *cases[] = {"/data/../x", "/./data", "/data/.", "/..", NULL};
+	struct ocre_container_args args = {.mounts = bads};
+	int i;
+
+	snprintf(path, sizeof(path), "%s/f.txt", dir);
+	write_file(path, "x");
+	snprintf(mount, sizeof(mount), "%s://data//", dir);
+	EXPECT_RUN("norm1", NULL, mounts, "f.txt\n", 0, "ls", "/data");
+	for (i = 0; cases[i]; i++) {
+		snprintf(bad, sizeof(bad), "%s:%s", dir, cases[i]);
+		CHECK(ocre_context_create_container(test_context(), "fs.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
+		      NULL);
+		CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_MOUNT);
+		CHECK(strstr(ocre_last_error_message(), ". or .. components") != NULL);
+	}
+}
+
+/* A guest opening files without end stops at its open-file limit (EMFILE in
+ * the guest), default or its own; nothing else in the process is affected. */
+static void open_files_are_limited_per_container(void)
+{
+	const char *caps[] = {"filesystem", NULL};
+	const char *argv[] = {"openmany", "/", NULL};
+	struct ocre_container_args args = {.argv = argv, .capabilities = caps};
+	int status = -1;
+	char *out;
+
+	/* default 128: stdio (3) and the "/" preopen (1) count */
+	out = test_run_capture("hostile.wasm", NULL, &args, 0, &status, NULL);
+	CHECK_STR(out, "opened 124: No file descriptors available\n");
+	CHECK_INT(status, 0);
+	free(out);
+	args.max_open_files = 10;
+	out = test_run_capture("hostile.wasm", NULL, &args, 0, &status, NULL);
+	CHECK_STR(out, "opened 6: No file descriptors available\n");
+	free(out);
+	/* an out-of-range stack size is refused at create */
+	args.stack_size = 1;
+	CHECK(ocre_context_create_container(test_context(), "hostile.wasm", NULL, NULL, true, &args, -1, -1, -1) ==
+	      NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
+}
+
 static void mounts_and_private_dir_together(void)
 {
 	const char *host = test_tmpdir("both");
@@ -307,6 +412,9 @@ int main(void)
 	RUN(mounts_and_private_dir_together);
 	RUN(leftover_private_dir_is_refused_unless_restored);
 	RUN(vanished_mount_source);
+	RUN(open_files_are_limited_per_container);
+	RUN(symlinks_cannot_point_out);
+	RUN(mount_destinations_are_normalized);
 	test_teardown();
 	return test_finish();
 }

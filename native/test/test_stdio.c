@@ -149,6 +149,72 @@ static void new_stdio_for_a_restart(void)
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static char events[256];
 
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* OCRE_STDIO_IGNORE: reads see end-of-file, writes succeed, and no host fd
+ * is used for it (sleepers started with all three ignored add none). */
+static void ignored_stdio_costs_no_fd(void)
+{
+	struct ocre_container *c, *sleepers[20];
+	const char *sleep_argv[] = {"60", NULL};
+	int out[2], status = -1, before, i;
+	char *text;
+
+	/* cat: stdin ignored reads end-of-file at once */
+	test_pipe(out);
+	c = test_create("cat.wasm", NULL, true, NULL, OCRE_STDIO_IGNORE, out[1], OCRE_STDIO_IGNORE);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]);
+	text = test_read_all(out[0]);
+	close(out[0]);
+	CHECK_STR(text, "");
+	free(text);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	/* hello: stdout ignored, the write succeeds (exit 0) */
+	CHECK_INT(ocre_container_set_stdio(c, OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE), 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	c = test_create("hello.wasm", NULL, true, NULL, OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE);
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_INT(ocre_container_start(c), 0);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, 0);
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	}
+
+	before = open_fds();
+	for (i = 0; i < 20; i++) {
+		sleepers[i] = test_create("sleeper.wasm", NULL, true, sleep_argv, OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE,
+		                          OCRE_STDIO_IGNORE);
+		CHECK(sleepers[i] != NULL);
+		if (sleepers[i])
+			CHECK_INT(ocre_container_start(sleepers[i]), 0);
+	}
+	CHECK_INT(open_fds(), before);
+	for (i = 0; i < 20; i++) {
+		if (!sleepers[i])
+			continue;
+		CHECK_INT(ocre_container_kill(sleepers[i]), 0);
+		CHECK_INT(ocre_container_wait(sleepers[i], &status), 0);
+		CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+		CHECK_INT(ocre_context_remove_container(test_context(), sleepers[i]), 0);
+	}
+}
+
 static void on_event(struct ocre_container *c, ocre_container_status_t status, void *data)
 {
 	pthread_mutex_lock(&ev_lock);
@@ -257,6 +323,7 @@ int main(void)
 	RUN(cat_round_trips_a_megabyte);
 	RUN(stdout_to_a_file_and_stderr_apart);
 	RUN(new_stdio_for_a_restart);
+	RUN(ignored_stdio_costs_no_fd);
 	RUN(events_follow_the_state_machine);
 	RUN(fast_exits_still_announce_running_first);
 	RUN(failed_instantiations_leak_no_fd);

@@ -152,7 +152,8 @@ int ocre_container_get_exit(struct ocre_container *container, struct ocre_exit_i
 
 /**
  * Replace the stdio of the next run (CREATED or STOPPED only). Same rules as
- * at creation: fds < 0 mean the process's own; others must stay open until
+ * at creation: OCRE_STDIO_IGNORE discards, other fds < 0 mean the process's
+ * own; others must stay open until
  * the next ocre_container_start() returns.
  */
 int ocre_container_set_stdio(struct ocre_container *container, int stdin_fd, int stdout_fd, int stderr_fd);

@@ -48,7 +48,36 @@ struct ocre_container_args {
 	 * symlink. Without the capability this has no effect.
 	 */
 	bool restore_directory;
+	/**
+	 * Most fds the guest may hold open at once, counting its stdio and
+	 * preopened directories (ocre-node addition; 0:
+	 * CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES, 128). Opening more (path_open,
+	 * sock_open, sock_accept) fails with EMFILE in the guest, so one
+	 * container cannot exhaust the process's fds.
+	 */
+	unsigned max_open_files;
+	/**
+	 * WebAssembly stack in bytes (ocre-node addition; 0:
+	 * CONFIG_OCRE_WASM_STACK_SIZE). The interpreter's frames live there;
+	 * see docs/platform.md for recursion depths in both tiers.
+	 */
+	size_t stack_size;
+	/**
+	 * SHA-256 (64 hex digits) of the image content the caller validated, or
+	 * NULL (ocre-node addition). The engine reads the image once into memory
+	 * it owns and loads exactly those bytes; with this set, it refuses them
+	 * (OCRE_ERR_IMAGE_CHANGED) unless they hash to this value, so a file
+	 * swapped after the caller's own check never reaches the loader.
+	 */
+	const char *image_sha256;
 };
+
+/**
+ * As a stdio fd: the guest's stream is discarded, like /dev/null (reads see
+ * end-of-file, writes succeed) and costs no host fd. The guest's fd of that
+ * stream does not exist for any other call (fd_fdstat_get says EBADF).
+ */
+#define OCRE_STDIO_IGNORE (-2)
 
 /**
  * Create a context on @p workdir (absolute path; NULL for
@@ -79,7 +108,8 @@ int ocre_destroy_context(struct ocre_context *context);
  * @param detached     recorded; ocre_container_start() of an attached
  *                     container waits for its exit
  * @param arguments    may be NULL
- * @param stdin_fd, stdout_fd, stderr_fd  < 0: the process's own. Otherwise
+ * @param stdin_fd, stdout_fd, stderr_fd  OCRE_STDIO_IGNORE: discarded (no host
+ *                     fd); other values < 0: the process's own. Otherwise
  *                     the caller's fds, which must stay open until each
  *                     ocre_container_start() has returned: every run gets its
  *                     own duplicates, closed when the run ends (so a reader

@@ -34,6 +34,7 @@ typedef enum {
 	OCRE_ERR_TIMEOUT,            /**< a timed wait expired */
 	OCRE_ERR_NO_AOT,             /**< the AOT tier was required but the image has no matching AOT artifact */
 	OCRE_ERR_AOT_REJECTED,       /**< the image's AOT artifact failed verification (tampered or foreign) */
+	OCRE_ERR_IMAGE_CHANGED,      /**< the image's content is not the one the caller validated (image_sha256) */
 	OCRE_ERR_BUSY,               /**< another process holds the working directory's lock */
 	OCRE_ERR__COUNT
 } ocre_err_t;

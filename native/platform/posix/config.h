@@ -39,12 +39,24 @@
 #define CONFIG_OCRE_THREAD_POOL_IDLE_MS 10000
 #endif
 
-/* WAMR's per-instance operand/frame stack and app heap. */
+/* WAMR's per-instance operand/frame stack (a container's default stack_size)
+ * and app heap. 512 KiB: the interpreter's frames are ~68 bytes for a small
+ * function, so about 7,700 calls deep, as deep as AOT code goes on the
+ * container thread's native stack (CONFIG_OCRE_CONTAINER_STACK_SIZE). It is
+ * resident while a run is busy and handed back by the idle trim when it
+ * sleeps. */
 #ifndef CONFIG_OCRE_WASM_STACK_SIZE
-#define CONFIG_OCRE_WASM_STACK_SIZE (64 * 1024)
+#define CONFIG_OCRE_WASM_STACK_SIZE (512 * 1024)
 #endif
 #ifndef CONFIG_OCRE_WASM_HEAP_SIZE
 #define CONFIG_OCRE_WASM_HEAP_SIZE 0
+
+/* Largest WebAssembly stack a container may ask for (its stack_size). */
+#define CONFIG_OCRE_WASM_STACK_SIZE_MAX (256u << 20)
+
+/* Most fds a guest may hold open at once, by default (stdio and preopened
+ * directories included): a per-container share of the process's fd limit. */
+#define CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES 128
 #endif
 
 /* Loaded modules no container uses any more stay loaded for the next create

@@ -1,8 +1,9 @@
 /* The "wamr/wasip1" engine: WASI preview1 commands on WAMR's fast interpreter.
  *
  * Per container: the module is loaded once at create; each start instantiates
- * it on the container thread, runs `_start` in an exec env of our own, and
- * frees the instance at the end of the run.
+ * it on the container thread, runs its entry points (start function, hooks,
+ * `_start`: entry.c) in an exec env of our own, and frees the instance at the
+ * end of the run.
  *
  * Kill: a busy loop is ended through the exec env's terminate flag (bit 0 of
  * suspend_flags, checked by the interpreter at every branch); host calls that
@@ -44,9 +45,13 @@ const char *ocre_wamr_version(void)
 	return STR(WAMR_VERSION_MAJOR) "." STR(WAMR_VERSION_MINOR) "." STR(WAMR_VERSION_PATCH);
 }
 
+/* The container whose run is on this thread (set by wamr_thread_execute). */
+static __thread struct wamr_container *running;
+
 struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env)
 {
-	return (struct wamr_container *)wasm_runtime_get_user_data(exec_env);
+	struct wamr_container *wc = exec_env ? wasm_runtime_get_user_data(exec_env) : NULL;
+	return wc ? wc : running;
 }
 
 /* ---- init / deinit ---- */
@@ -109,6 +114,7 @@ static void free_container(struct wamr_container *wc)
 	for (i = 0; i < wc->ndirs; i++) {
 		free(wc->dirs[i].host);
 		free(wc->dirs[i].guest);
+		free(wc->dirs[i].real);
 	}
 	free(wc->dirs);
 	free(wc->dir_hosts);
@@ -124,16 +130,48 @@ static bool add_dir(struct wamr_container *wc, const char *host, size_t host_len
                     bool readonly)
 {
 	struct wamr_dir *d = &wc->dirs[wc->ndirs];
+	size_t i, n = 0;
+
 	d->host = strndup(host, host_len);
-	d->guest = strndup(guest, guest_len);
+	d->guest = malloc(guest_len + 1);
 	d->readonly = readonly;
 	if (!d->host || !d->guest) {
 		free(d->host);
 		free(d->guest);
 		return false;
 	}
+	/* the guest path normalized: no repeated or trailing slashes (the core
+	 * refused "." and ".." components) */
+	for (i = 0; i < guest_len; i++)
+		if (guest[i] != '/' || n == 0 || d->guest[n - 1] != '/')
+			d->guest[n++] = guest[i];
+	while (n > 1 && d->guest[n - 1] == '/')
+		n--;
+	d->guest[n] = '\0';
+	d->real = realpath(d->host, NULL); /* for path_symlink's depth; NULL: no links there */
 	wc->dir_hosts[wc->ndirs] = d->host;
 	wc->ndirs++;
+	return true;
+}
+
+static bool parse_sha256(const char *hex, uint8_t out[32])
+{
+	int i, v;
+
+	if (strlen(hex) != 64)
+		return false;
+	for (i = 0; i < 64; i++) {
+		char c = hex[i];
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return false;
+		out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] << 4) | v : v);
+	}
 	return true;
 }
 
@@ -159,6 +197,8 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 	pthread_cond_init(&wc->cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	wc->wake_fd = -1;
+	wc->stack_size = CONFIG_OCRE_WASM_STACK_SIZE;
+	wc->max_open_files = CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES;
 	wc->fds[0] = stdin_fd;
 	wc->fds[1] = stdout_fd;
 	wc->fds[2] = stderr_fd;
@@ -196,7 +236,17 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 		else if (strcmp(capabilities[i], "ocre:api") == 0)
 			wc->ocre_api = true;
 
-	wc->image = ocre_wamr_module_get(img_path, image_name, tier);
+	{
+		const struct ocre_container_args *args = ocre_create_arguments();
+		uint8_t expected[32];
+		bool pinned = args && args->image_sha256;
+
+		if (pinned && !parse_sha256(args->image_sha256, expected)) {
+			ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "image_sha256 must be 64 hex digits");
+			goto err_free;
+		}
+		wc->image = ocre_wamr_module_get(img_path, image_name, tier, pinned ? expected : NULL);
+	}
 	if (!wc->image)
 		goto err_free;
 	return wc;
@@ -213,6 +263,21 @@ static int wamr_destroy(void *ctx)
 	if (!ctx)
 		return -1;
 	free_container(ctx);
+	return 0;
+}
+
+static int wamr_configure(void *ctx, const struct ocre_container_args *args)
+{
+	struct wamr_container *wc = ctx;
+	size_t stack = args && args->stack_size ? args->stack_size : CONFIG_OCRE_WASM_STACK_SIZE;
+
+	if (stack < 4096 || stack > CONFIG_OCRE_WASM_STACK_SIZE_MAX) {
+		ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stack size %zu is out of range (4 KiB to %u MiB)", stack,
+		          CONFIG_OCRE_WASM_STACK_SIZE_MAX >> 20);
+		return -1;
+	}
+	wc->stack_size = (uint32_t)stack;
+	wc->max_open_files = args && args->max_open_files ? args->max_open_files : CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES;
 	return 0;
 }
 
@@ -299,7 +364,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	struct wamr_container *wc = ctx;
 	wasm_module_inst_t inst = NULL;
 	wasm_exec_env_t exec_env = NULL;
-	wasm_function_inst_t start;
+	uint32_t entries[4];
 	struct wamr_stdio_placeholders ph;
 	char error[256] = "";
 	const char *exception;
@@ -310,6 +375,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		set_result(wc, OCRE_EXIT_REASON_TRAP, "WAMR could not set up the container thread");
 		return -1;
 	}
+	running = wc;
+	wc->proc_exited = false;
 
 	/* Every run gets duplicates numbered above 2: WAMR closes an instance's
 	 * fds > 2 when it is freed (so readers see end-of-file at exit), and
@@ -320,6 +387,11 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		wc->run_fds[i] = -1; /* the last run's went with its instance */
 	for (i = 0; i < 3; i++) {
 		int from = wc->fds[i] >= 0 ? wc->fds[i] : i;
+		/* A discarded stream costs no fd: its WASI slot stays empty
+		 * (stdio.c), and fd_read/fd_write serve it (wasi_io.c). */
+		wc->ignored[i] = wc->fds[i] == OCRE_STDIO_IGNORE;
+		if (wc->ignored[i])
+			continue;
 		wc->run_fds[i] = fcntl(from, F_DUPFD_CLOEXEC, 3);
 		if (wc->run_fds[i] < 0) {
 			snprintf(error, sizeof(error), "cannot duplicate stdio fd %d: %s", from, strerror(errno));
@@ -337,7 +409,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 
 	/* The module is shared and WAMR reads the WASI args from it while it
-	 * instantiates: set this container's and instantiate under its lock. */
+	 * instantiates: set this container's and instantiate under its lock.
+	 * No guest code runs in here (entry.c), so the lock is held briefly. */
 	pthread_mutex_lock(&wc->image->lock);
 	wasm_runtime_set_wasi_args_ex(wc->image->module, wc->dir_hosts, (uint32_t)wc->ndirs, NULL, 0,
 	                              (const char **)wc->envp, (uint32_t)wc->envc, wc->argv, wc->argc, ph.fd[0],
@@ -349,8 +422,8 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		wasm_runtime_set_wasi_addr_pool(wc->image->module, NULL, 0);
 		wasm_runtime_set_wasi_ns_lookup_pool(wc->image->module, NULL, 0);
 	}
-	inst = wasm_runtime_instantiate(wc->image->module, CONFIG_OCRE_WASM_STACK_SIZE, CONFIG_OCRE_WASM_HEAP_SIZE,
-	                                error, sizeof(error));
+	inst = wasm_runtime_instantiate(wc->image->module, wc->stack_size, CONFIG_OCRE_WASM_HEAP_SIZE, error,
+	                                sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
 	if (!inst) {
 		/* The run's fds were never handed over (see stdio.c). */
@@ -359,16 +432,18 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 		set_result(wc, OCRE_EXIT_REASON_TRAP, error[0] ? error : "WAMR could not instantiate the module");
 		goto fail_thread_env;
 	}
+	/* before any guest code runs (entry.c): the start function has stdio */
 	pthread_mutex_lock(&wc->lock);
 	ocre_wamr_stdio_install(inst, wc->run_fds);
 	pthread_mutex_unlock(&wc->lock);
-	start = wasm_runtime_lookup_wasi_start_function(inst);
-	if (!start) {
+	if (!wc->image->entry.main_ok) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP,
-		           "the module is not a WASI command: it exports no _start function");
+		           wc->image->entry.main == OCRE_WAMR_NO_FUNC
+		               ? "the module is not a WASI command: it exports no _start function"
+		               : "the module is not a WASI command: its _start function takes or returns values");
 		goto fail_inst;
 	}
-	exec_env = wasm_runtime_create_exec_env(inst, CONFIG_OCRE_WASM_STACK_SIZE);
+	exec_env = wasm_runtime_create_exec_env(inst, wc->stack_size);
 	if (!exec_env) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP, "WAMR could not create an execution environment");
 		goto fail_inst;
@@ -383,7 +458,21 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	pthread_mutex_unlock(&wc->lock);
 	sem_post(sem); /* from here a kill takes effect */
 
-	ok = killed ? false : wasm_runtime_call_wasm(exec_env, start, 0, NULL);
+	/* The guest's code, in WAMR's order (see entry.c), until one of them
+	 * traps, exits or is killed. */
+	entries[0] = wc->image->entry.post_inst;
+	entries[1] = wc->image->entry.start;
+	entries[2] = wc->image->entry.ctors;
+	entries[3] = wc->image->entry.main;
+	ok = true;
+	for (i = 0; i < 4 && ok && !killed && !wc->proc_exited; i++) {
+		if (entries[i] == OCRE_WAMR_NO_FUNC)
+			continue;
+		ok = ocre_wamr_entry_call(wc->image, exec_env, inst, entries[i]);
+		pthread_mutex_lock(&wc->lock);
+		killed = wc->kill_flag;
+		pthread_mutex_unlock(&wc->lock);
+	}
 
 	pthread_mutex_lock(&wc->lock);
 	wc->exec_env = NULL;
@@ -395,9 +484,9 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	if (killed) {
 		status = OCRE_EXIT_STATUS_KILLED;
 		set_result(wc, OCRE_EXIT_REASON_KILLED, "");
-	} else if (ok || (exception && strstr(exception, "wasi proc exit"))) {
-		/* WAMR clears the "wasi proc exit" exception itself and reports
-		 * success: the code is in the WASI context (0 if main returned 0). */
+	} else if (wc->proc_exited || ok) {
+		/* proc_exit, wherever called (a start function included), ends the
+		 * run; WAMR keeps its code in the WASI context (0 if main returned). */
 		status = (int)(wasm_runtime_get_wasi_exit_code(inst) & 0xff);
 		set_result(wc, OCRE_EXIT_REASON_EXIT, "");
 	} else {
@@ -414,12 +503,14 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	wasm_runtime_destroy_exec_env(exec_env);
 	wasm_runtime_deinstantiate(inst);
+	running = NULL;
 	wasm_runtime_destroy_thread_env();
 	return status;
 
 fail_inst:
 	wasm_runtime_deinstantiate(inst);
 fail_thread_env:
+	running = NULL;
 	wasm_runtime_destroy_thread_env();
 	return -1;
 }
@@ -514,6 +605,7 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .unpause = wamr_unpause,
     .exit_reason = wamr_exit_reason,
     .set_stdio = wamr_set_stdio,
+    .configure = wamr_configure,
     .prepare = wamr_prepare,
     .tier = wamr_tier,
 };

@@ -18,6 +18,7 @@
 struct wamr_dir {
 	char *host;
 	char *guest;
+	char *real; /* realpath of host at create (NULL if it failed) */
 	bool readonly;
 };
 
@@ -33,7 +34,9 @@ struct wamr_container {
 	int ndirs;
 	const char **dir_hosts; /* views for wasm_runtime_set_wasi_args_ex */
 	bool networking;
-	bool ocre_api; /* the Ocre host API may be called */
+	bool ocre_api;           /* the Ocre host API may be called */
+	unsigned max_open_files; /* fds the guest may hold (stdio and preopens included) */
+	uint32_t stack_size;     /* WebAssembly stack of each run */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* monotonic clock: kill, pause and stop changes */
@@ -41,10 +44,12 @@ struct wamr_container {
 	bool kill_flag;
 	bool pause_flag;
 	bool stop_flag;
+	bool proc_exited;          /* the run called proc_exit (its code is in the WASI context) */
 	int wake_fd;               /* eventfd that interrupts blocking stdio, lazily made, -1 */
 	wasm_exec_env_t exec_env;  /* of the current run, NULL outside it */
 	wasm_module_inst_t inst;   /* of the current run */
-	int run_fds[3];            /* host fds of the current run's stdio */
+	int run_fds[3];            /* host fds of the current run's stdio (owned by WAMR once instantiated), -1: none */
+	bool ignored[3];           /* the run's stdio stream i is discarded: no fd in the guest's table */
 	ocre_exit_reason_t reason; /* of the last run */
 	char message[256];
 };
@@ -60,6 +65,27 @@ bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 
+/* wasi_io.c: overrides of the calls that may block on an fd */
+uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t nread);
+uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t nwritten);
+uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, uint64_t fd, uint64_t flags, uint64_t fd_new);
+uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                             uint64_t a6);
+uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t flags,
+                             uint64_t sent);
+uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4,
+                                uint64_t a5, uint64_t a6);
+
+/* wasi_symlink.c */
+uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, uint64_t old_path, uint64_t old_len, uint64_t fd,
+                                uint64_t new_path, uint64_t new_len);
+
+/* wasi_fdlimit.c: the open-file limit */
+/* Whether the guest may open one more fd (max_open_files). */
+bool ocre_wasi_fd_room(wasm_exec_env_t exec_env);
+uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                             uint64_t a6, uint64_t a7, uint64_t a8, uint64_t a9);
+uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 /* stdio.c: the run's stdio, handed to WAMR only once it has instantiated */
 struct wamr_stdio_placeholders {
 	int fd[3]; /* what WAMR instantiates with; -1 once given up */
@@ -71,14 +97,28 @@ int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error
 /* After a failed instantiation: close the placeholders WAMR did not take. */
 void ocre_wamr_stdio_discard(struct wamr_stdio_placeholders *ph);
 /* After a successful one: put @p run_fds in WASI slots 0-2 (WAMR owns them
- * from then on). A slot left closed (by the start function, or on failure)
- * gets -1 in @p run_fds and its fd is closed. */
+ * from then on). A slot whose fd is -1 (a discarded stream) is left empty; a
+ * slot the insertion fails for gets -1 in @p run_fds and its fd is closed. */
 void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3]);
 
 /* ocre_api.c */
 bool ocre_api_register(void);
 
+/* entry.c */
+/* At load: take the entry points off @p m->module into @p m->entry. */
+void ocre_wamr_entry_detach(struct wamr_module *m);
+/* Call function @p index (type () -> ()) of @p inst in @p exec_env. false
+ * with the instance's exception set if it trapped (or exited, see
+ * proc_exited). */
+bool ocre_wamr_entry_call(const struct wamr_module *m, wasm_exec_env_t exec_env, wasm_module_inst_t inst,
+                          uint32_t index);
+
 /* engine.c */
+/* The container a host function was called for. Every host function (WASI
+ * override, Ocre API) finds its container here, and nowhere else: the exec
+ * env's user data when WAMR passes the run's exec env, else the container
+ * whose run is on this thread (a thread-local set for the whole run,
+ * instantiation included). Never NULL inside a host call. */
 struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env);
 #define OCRE_KILLED_EXCEPTION "ocre: killed"
 

@@ -8,6 +8,7 @@
 
 #include "aot.h"
 #include "config.h"
+#include "engine.h"
 #include "module_cache.h"
 
 #include <ocre/platform/file.h>
@@ -82,7 +83,14 @@ static wasm_module_t load_module(uint8_t *buf, size_t size, char *error, size_t 
 	return module;
 }
 
-struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier)
+static void fail_changed(const char *image_name)
+{
+	ocre_fail(OCRE_ERR_IMAGE_CHANGED,
+	          "image %s changed after it was validated (its content is not the one checked)", image_name);
+}
+
+struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier,
+                                         const uint8_t *expected_sha256)
 {
 	struct wamr_module *m, **pp, *stale = NULL;
 	struct ocre_aot_probe probe;
@@ -131,6 +139,12 @@ struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_nam
 			ocre_fail(OCRE_ERR_NO_AOT, "image %s: %s", image_name, m->note);
 			return NULL;
 		}
+		if (expected_sha256 && memcmp(m->image_sha256, expected_sha256, 32) != 0) {
+			pthread_mutex_unlock(&cache_lock);
+			ocre_aot_probe_free(&probe);
+			fail_changed(image_name);
+			return NULL;
+		}
 		if (m->refs++ == 0) {
 			idle_count--;
 			idle_bytes -= m->buf_size;
@@ -174,6 +188,11 @@ struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_nam
 		ocre_fail(OCRE_ERR_INVALID_IMAGE, "image %s is not a WebAssembly binary module", image_name);
 		goto fail;
 	}
+	ocre_sha256(m->buf, m->buf_size, m->image_sha256);
+	if (expected_sha256 && memcmp(m->image_sha256, expected_sha256, 32) != 0) {
+		fail_changed(image_name);
+		goto fail;
+	}
 	if (tier != OCRE_TIER_INTERPRETER) {
 		verdict = ocre_aot_verify(&probe, ocre_wamr_version(), m->buf, m->buf_size, &artifact, &artifact_size,
 		                          why, sizeof(why));
@@ -201,6 +220,7 @@ struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_nam
 		          m->aot ? " (AOT artifact)" : "", error[0] ? error : "WAMR cannot load it");
 		goto fail;
 	}
+	ocre_wamr_entry_detach(m);
 	m->refs = 1;
 	m->next = cache;
 	cache = m;

@@ -22,6 +22,19 @@
 
 #include <ocre/runtime/vtable.h>
 
+#define OCRE_WAMR_NO_FUNC ((uint32_t)-1)
+
+/* The guest code a run calls, as function indices (OCRE_WAMR_NO_FUNC: none),
+ * taken off the module at load so that WAMR's instantiation runs none of it
+ * (see entry.c). */
+struct wamr_entry {
+	uint32_t post_inst; /* `__post_instantiate`, () -> () */
+	uint32_t start;     /* the start section's function */
+	uint32_t ctors;     /* `__wasm_call_ctors` for modules without WASI imports */
+	uint32_t main;      /* `_start` */
+	bool main_ok;       /* `_start` has type () -> () */
+};
+
 /* A loaded image, shared by every container created from the same file
  * (same device, inode, size and modification time). */
 struct wamr_module {
@@ -34,6 +47,8 @@ struct wamr_module {
 	size_t buf_size;
 	wasm_module_t module;
 	bool aot; /* module is the image's verified AOT artifact */
+	struct wamr_entry entry;
+	uint8_t image_sha256[32]; /* of the image bytes read at load (what was validated and loaded) */
 	/* The AOT artifact files seen when this entry was made (for AUTO/AOT
 	 * lookups): present, and their versions. An interpreted entry made
 	 * because the artifact was stale keeps why in note. */
@@ -50,8 +65,11 @@ struct wamr_module {
 /* The loaded module of the image at @p path (named @p image_name in
  * messages) for @p tier, with a reference taken; NULL with the last error
  * set (OCRE_ERR_IMAGE_NOT_FOUND, _INVALID_IMAGE, _NO_AOT, _AOT_REJECTED,
- * _NO_MEMORY). Any thread. */
-struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier);
+ * _NO_MEMORY, _IMAGE_CHANGED). With @p expected_sha256 (32 bytes), only
+ * bytes with that digest are loaded or served (checked before WAMR sees
+ * them). Any thread. */
+struct wamr_module *ocre_wamr_module_get(const char *path, const char *image_name, ocre_tier_t tier,
+                                         const uint8_t *expected_sha256);
 /* Drop a reference of ocre_wamr_module_get(). Any thread. */
 void ocre_wamr_module_put(struct wamr_module *m);
 /* Free every entry (at engine deinit, when no container is left). */

@@ -8,15 +8,16 @@
  * its message says which. So the run's fds never go through that call:
  *
  *  - WAMR instantiates with three placeholders, duplicates of a sealed,
- *    empty memfd made for this run only (reads see end-of-file, writes fail:
- *    a start function gets no stdio). Its inode belongs to this run, so
+ *    empty memfd made for this run only (no guest code runs during
+ *    instantiation: entry.c). Its inode belongs to this run, so
  *    after a failed instantiation fstat() tells, without a race, whether a
  *    placeholder number is still ours (close it) or was closed by WAMR (and
  *    possibly reused by another thread since: leave it).
  *  - After a successful instantiation the placeholders in WASI slots 0-2 are
  *    closed through WASI and the run's fds inserted in their place: WAMR then
  *    owns them and closes them when the instance is freed. Each insertion
- *    reports whether it took the fd.
+ *    reports whether it took the fd. A discarded stream (OCRE_STDIO_IGNORE)
+ *    leaves its slot empty: no host fd (wasi_io.c serves it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -103,8 +104,9 @@ void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3])
 		 * insertion can only fail before it takes the fd (no memory for
 		 * its fd object, or fstat() failed): then the fd is still ours. */
 		if (!wasi || wasmtime_ssp_fd_close(wasi->curfds, wasi->prestats, (__wasi_fd_t)i) != 0 ||
-		    !fd_table_insert_existing(wasi->curfds, (__wasi_fd_t)i, run_fds[i])) {
-			close(run_fds[i]);
+		    run_fds[i] < 0 || !fd_table_insert_existing(wasi->curfds, (__wasi_fd_t)i, run_fds[i])) {
+			if (run_fds[i] >= 0)
+				close(run_fds[i]);
 			run_fds[i] = -1;
 		}
 	}

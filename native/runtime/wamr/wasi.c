@@ -7,9 +7,8 @@
  *    then call WAMR's function, kept as the symbol's attachment);
  *  - replace the calls WAMR 1.1.2 gets wrong for us:
  *      poll_oneoff           sleeps on a condition variable a kill/pause wakes
- *      fd_read (stdin)       waits on poll(stdin, eventfd) so a kill wakes it;
- *                            after stop() it reads end-of-file
- *      fd_write (stdout/err) waits for room the same way
+ *      fd_read, fd_write, sock_accept/recv/send...: never block in the OS
+ *                            longer than a kill (wasi_io.c)
  *      fd_prestat_get/dir_name  report the guest path of each preopen
  *                            (1.1.2 ignores "map dirs" and shows host paths)
  *  - before a long sleep, hand the OS back the all-zero pages of the run's
@@ -123,127 +122,14 @@ static void *const trampolines[] = {
 /* proc_exit returns nothing */
 static void trampoline_proc_exit(wasm_exec_env_t exec_env, u64 code)
 {
-	if (!ocre_wasi_checkpoint(ocre_wamr_from_exec_env(exec_env))) {
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+
+	if (!ocre_wasi_checkpoint(wc)) {
 		kill_guest(exec_env);
 		return;
 	}
+	wc->proc_exited = true; /* only this thread reads it, after the call */
 	((void (*)(wasm_exec_env_t, u64))ORIGINAL(exec_env))(exec_env, code);
-}
-
-/* ---- stdio that a kill can interrupt ---- */
-
-static int wake_fd_locked(struct wamr_container *wc)
-{
-	if (wc->wake_fd < 0)
-		wc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return wc->wake_fd;
-}
-
-static int bytes_available(int fd);
-
-/* Wait until @p host_fd is ready for @p events. Returns false if killed
- * (exception set); true when ready or when the fd cannot be polled (the
- * original call then reports the error). *stopped tells a stop request. */
-static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int host_fd, short events, bool *stopped)
-{
-	if (host_fd < 0)
-		return true; /* the slot is closed: the original call says EBADF */
-	for (;;) {
-		struct pollfd pfd[2];
-		int wake, n;
-
-		pthread_mutex_lock(&wc->lock);
-		while (wc->pause_flag && !wc->kill_flag)
-			pthread_cond_wait(&wc->cond, &wc->lock);
-		if (wc->kill_flag) {
-			pthread_mutex_unlock(&wc->lock);
-			kill_guest(exec_env);
-			return false;
-		}
-		if (stopped && wc->stop_flag) {
-			pthread_mutex_unlock(&wc->lock);
-			/* like closing the pipe's write end: what was written is
-			 * still read, then end-of-file */
-			*stopped = bytes_available(host_fd) == 0;
-			return true;
-		}
-		wake = wake_fd_locked(wc);
-		pthread_mutex_unlock(&wc->lock);
-		if (wake < 0)
-			return true; /* no eventfd: fall back to WAMR's blocking call */
-
-		pfd[0].fd = host_fd;
-		pfd[0].events = events;
-		pfd[1].fd = wake;
-		pfd[1].events = POLLIN;
-		n = poll(pfd, 2, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (pfd[0].revents & (POLLNVAL)))
-			return true;
-		if (pfd[1].revents & POLLIN) {
-			uint64_t drain;
-			while (read(wake, &drain, sizeof(drain)) > 0)
-				;
-			continue; /* re-check kill/pause/stop */
-		}
-		if (pfd[0].revents)
-			return true;
-	}
-}
-
-static int bytes_available(int fd)
-{
-	int n = 0;
-	if (ioctl(fd, FIONREAD, &n) != 0)
-		return 0;
-	return n;
-}
-
-static int host_stdio_fd(struct wamr_container *wc, int wasi_fd)
-{
-	int fd;
-	pthread_mutex_lock(&wc->lock);
-	fd = wc->run_fds[wasi_fd];
-	pthread_mutex_unlock(&wc->lock);
-	return fd;
-}
-
-static uint32_t ocre_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nread)
-{
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
-	bool stopped = false;
-
-	CHECKPOINT(exec_env);
-	if ((uint32_t)fd == 0) {
-		if (!wait_fd(exec_env, wc, host_stdio_fd(wc, 0), POLLIN, &stopped))
-			return __WASI_EINTR;
-		if (stopped) {
-			wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
-			uint32_t *out = (uint32_t *)(uintptr_t)nread;
-			if (!wasm_runtime_validate_native_addr(inst, out, sizeof(uint32_t)))
-				return __WASI_EFAULT;
-			*out = 0; /* end-of-file: the container was asked to stop */
-			return 0;
-		}
-	}
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
-	                                                                              nread) &
-	       0xffffu;
-}
-
-static uint32_t ocre_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nwritten)
-{
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
-
-	CHECKPOINT(exec_env);
-	if ((uint32_t)fd == 1 || (uint32_t)fd == 2) {
-		if (!wait_fd(exec_env, wc, host_stdio_fd(wc, (int)(uint32_t)fd), POLLOUT, NULL))
-			return __WASI_EINTR;
-	}
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
-	                                                                              nwritten) &
-	       0xffffu;
 }
 
 /* ---- preopens under their guest names ---- */
@@ -587,12 +473,13 @@ static const struct {
 	const char *name;
 	void *fn;
 } overrides[] = {
-    {"fd_read", (void *)ocre_fd_read},
-    {"fd_write", (void *)ocre_fd_write},
-    {"fd_prestat_get", (void *)ocre_fd_prestat_get},
-    {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
-    {"poll_oneoff", (void *)ocre_poll_oneoff},
-    {"proc_exit", (void *)trampoline_proc_exit},
+    {"fd_read", (void *)ocre_wasi_fd_read},           {"fd_write", (void *)ocre_wasi_fd_write},
+    {"sock_accept", (void *)ocre_wasi_sock_accept},   {"path_open", (void *)ocre_wasi_path_open},
+    {"path_symlink", (void *)ocre_wasi_path_symlink}, {"sock_open", (void *)ocre_wasi_sock_open},
+    {"sock_recv", (void *)ocre_wasi_sock_recv},       {"sock_recv_from", (void *)ocre_wasi_sock_recv},
+    {"sock_send", (void *)ocre_wasi_sock_send},       {"sock_send_to", (void *)ocre_wasi_sock_send_to},
+    {"fd_prestat_get", (void *)ocre_fd_prestat_get},  {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
+    {"poll_oneoff", (void *)ocre_poll_oneoff},        {"proc_exit", (void *)trampoline_proc_exit},
 };
 
 static int count_params(const char *signature)

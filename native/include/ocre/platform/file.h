@@ -1,9 +1,12 @@
 /**
  * @file platform/file.h
  * @brief Image loading. One implementation is compiled, chosen in CMake
- * (OCRE_FILE_LOADER): mmap (default: a private copy-on-write mapping, so the
- * file itself is never modified and unmodified pages stay shared with the page
- * cache), read (open + malloc + read) or fread (fopen + fread).
+ * (OCRE_FILE_LOADER): mmap (default: a private mapping of files on filesystems
+ * that cannot be written at all, such as squashfs or erofs, so unmodified
+ * pages stay shared with the page cache; a private copy of any other file, so
+ * that nothing done to the file later reaches the loaded module), read (open +
+ * malloc + read) or fread (fopen + fread). Every loader returns memory that
+ * later changes to the file (truncation, rewrites in place) cannot affect.
  *
  * Buffers are writable: WAMR's loader rewrites strings in place and keeps
  * pointing into the buffer, which must live as long as the loaded module.

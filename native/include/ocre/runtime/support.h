@@ -36,6 +36,16 @@ void ocre_strv_free(char **v);
 /** Number of strings before the NULL (0 for a NULL @p v). */
 size_t ocre_strv_len(const char *const *v);
 
+struct ocre_container_args;
+
+/**
+ * During a vtable create() call, on its thread: the caller's full arguments
+ * (NULL when it passed none, and outside create()). For what create()'s own
+ * parameters do not carry, e.g. image_sha256, which must be checked before
+ * the image's bytes reach a loader.
+ */
+const struct ocre_container_args *ocre_create_arguments(void);
+
 /** SHA-256 (FIPS 180-4) in steps: init, update any number of times, final. */
 struct ocre_sha256 {
 	uint32_t h[8];

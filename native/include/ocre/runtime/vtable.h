@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+struct ocre_container_args;
+
 /** Exit statuses with a fixed meaning (ordinary WASI exit codes are 0..125). */
 #define OCRE_EXIT_STATUS_TRAP 134   /**< 128 + SIGABRT: the module trapped */
 #define OCRE_EXIT_STATUS_KILLED 137 /**< 128 + SIGKILL: killed (Docker's convention) */
@@ -58,7 +60,7 @@ struct ocre_runtime_vtable {
 	 * @param capabilities, argv, envp, mounts  NULL-terminated arrays (may be
 	 *                      NULL); argv does not include argv[0]
 	 * @param stdin_fd, stdout_fd, stderr_fd  the caller's fds (-1: the process's
-	 *                      own); valid until thread_execute() has posted its
+	 *                      own; OCRE_STDIO_IGNORE: discarded); valid until thread_execute() has posted its
 	 *                      semaphore: the engine duplicates them for each run
 	 * @param tier          the requested execution tier (engines without
 	 *                      tiers treat AUTO and INTERPRETER alike and fail AOT
@@ -104,7 +106,15 @@ struct ocre_runtime_vtable {
 	 */
 	int (*prepare)(void *runtime_context);
 
-	/** The tier this container runs in: "aot" or "interpreter". */
+	/**
+	 * Called once right after create() with the caller's arguments (which
+	 * may be NULL), for the limits create() does not take: max_open_files,
+	 * stack_size. 0, or -1 with the last error set (OCRE_ERR_INVALID_ARGUMENT).
+	 */
+	int (*configure)(void *runtime_context, const struct ocre_container_args *arguments);
+
+	/** The tier this container runs in: "aot" or "interpreter", a static
+	 *  string. Called once, right after create(); the core keeps the answer. */
 	const char *(*tier)(void *runtime_context);
 };
 

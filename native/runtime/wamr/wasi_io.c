@@ -1,0 +1,439 @@
+/* WASI I/O that a kill, stop or pause can interrupt.
+ *
+ * A guest can block in the OS on any fd that is not a regular file: pipes
+ * and FIFOs (its stdio, or a FIFO in a mount), sockets (accept, recv, send),
+ * terminals. WAMR 1.1.2 calls read(2)/write(2)/accept(2)/... directly, and
+ * those only return when the other side acts. So every call that may block
+ * is preceded by a poll(2) of the fd's host fd together with the container's
+ * wake eventfd (which kill, stop and unpause signal), and only runs once the
+ * fd is ready:
+ *  - reads (fd_read, sock_recv, sock_recv_from) and sock_accept: ready means
+ *    data (or a connection) is there, so the call returns without blocking;
+ *  - writes (fd_write on a stream, sock_send): ready means some room, but a
+ *    write larger than the room would still block, so the engine writes
+ *    itself, at most the room a pipe has (F_GETPIPE_SZ - FIONREAD) and on
+ *    sockets with MSG_DONTWAIT, and reports a partial write (WASI allows it;
+ *    libc loops).
+ * The host fd comes from WAMR's fd table by the guest's fd number at the time
+ * of the call, so fds the guest renumbered (fd_renumber(1, 0)) or opened
+ * itself are covered like its stdio. An fd the guest made non-blocking is
+ * left alone (it expects EAGAIN, not a wait). Regular files and directories
+ * never block and are not polled.
+ *
+ * Stop: a read of the run's stdin returns end-of-file once drained (as if
+ * its writer had closed it). Pause: a paused container parks before the call
+ * and in the wait. */
+#define _GNU_SOURCE /* F_GETPIPE_SZ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "refcount.h"
+#include "wasm_runtime_common.h"
+#include "wasmtime_ssp.h"
+
+#include <ocre/platform/log.h>
+
+LOG_MODULE_REGISTER(wamr_wasi_io);
+
+typedef uint64_t u64;
+
+/* WAMR 1.1.2 keeps these private to posix.c; their layout is mirrored here
+ * (the WAMR version is pinned by scripts/fetch-wamr.mjs's integrity check).
+ * Only the container's own thread changes its fd table (no wasi-threads), and
+ * this code runs on that thread: no lock is needed to read it. */
+struct wamr_fd_object {
+	struct refcount refcount;
+	__wasi_filetype_t type;
+	int number;
+};
+struct wamr_fd_entry {
+	struct wamr_fd_object *object;
+	__wasi_rights_t rights_base;
+	__wasi_rights_t rights_inheriting;
+};
+
+#define ORIGINAL(exec_env) wasm_runtime_get_function_attachment(exec_env)
+
+/* The host fd behind guest fd @p fd if a call on it may block (not a regular
+ * file or directory, not made non-blocking), else -1. */
+static int blocking_host_fd(wasm_exec_env_t exec_env, uint32_t fd, __wasi_rights_t *rights)
+{
+	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+	struct fd_table *ft = wasi ? wasi->curfds : NULL;
+	struct wamr_fd_entry *e;
+	int flags;
+
+	if (!ft || fd >= ft->size)
+		return -1;
+	e = &((struct wamr_fd_entry *)ft->entries)[fd];
+	if (!e->object || e->object->type == __WASI_FILETYPE_REGULAR_FILE ||
+	    e->object->type == __WASI_FILETYPE_DIRECTORY)
+		return -1;
+	flags = fcntl(e->object->number, F_GETFL);
+	if (flags < 0 || (flags & O_NONBLOCK))
+		return -1;
+	if (rights)
+		*rights = e->rights_base;
+	return e->object->number;
+}
+
+/* ---- discarded stdio: no host fd, served as /dev/null would ---- */
+
+/* Is guest fd @p fd a discarded stdio stream (still absent from the table:
+ * the guest may have put another fd there since)? */
+static bool discarded(wasm_exec_env_t exec_env, struct wamr_container *wc, uint32_t fd)
+{
+	WASIContext *wasi;
+	struct fd_table *ft;
+
+	if (fd > 2 || !wc->ignored[fd])
+		return false;
+	wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
+	ft = wasi ? wasi->curfds : NULL;
+	return ft && (fd >= ft->size || !((struct wamr_fd_entry *)ft->entries)[fd].object);
+}
+
+/* Writes to a discarded stream: all of it, as /dev/null takes it. */
+static uint32_t discard_write(wasm_exec_env_t exec_env, const void *iovs_native, uint32_t iovs_len, uint32_t *written)
+{
+	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+	const uint32_t *gio = iovs_native; /* {buf_offset, buf_len} pairs */
+	uint64_t total = 0;
+	uint32_t i;
+
+	if ((uint64_t)iovs_len * 8 > UINT32_MAX ||
+	    !wasm_runtime_validate_native_addr(inst, (void *)gio, iovs_len * 8) ||
+	    !wasm_runtime_validate_native_addr(inst, written, sizeof(*written)))
+		return __WASI_EFAULT;
+	for (i = 0; i < iovs_len; i++) {
+		if (!wasm_runtime_validate_app_addr(inst, gio[2 * i], gio[2 * i + 1]))
+			return __WASI_EFAULT;
+		total += gio[2 * i + 1];
+	}
+	*written = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+	return 0;
+}
+
+static int wake_fd_locked(struct wamr_container *wc)
+{
+	if (wc->wake_fd < 0)
+		wc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return wc->wake_fd;
+}
+
+static int bytes_available(int fd)
+{
+	int n = 0;
+	if (ioctl(fd, FIONREAD, &n) != 0)
+		return 0;
+	return n;
+}
+
+static void kill_guest(wasm_exec_env_t exec_env)
+{
+	wasm_runtime_set_exception(wasm_runtime_get_module_inst(exec_env), OCRE_KILLED_EXCEPTION);
+}
+
+/* Wait until @p host_fd is ready for @p events. false if killed (exception
+ * set); true when ready or when the fd cannot be polled (the call then
+ * reports the error). With @p stopped, a stop request with nothing left to
+ * read sets *stopped. */
+static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int host_fd, short events, bool *stopped)
+{
+	for (;;) {
+		struct pollfd pfd[2];
+		int wake, n;
+
+		pthread_mutex_lock(&wc->lock);
+		while (wc->pause_flag && !wc->kill_flag)
+			pthread_cond_wait(&wc->cond, &wc->lock);
+		if (wc->kill_flag) {
+			pthread_mutex_unlock(&wc->lock);
+			kill_guest(exec_env);
+			return false;
+		}
+		if (stopped && wc->stop_flag) {
+			pthread_mutex_unlock(&wc->lock);
+			/* like closing the pipe's write end: what was written is
+			 * still read, then end-of-file */
+			*stopped = bytes_available(host_fd) == 0;
+			return true;
+		}
+		wake = wake_fd_locked(wc);
+		pthread_mutex_unlock(&wc->lock);
+		if (wake < 0)
+			return true; /* no eventfd (fd limit): WAMR's blocking call */
+
+		pfd[0].fd = host_fd;
+		pfd[0].events = events;
+		pfd[1].fd = wake;
+		pfd[1].events = POLLIN;
+		n = poll(pfd, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (pfd[0].revents & POLLNVAL))
+			return true;
+		if (pfd[1].revents & POLLIN) {
+			uint64_t drain;
+			while (read(wake, &drain, sizeof(drain)) > 0)
+				;
+			continue; /* re-check kill/pause/stop */
+		}
+		if (pfd[0].revents)
+			return true;
+	}
+}
+
+static int run_stdin(struct wamr_container *wc)
+{
+	int fd;
+	pthread_mutex_lock(&wc->lock);
+	fd = wc->run_fds[0];
+	pthread_mutex_unlock(&wc->lock);
+	return fd;
+}
+
+uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nread)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	bool stopped = false;
+	int host;
+
+	if (!ocre_wasi_checkpoint(wc)) {
+		kill_guest(exec_env);
+		return __WASI_EINTR;
+	}
+	if (discarded(exec_env, wc, (uint32_t)fd)) {
+		uint32_t *out = (uint32_t *)(uintptr_t)nread;
+		if (!wasm_runtime_validate_native_addr(wasm_runtime_get_module_inst(exec_env), out, sizeof(*out)))
+			return __WASI_EFAULT;
+		*out = 0; /* end-of-file */
+		return 0;
+	}
+	host = blocking_host_fd(exec_env, (uint32_t)fd, NULL);
+	if (host >= 0) {
+		if (!wait_fd(exec_env, wc, host, POLLIN, host == run_stdin(wc) ? &stopped : NULL))
+			return __WASI_EINTR;
+		if (stopped) {
+			wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+			uint32_t *out = (uint32_t *)(uintptr_t)nread;
+			if (!wasm_runtime_validate_native_addr(inst, out, sizeof(uint32_t)))
+				return __WASI_EFAULT;
+			*out = 0; /* end-of-file: the container was asked to stop */
+			return 0;
+		}
+	}
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
+	                                                                              nread) &
+	       0xffffu;
+}
+
+/* ---- writes that never block for longer than a kill ---- */
+
+struct guest_iovec {
+	uint32_t buf_offset;
+	uint32_t buf_len;
+};
+
+static uint16_t wasi_errno(int e)
+{
+	switch (e) {
+	case EPIPE:
+		return __WASI_EPIPE;
+	case ECONNRESET:
+		return __WASI_ECONNRESET;
+	case ENOTCONN:
+		return __WASI_ENOTCONN;
+	case ENOSPC:
+		return __WASI_ENOSPC;
+	case EFBIG:
+		return __WASI_EFBIG;
+	case EBADF:
+		return __WASI_EBADF;
+	case EINVAL:
+		return __WASI_EINVAL;
+	case EDESTADDRREQ:
+		return __WASI_EDESTADDRREQ;
+	case EMSGSIZE:
+		return __WASI_EMSGSIZE;
+	case ENOBUFS:
+	case ENOMEM:
+		return __WASI_ENOMEM;
+	default:
+		return __WASI_EIO;
+	}
+}
+
+/* How many bytes a write to @p fd can take without blocking (a guess for
+ * anything but pipes, where it is exact). */
+static size_t write_room(int fd, bool socket)
+{
+	int size, used;
+
+	if (socket)
+		return SIZE_MAX; /* MSG_DONTWAIT takes what fits */
+	size = fcntl(fd, F_GETPIPE_SZ);
+	if (size <= 0)
+		return SIZE_MAX; /* not a pipe: a terminal or device */
+	used = bytes_available(fd);
+	return size > used ? (size_t)(size - used) : 1;
+}
+
+/* Write the guest's iovecs to stream @p host, waiting (killable) for room,
+ * never more than fits: a partial count in *@p written. 0 or a WASI errno. */
+static uint32_t stream_write(wasm_exec_env_t exec_env, struct wamr_container *wc, int host, const void *iovs_native,
+                             uint32_t iovs_len, uint32_t *written)
+{
+	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
+	const struct guest_iovec *gio = iovs_native;
+	struct iovec io[64];
+	struct stat st;
+	bool socket;
+	uint32_t i;
+
+	if ((uint64_t)iovs_len * sizeof(*gio) > UINT32_MAX ||
+	    !wasm_runtime_validate_native_addr(inst, (void *)gio, iovs_len * (uint32_t)sizeof(*gio)) ||
+	    !wasm_runtime_validate_native_addr(inst, written, sizeof(*written)))
+		return __WASI_EFAULT;
+	for (i = 0; i < iovs_len; i++)
+		if (!wasm_runtime_validate_app_addr(inst, gio[i].buf_offset, gio[i].buf_len))
+			return __WASI_EFAULT;
+	socket = fstat(host, &st) == 0 && S_ISSOCK(st.st_mode);
+
+	for (;;) {
+		size_t room, total = 0;
+		int n = 0;
+		ssize_t r;
+
+		if (!wait_fd(exec_env, wc, host, POLLOUT, NULL))
+			return __WASI_EINTR;
+		room = write_room(host, socket);
+		for (i = 0; i < iovs_len && n < (int)(sizeof(io) / sizeof(io[0])) && total < room; i++) {
+			size_t len = gio[i].buf_len;
+			if (len == 0)
+				continue;
+			if (len > room - total)
+				len = room - total;
+			io[n].iov_base = wasm_runtime_addr_app_to_native(inst, gio[i].buf_offset);
+			io[n].iov_len = len;
+			total += len;
+			n++;
+		}
+		if (n == 0) {
+			*written = 0;
+			return 0;
+		}
+		if (socket) {
+			struct msghdr msg;
+			memset(&msg, 0, sizeof(msg));
+			msg.msg_iov = io;
+			msg.msg_iovlen = (size_t)n;
+			r = sendmsg(host, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else {
+			r = writev(host, io, n);
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			continue; /* the room went meanwhile: wait again */
+		if (r < 0)
+			return wasi_errno(errno);
+		*written = (uint32_t)r;
+		return 0;
+	}
+}
+
+uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nwritten)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	__wasi_rights_t rights = 0;
+	int host;
+
+	if (!ocre_wasi_checkpoint(wc)) {
+		kill_guest(exec_env);
+		return __WASI_EINTR;
+	}
+	if (discarded(exec_env, wc, (uint32_t)fd))
+		return discard_write(exec_env, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
+		                     (uint32_t *)(uintptr_t)nwritten);
+	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
+	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE)) /* WAMR reports a missing right */
+		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs,
+		                                                                              iovs_len, nwritten) &
+		       0xffffu;
+	return stream_write(exec_env, wc, host, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
+	                    (uint32_t *)(uintptr_t)nwritten);
+}
+
+/* sock_send(fd, si_data, si_data_len, si_flags, so_datalen) */
+uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 flags, u64 sent)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	__wasi_rights_t rights = 0;
+	int host;
+
+	if (!ocre_wasi_checkpoint(wc)) {
+		kill_guest(exec_env);
+		return __WASI_EINTR;
+	}
+	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
+	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE) || (uint32_t)flags != 0)
+		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(
+			   exec_env, fd, iovs, iovs_len, flags, sent) &
+		       0xffffu;
+	return stream_write(exec_env, wc, host, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
+	                    (uint32_t *)(uintptr_t)sent);
+}
+
+/* Calls whose first argument is the fd and that block until it is readable
+ * (sock_accept, sock_recv, sock_recv_from) or writable (sock_send_to): wait,
+ * then WAMR's function. Generic over the arity like wasi.c's trampolines. */
+static bool wait_for(wasm_exec_env_t exec_env, u64 fd, short events)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	int host;
+
+	if (!ocre_wasi_checkpoint(wc)) {
+		kill_guest(exec_env);
+		return false;
+	}
+	host = blocking_host_fd(exec_env, (uint32_t)fd, NULL);
+	return host < 0 || wait_fd(exec_env, wc, host, events, NULL);
+}
+
+uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, u64 fd, u64 flags, u64 fd_new)
+{
+	if (!wait_for(exec_env, fd, POLLIN))
+		return __WASI_EINTR;
+	if (!ocre_wasi_fd_room(exec_env))
+		return __WASI_EMFILE; /* the connection stays queued */
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, flags, fd_new) & 0xffffu;
+}
+
+/* sock_recv and sock_recv_from: (fd, ri_data, ri_data_len, ri_flags, ro_data_len|src_addr, ro_flags|ro_data_len) */
+uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, u64 fd, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6)
+{
+	if (!wait_for(exec_env, fd, POLLIN))
+		return __WASI_EINTR;
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, a2, a3,
+	                                                                                        a4, a5, a6) &
+	       0xffffu;
+}
+
+/* sock_send_to: (fd, si_data, si_data_len, si_flags, dest_addr, so_data_len) (datagrams) */
+uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, u64 fd, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6)
+{
+	if (!wait_for(exec_env, fd, POLLOUT))
+		return __WASI_EINTR;
+	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, a2, a3,
+	                                                                                        a4, a5, a6) &
+	       0xffffu;
+}
