@@ -81,6 +81,44 @@ static void *signal_thread(void *arg)
 	}
 }
 
+static int write_proc(const char *file, const char *text)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* A mount namespace of this process alone: directly as root (or with
+ * CAP_SYS_ADMIN, as under rootless Podman), else inside a new user namespace
+ * that maps the caller's uid and gid to themselves (files the module creates
+ * stay the caller's). errno set on failure. */
+static int enter_mount_namespace(void)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	char map[64];
+	int saved;
+
+	if (unshare(CLONE_NEWNS) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	saved = errno;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+		errno = saved;
+		return -1;
+	}
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (write_proc("/proc/self/setgroups", "deny\n") != 0 || write_proc("/proc/self/uid_map", map) != 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return write_proc("/proc/self/gid_map", map);
+}
+
 /* The ocre working directory of this container: images/<module> links to the
  * module in the rootfs; containers/oci, the private directory of the
  * `filesystem` capability (the guest's "/"), is the rootfs bind-mounted in a
@@ -115,9 +153,11 @@ static const char *setup_workdir(const struct oci_config *cfg, const char *state
 	snprintf(path, sizeof(path), "%s/containers/" OCI_CONTAINER_ID, work);
 	if (mkdir(path, 0700) != 0)
 		fail_create(sync_fd, "cannot create %s: %s", path, strerror(errno));
-	if (unshare(CLONE_NEWNS) != 0)
-		fail_create(sync_fd, "cannot create a mount namespace (ocre-oci needs root, or a user namespace): %s",
-		            strerror(errno));
+	if (enter_mount_namespace() != 0)
+		fail_create(
+		    sync_fd,
+		    "cannot create a mount namespace (ocre-oci needs root, or unprivileged user namespaces): %s",
+		    strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		fail_create(sync_fd, "cannot make the mounts private: %s", strerror(errno));
 	if (mount(cfg->root, path, NULL, MS_BIND | MS_REC, NULL) != 0)

@@ -51,6 +51,10 @@ describe('Podman with ocre-oci (podman run --runtime ocre-oci)', function () {
       console.log('      skipped: ocre-oci is not built (it needs libcjson-dev when the package is built)')
       this.skip()
     }
+    if (process.getuid?.() !== 0) {
+      console.log('      skipped: needs root (rootless Podman is not covered by these tests)')
+      this.skip()
+    }
     if (spawnSync('podman', ['--version']).error) {
       console.log('      skipped: podman is not installed (apt-get install podman)')
       this.skip()

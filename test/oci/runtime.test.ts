@@ -313,6 +313,27 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     assert.ok(!fs.existsSync(path.join(ro, 'rootfs', 'out.txt')))
   })
 
+  it('runs unprivileged too, in a user namespace of its own (as nobody, through setpriv)', async function () {
+    if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).error) {
+      console.log('      skipped: needs root and setpriv to switch to nobody')
+      return this.skip()
+    }
+    const dir = bundle({}, { args: ['/fs.wasm', 'write', '/by-nobody.txt', 'hi'] })
+    fs.chmodSync(tmp, 0o755)
+    fs.mkdirSync(path.join(tmp, 'nobody'))
+    assert.equal(spawnSync('chown', ['-R', 'nobody', dir, path.join(tmp, 'nobody')]).status, 0)
+    const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', BIN!, '--root', path.join(tmp, 'nobody')]
+    const proc = spawn('setpriv', [...asNobody, 'create', '--bundle', dir, 'nb'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const out = readAll(proc.stdout!)
+    const err = readAll(proc.stderr!)
+    const code = await new Promise((resolve) => proc.on('exit', resolve))
+    assert.equal(code, 0, code ? (await err).toString() : '')
+    assert.equal(spawnSync('setpriv', [...asNobody, 'start', 'nb']).status, 0)
+    assert.equal((await within(out, 10000, 'output as nobody')).toString(), 'ok\n')
+    assert.equal(fs.statSync(path.join(dir, 'rootfs', 'by-nobody.txt')).uid, 65534)
+    assert.equal(spawnSync('setpriv', [...asNobody, 'delete', 'nb']).status, 0)
+  })
+
   it('honours linux.resources.memory.limit as the container memory limit', async () => {
     const c = await create(
       'mem',
