@@ -78,7 +78,8 @@ export interface CompileOptions {
 
 /**
  * Path of the AOT compiler, or null when it was not built (it needs LLVM 15
- * at build time: `apt-get install llvm-15-dev`, then `npm run build`).
+ * when the package is installed or built: `apt-get install llvm-15-dev cmake g++`,
+ * then `npm rebuild ocre-node`, or `npm run build` in a checkout).
  * `OCRE_AOTC` overrides it.
  */
 export function compilerPath(): string | null {
@@ -90,7 +91,7 @@ function noCompiler(): OcreError {
   return new OcreError(
     'ERR_OCRE_NO_COMPILER',
     'the AOT compiler ocre-aotc is not built: it needs LLVM 15 when the package is built ' +
-      '(Debian: apt-get install llvm-15-dev, then npm run build)',
+      '(Debian: apt-get install llvm-15-dev cmake g++, then npm rebuild ocre-node; in a checkout: npm run build)',
   )
 }
 

@@ -121,9 +121,10 @@ function load(): NativeBinding {
     throw new Error(
       `ocre-node: cannot load the native addon (${(err as Error).message.trim()}).\n` +
         `Tried, in this order:\n${tried.map((t) => `  ${t}`).join('\n')}\n` +
-        'To fix it: build it with `npm run build` in the package directory (needs cmake >= 3.16 and a ' +
-        'C/C++ compiler; `node scripts/build-addon.mjs --debug` for a debug build), or install a ' +
-        `version with a prebuild for ${process.platform}-${process.arch} (Node-API 8).`,
+        'Prebuilt binaries ship for linux-x64, linux-arm64 and linux-armv7 (glibc, Node-API 8); ' +
+        'elsewhere the package is built from source when it is installed. To fix it: `npm rebuild ocre-node` ' +
+        '(runs its install script, which says what is missing: cmake >= 3.16 and a C/C++ compiler), ' +
+        'or, in a checkout, `node scripts/build-addon.mjs` (`--debug` for a debug build).',
       { cause: err },
     )
   }

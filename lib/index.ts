@@ -12,7 +12,18 @@ export { open, Context } from './context'
 export { Container, type ContainerEvents, type StartResult } from './container'
 export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreErrorCode } from './errors'
 export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
-export type { ImageStore, ImageInfo, AddOptions, PullOptions, Progress, ImageSource, HashProgress, ListOptions } from './images'
+export type {
+  ImageStore,
+  ImageInfo,
+  AddOptions,
+  PullOptions,
+  PushOptions,
+  PushResult,
+  Progress,
+  ImageSource,
+  HashProgress,
+  ListOptions,
+} from './images'
 export type { AotInfo, CompileOptions } from './aot'
 export type {
   Capability,

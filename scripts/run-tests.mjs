@@ -5,7 +5,8 @@
 // test:oci` runs only those); they print why they skip when ocre-oci is not
 // built (no libcjson-dev) or podman is not installed.
 //
-//   --only c|js          run one suite
+//   --only c|js|cross    run one suite (cross: the ARM prebuilds under qemu,
+//                        scripts/test-cross.mjs)
 //   --sanitize address   C tests under ASan+UBSan (build/asan)
 //   --sanitize thread    the concurrency test under TSan (build/tsan)
 import { spawnSync } from 'node:child_process'
@@ -21,7 +22,7 @@ const option = (name) => {
 }
 const only = option('--only')
 const sanitize = option('--sanitize')
-if (only && !['c', 'js'].includes(only)) fail(`--only takes c or js, not ${only}`)
+if (only && !['c', 'js', 'cross'].includes(only)) fail(`--only takes c, js or cross, not ${only}`)
 if (sanitize && !['address', 'thread'].includes(sanitize)) fail(`--sanitize takes address or thread, not ${sanitize}`)
 
 let passed = 0
@@ -58,8 +59,9 @@ function must(r, what) {
 }
 
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-const runJs = only !== 'c' && !sanitize
-const runC = only !== 'js'
+const runJs = (!only || only === 'js') && !sanitize
+const runC = !only || only === 'c'
+const runCross = (!only || only === 'cross') && !sanitize
 
 if (runJs) {
   must(step('type-check', process.execPath, [tsc, '-p', 'tsconfig.test.json', '--noEmit']), 'type-check')
@@ -118,6 +120,21 @@ if (runJs) {
     failed += bad
     skipped += num(/(\d+) pending/)
     if (r.status !== 0 && bad === 0) failed += 1
+  }
+}
+
+if (runCross) {
+  // after mocha: its packaging test has brought the prebuilds up to date
+  const r = step('ARM prebuilds under emulation (qemu-user)', process.execPath, ['scripts/test-cross.mjs'], { capture: true })
+  const m = /^cross: (\d+) passed, (\d+) failed$/m.exec(r.stdout ?? '')
+  if (/^cross: skipped: /m.test(r.stdout ?? '')) {
+    skipped += 1
+  } else if (!m) {
+    failed += 1
+  } else {
+    passed += Number(m[1])
+    failed += Number(m[2])
+    if (r.status !== 0 && Number(m[2]) === 0) failed += 1
   }
 }
 

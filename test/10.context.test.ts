@@ -262,6 +262,6 @@ describe('context', () => {
     assert.match(res.stdout, /^ocre-node: cannot load the native addon \(No native build was found/)
     assert.match(res.stdout, /Tried, in this order:\n {2}.*build\/Release\/ocre_node\.node\n {2}.*build\/Debug/)
     assert.match(res.stdout, /prebuilds\/linux-/)
-    assert.match(res.stdout, /npm run build/)
+    assert.match(res.stdout, /npm rebuild ocre-node/)
   })
 })

@@ -1,9 +1,10 @@
-// `ocre image ls|pull|import|build|rm`: a thin layer over ImageStore (lib/images/).
+// `ocre image ls|pull|push|import|build|rm`: a thin layer over ImageStore (lib/images/).
 // The image commands do not load the runtime: containers exist only inside the
 // `ocre run` process that made them, so none is ever in use here.
 import path from 'node:path'
 import type { AotInfo } from '../aot'
 import { type HashProgress, ImageStore, type ImageInfo } from '../images'
+import { defaultImageName, type OciReference, parseOciReference } from '../registry'
 import { createProgress, type ProgressReporter } from './progress'
 import { CliError, EXIT_INTERRUPTED, formatBytes, formatDate, formatTable } from './util'
 
@@ -128,6 +129,8 @@ export async function imageBuild(store: ImageStore, names: string[], opts: Build
 }
 
 export interface AddCliOptions {
+  authFile?: string
+  insecure?: boolean
   force?: boolean
   sha256?: string
   maxSize?: number
@@ -155,21 +158,11 @@ export async function imageImport(
   io.out(`Imported ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
 }
 
-/** With a SIGINT/SIGTERM handler that aborts the download (nothing is left behind). */
-export async function imagePull(
-  store: ImageStore,
-  url: string,
-  name: string | undefined,
-  opts: AddCliOptions,
-  io: Io,
-): Promise<void> {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new CliError(`'${url}' is not a URL (expected http://, https:// or file://)`)
-  }
-  const aot = aotOption(opts)
+/**
+ * Run `work` with a SIGINT/SIGTERM handler that aborts its signal; an error
+ * after such an interruption becomes CliError(message, 130).
+ */
+async function interruptible<T>(message: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController()
   let interrupted = false
   const onSignal = () => {
@@ -178,30 +171,92 @@ export async function imagePull(
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const label = name ?? decodeURIComponent(parsed.pathname.split('/').pop() || parsed.host)
-  const progress = createProgress(label, io.err)
-  if (!io.err.isTTY) io.err.write(`Pulling ${url}\n`)
   try {
-    const info = await store.pull(parsed, {
-      name: name ?? null,
-      replace: !!opts.force,
-      signal: ac.signal,
-      onProgress: (p) => progress.update(p),
-      ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
-      ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
-      ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
-      ...aot,
-    })
-    progress.done()
-    io.out(`Pulled ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
+    return await work(ac.signal)
   } catch (err) {
-    progress.fail()
-    if (interrupted) throw new CliError('pull interrupted; nothing was stored', EXIT_INTERRUPTED)
-    throw cliExists(err)
+    if (interrupted) throw new CliError(message, EXIT_INTERRUPTED)
+    throw err
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+/** `--auth-file`, `--insecure`, `--timeout` as registry options. */
+function registryOptions(opts: { authFile?: string; insecure?: boolean; timeout?: number }) {
+  return {
+    ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}),
+    ...(opts.insecure ? { insecure: true } : {}),
+    ...(opts.timeout !== undefined ? { timeout: Math.round(opts.timeout * 1000) } : {}),
+  }
+}
+
+/** Ctrl-C aborts the download (nothing is left behind). */
+export async function imagePull(
+  store: ImageStore,
+  url: string,
+  name: string | undefined,
+  opts: AddCliOptions,
+  io: Io,
+): Promise<void> {
+  let oci: OciReference | null
+  try {
+    oci = parseOciReference(url)
+  } catch (err) {
+    throw new CliError((err as Error).message)
+  }
+  let parsed: URL | null = null
+  if (!oci) {
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw new CliError(`'${url}' is not a URL (expected http://, https://, file:// or oci://) nor a HOST/REPO:TAG reference`)
+    }
+    if (opts.authFile !== undefined || opts.insecure) throw new CliError('--auth-file and --insecure apply to OCI references only')
+  }
+  const aot = aotOption(opts)
+  const label = name ?? (oci ? defaultImageName(oci) : decodeURIComponent(parsed!.pathname.split('/').pop() || parsed!.host))
+  const progress = createProgress(label, io.err)
+  if (!io.err.isTTY) io.err.write(`Pulling ${url}\n`)
+  const info = await interruptible('pull interrupted; nothing was stored', (signal) =>
+    store.pull(oci ? url : parsed!, {
+      ...registryOptions(opts),
+      name: name ?? null,
+      replace: !!opts.force,
+      signal,
+      onProgress: (p) => progress.update(p),
+      ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
+      ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
+      ...aot,
+    }),
+  ).catch((err) => {
+    progress.fail()
+    throw cliExists(err)
+  })
+  progress.done()
+  io.out(`Pulled ${info.name} sha256:${info.sha256}${aotSummary(info.aot)}\n`)
+}
+
+export interface PushCliOptions {
+  timeout?: number
+  authFile?: string
+  insecure?: boolean
+}
+
+/** Ctrl-C aborts the push. */
+export async function imagePush(
+  store: ImageStore,
+  name: string,
+  reference: string,
+  opts: PushCliOptions,
+  io: Io,
+): Promise<void> {
+  const r = await interruptible('push interrupted', (signal) => store.push(name, reference, { signal, ...registryOptions(opts) })).catch(
+    (err) => {
+      throw err instanceof TypeError ? new CliError(err.message) : err
+    },
+  )
+  io.out(`Pushed ${name} to ${r.reference} digest ${r.digest}\n`)
 }
 
 /** Removes each name; reports every failure and fails if any did. */

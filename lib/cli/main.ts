@@ -12,7 +12,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { DEFAULT_MAX_BYTES } from '../images'
 import { noOciRuntime, ociRuntimePath } from '../oci'
 import { loadApi, type OcreApi } from './api'
-import { type Io, imageBuild, imageImport, imageLs, imagePull, imageRm, openStore } from './image'
+import { type Io, imageBuild, imageImport, imageLs, imagePull, imagePush, imageRm, openStore } from './image'
 import { DEFAULT_STOP_TIMEOUT, run } from './run'
 import {
   CliError,
@@ -37,6 +37,19 @@ interface GlobalOptions {
 export interface MainIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean }
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
+}
+
+/** `--auth-file` of `image pull` and `image push`. */
+function authFileOption(): Option {
+  return new Option(
+    '--auth-file <file>',
+    'registry credentials: a docker config.json (default: $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json)',
+  )
+}
+
+/** `--insecure` of `image pull` and `image push`. */
+function insecureOption(): Option {
+  return new Option('--insecure', 'speak plain http to a registry that is not on this machine (loopback registries always are)')
 }
 
 /** `--aot` and its `--cpu` of `image import` and `image pull`. */
@@ -240,13 +253,16 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
   withGlobals(
     image
       .command('pull')
-      .summary('download an image over http(s)')
+      .summary('download an image over http(s) or from an OCI registry')
       .description(
-        'Download an image from URL (http:, https: or file:) and store it as NAME (default: the last segment of ' +
-          'the URL path). The file is validated before it is stored; an interrupted or failed pull leaves nothing ' +
-          'behind. Shows a progress bar on a terminal, plain lines otherwise.',
+        'Download an image from URL (http:, https: or file:) or from an OCI registry (oci://HOST[:PORT]/REPO[:TAG|' +
+          '@sha256:DIGEST], or HOST[:PORT]/REPO[:TAG]) and store it as NAME (default: the last segment of the URL ' +
+          'path, or the repository\'s last component + .wasm). Registries: the image\'s WebAssembly layer ' +
+          '(application/vnd.wasm.content.layer.v1+wasm, through an image index\'s wasi/wasm entry), digests ' +
+          'verified; credentials from a docker config.json. The file is validated before it is stored; an ' +
+          'interrupted or failed pull leaves nothing behind. Shows a progress bar on a terminal, plain lines otherwise.',
       )
-      .argument('<url>', 'where to download from')
+      .argument('<url>', 'where to download from: a URL or an OCI reference')
       .argument('[name]', 'image name')
       .option('-f, --force', 'replace an existing image of that name')
       .option('--sha256 <hex>', 'expected SHA-256 of the image (the pull fails if it differs)')
@@ -256,11 +272,32 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
         parseBytes,
       )
       .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
+      .addOption(authFileOption())
+      .addOption(insecureOption())
       .addOption(aotOption())
       .addOption(cpuOption()),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
     await imagePull(openStore(workdirOf(g)), url, name, opts, io)
+  })
+
+  withGlobals(
+    image
+      .command('push')
+      .summary('publish an image to an OCI registry')
+      .description(
+        'Push image NAME to an OCI registry as a wasm artifact (one application/vnd.wasm.content.layer.v1+wasm ' +
+          'layer, config application/vnd.wasm.config.v0+json) under REFERENCE (oci://HOST[:PORT]/REPO[:TAG] or ' +
+          'HOST[:PORT]/REPO[:TAG]; default tag latest). Prints the manifest digest.',
+      )
+      .argument('<name>', 'image name')
+      .argument('<reference>', 'where to push it')
+      .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
+      .addOption(authFileOption())
+      .addOption(insecureOption()),
+  ).action(async (name: string, reference: string, opts, cmd: Command) => {
+    const g = globals(cmd)
+    await imagePush(openStore(resolveWorkdir(g.workdir)), name, reference, opts, io)
   })
 
   withGlobals(

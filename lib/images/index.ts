@@ -1,4 +1,4 @@
-// The image store and what comes with it (`ocre-node/dist/images`):
+// The image store and what comes with it (`ocre-node/images`, also usable without the addon):
 //   names.ts     image name rules (SPEC §4)
 //   options.ts   the store operations' options and their checks
 //   gate.ts      the V8 validation gate and its process-wide verdict cache
@@ -7,7 +7,8 @@
 //   store.ts     ImageStore, which uses all of the above
 export { ImageStore, type HashProgress, type ImageInfo, type ImageSource, type ListOptions } from './store'
 export { imageNameProblem, isValidImageName, suggestImageName } from './names'
-export { type AddOptions, DEFAULT_MAX_BYTES, type PullOptions } from './options'
+export { type AddOptions, DEFAULT_MAX_BYTES, type PullOptions, type PushOptions } from './options'
+export type { PushResult } from '../registry'
 export { checkLoadable, wasmProblem } from './gate'
 export { DEFAULT_PULL_TIMEOUT, MAX_REDIRECTS } from './http'
 export type { Progress } from './tempfile'

@@ -36,13 +36,47 @@ export interface AddOptions {
 }
 
 export interface PullOptions extends AddOptions {
-  /** Image name; default: the last segment of the URL's path. */
+  /** Image name; default: the last segment of the URL's path (OCI: of the repository, plus `.wasm`). */
   name?: string | null
+  /** OCI: a docker config.json with registry credentials (default: $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json). */
+  authFile?: string
+  /** OCI: plain http for a registry not on the loopback interface (loopback registries always use http). */
+  insecure?: boolean
+}
+
+/** Options of {@link ImageStore.push}. */
+export interface PushOptions {
+  /** A docker config.json with registry credentials (as for pull). */
+  authFile?: string
+  /** Plain http for a registry not on the loopback interface. */
+  insecure?: boolean
+  /** Idle timeout in ms (default DEFAULT_PULL_TIMEOUT; 0 disables it). */
+  timeout?: number
+  /** Aborts the push (AbortError). */
+  signal?: AbortSignal
 }
 
 export const ADD_OPTIONS = ['replace', 'sha256', 'signal', 'onProgress', 'maxBytes', 'timeout', 'aot'] as const
 export const COMPILE_OPTIONS = ['cpu', 'signal'] as const
-export const PULL_OPTIONS = [...ADD_OPTIONS, 'name'] as const
+export const PULL_OPTIONS = [...ADD_OPTIONS, 'name', 'authFile', 'insecure'] as const
+export const PUSH_OPTIONS = ['authFile', 'insecure', 'timeout', 'signal'] as const
+
+/** The registry options of pull() and push(), checked. */
+export function checkRegistryOptions(o: Record<string, unknown>, what: string): void {
+  if (o.authFile !== undefined && (typeof o.authFile !== 'string' || o.authFile === ''))
+    throw typeError('a file path', `${what}.authFile`, o.authFile)
+  if (o.insecure !== undefined) checkBoolean(o.insecure, `${what}.insecure`)
+}
+
+/** `options` of push(), checked; {} for none. */
+export function checkPushOptions(options: unknown, what = 'options'): PushOptions {
+  if (options === undefined || options === null) return {}
+  const o = checkOptions(options, what, PUSH_OPTIONS)
+  checkRegistryOptions(o, what)
+  if (o.timeout !== undefined) checkSafeInteger(o.timeout, `${what}.timeout`, 0)
+  if (o.signal !== undefined) checkSignal(o.signal, `${what}.signal`)
+  return o as PushOptions
+}
 
 /** `options` of add() (allowed: ADD_OPTIONS) or pull() (PULL_OPTIONS), checked; {} for none. */
 export function checkAddOptions<T extends AddOptions>(
@@ -59,6 +93,7 @@ export function checkAddOptions<T extends AddOptions>(
   if (o.aot !== undefined && typeof o.aot !== 'boolean') checkCompileOptions(o.aot, `${what}.aot`, ['cpu'])
   if (o.maxBytes !== undefined) checkSafeInteger(o.maxBytes, `${what}.maxBytes`, 1)
   if (o.timeout !== undefined) checkSafeInteger(o.timeout, `${what}.timeout`, 0)
+  checkRegistryOptions(o, what)
   return options as T
 }
 

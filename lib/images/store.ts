@@ -40,8 +40,18 @@ import {
   normalizeDigest,
   PULL_OPTIONS,
   type PullOptions,
+  checkPushOptions,
+  type PushOptions,
 } from './options'
 import { fsyncDir, type Progress, staleTmp, TempFile, tmpName } from './tempfile'
+import {
+  defaultImageName,
+  parseOciReference,
+  pullModule,
+  pushModule,
+  type PushResult,
+  registryClient,
+} from '../registry'
 
 const META_DIR = '.meta'
 const HASH_CHUNK = 1 << 20
@@ -326,6 +336,17 @@ export class ImageStore {
    */
   async pull(url: string | URL, options?: PullOptions): Promise<ImageInfo> {
     const opts = checkAddOptions<PullOptions>(options, PULL_OPTIONS)
+    const oci = typeof url === 'string' ? parseOciReference(url) : url instanceof URL && url.protocol === 'oci:' ? parseOciReference(url.href) : null
+    if (oci) {
+      const { name, authFile, insecure, ...rest } = opts
+      if (name !== undefined && name !== null) checkName(name, 'options.name')
+      const timeout = rest.timeout ?? DEFAULT_PULL_TIMEOUT
+      return this.#admit(name ?? defaultImageName(oci), { ...rest, maxBytes: rest.maxBytes ?? DEFAULT_MAX_BYTES }, async (tmp, signal) => {
+        await pullModule(registryClient(oci, { authFile, insecure, timeout, signal }, 'ERR_OCRE_PULL'), tmp)
+      })
+    }
+    if (opts.authFile !== undefined || opts.insecure !== undefined)
+      throw new TypeError('options.authFile and options.insecure apply to OCI references (oci://HOST/REPO:TAG) only')
     let u: URL
     if (url instanceof URL) u = url
     else if (typeof url === 'string') {
@@ -351,6 +372,33 @@ export class ImageStore {
     const maxBytes = rest.maxBytes ?? DEFAULT_MAX_BYTES
     const timeout = rest.timeout ?? DEFAULT_PULL_TIMEOUT
     return this.#admit(imageName, { ...rest, maxBytes }, (tmp, signal) => download(u, tmp, signal, timeout))
+  }
+
+  /**
+   * Publish an image to an OCI registry (`oci://HOST[:PORT]/REPO[:TAG]` or
+   * `HOST/REPO:TAG`) as a wasm artifact: one
+   * `application/vnd.wasm.content.layer.v1+wasm` layer.
+   */
+  async push(name: string, reference: string, options?: PushOptions): Promise<PushResult> {
+    checkName(name)
+    if (typeof reference !== 'string') throw typeError('an OCI reference string', 'reference', reference)
+    const ref = parseOciReference(reference)
+    if (!ref) throw typeError('an OCI reference (oci://HOST[:PORT]/REPO[:TAG] or HOST/REPO:TAG)', 'reference', reference)
+    const opts = checkPushOptions(options)
+    if (opts.signal?.aborted) throw abortError(opts.signal)
+    let bytes: Buffer
+    try {
+      bytes = await fsp.readFile(path.join(this.dir, name))
+    } catch (err) {
+      if (errno(err) === 'ENOENT') throw notFound(name, this.dir)
+      throw err
+    }
+    const client = registryClient(
+      ref,
+      { authFile: opts.authFile, insecure: opts.insecure, timeout: opts.timeout ?? DEFAULT_PULL_TIMEOUT, signal: opts.signal },
+      'ERR_OCRE_PUSH',
+    )
+    return pushModule(client, bytes, name)
   }
 
   /** Remove an image and its sidecar; refused while a container uses it. */

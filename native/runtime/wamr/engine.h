@@ -65,27 +65,32 @@ bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms);
 /* Apply read-only rights to read-only mounts of a new instance. */
 void ocre_wasi_restrict(struct wamr_container *wc, wasm_module_inst_t inst);
 
+/* Overrides of WASI functions are declared with the C types WAMR's
+ * invokeNative passes for their signature: 'i' and '~' a uint32_t, '*' and
+ * '$' a native pointer, 'I' a uint64_t (see wasi.c: other prototypes break
+ * the 32-bit ARM ABI). */
+
 /* wasi_io.c: overrides of the calls that may block on an fd */
-uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t nread);
-uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t nwritten);
-uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, uint64_t fd, uint64_t flags, uint64_t fd_new);
-uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
-                             uint64_t a6);
-uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint64_t fd, uint64_t iovs, uint64_t iovs_len, uint64_t flags,
-                             uint64_t sent);
-uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint64_t fd, uint64_t a2, uint64_t a3, uint64_t a4,
-                                uint64_t a5, uint64_t a6);
+uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nread);
+uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nwritten);
+uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, uint32_t fd, uint32_t flags, void *fd_new);
+uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
+                             void *a6);
+uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, uint32_t flags,
+                             void *sent);
+uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
+                                void *a6);
 
 /* wasi_symlink.c */
-uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, uint64_t old_path, uint64_t old_len, uint64_t fd,
-                                uint64_t new_path, uint64_t new_len);
+uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32_t old_len, uint32_t fd, void *new_path,
+                                uint32_t new_len);
 
 /* wasi_fdlimit.c: the open-file limit */
 /* Whether the guest may open one more fd (max_open_files). */
 bool ocre_wasi_fd_room(wasm_exec_env_t exec_env);
-uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
-                             uint64_t a6, uint64_t a7, uint64_t a8, uint64_t a9);
-uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint32_t a1, uint32_t a2, void *a3, uint32_t a4, uint32_t a5,
+                             uint64_t a6, uint64_t a7, uint32_t a8, void *a9);
+uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, uint32_t a1, uint32_t a2, uint32_t a3, void *a4);
 /* stdio.c: the run's stdio, handed to WAMR only once it has instantiated */
 struct wamr_stdio_placeholders {
 	int fd[3]; /* what WAMR instantiates with; -1 once given up */

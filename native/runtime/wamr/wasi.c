@@ -34,15 +34,14 @@
 
 LOG_MODULE_REGISTER(wamr_wasi);
 
-/* Every WASI parameter is an i32, an i64 or a pointer, all passed in integer
- * registers or 8-byte stack slots on the ABIs below; a trampoline taking
- * uint64_t for each therefore forwards any of them unchanged. This is the
- * same ABI knowledge WAMR's own invokeNative relies on. */
-#if !defined(__x86_64__) && !defined(__aarch64__)
-#error "the WASI trampolines assume the x86-64 or AArch64 calling convention"
-#endif
-
-typedef uint64_t u64;
+/* A host call gets its parameters in the C types WAMR's invokeNative passes for
+ * its signature: 'i' and '~' a uint32_t, '*' and '$' a native pointer, 'I' a
+ * uint64_t. Each trampoline and override is declared with exactly those types,
+ * so it forwards them unchanged on every ABI (on 32-bit ARM a uint64_t takes
+ * an aligned register pair: an all-uint64_t prototype would shift them). */
+typedef uint32_t W;
+typedef void *P;
+typedef uint64_t L;
 
 /* ---- checkpoints ---- */
 
@@ -73,54 +72,86 @@ bool ocre_wasi_checkpoint(struct wamr_container *wc)
 
 #define ORIGINAL(exec_env) wasm_runtime_get_function_attachment(exec_env)
 
-/* ---- generic trampolines, by arity ---- */
+/* ---- generic trampolines, one per parameter shape of WAMR's WASI table ---- */
 
-#define T_ARGS0
-#define T_ARGS1 , u64 a1
-#define T_ARGS2 T_ARGS1, u64 a2
-#define T_ARGS3 T_ARGS2, u64 a3
-#define T_ARGS4 T_ARGS3, u64 a4
-#define T_ARGS5 T_ARGS4, u64 a5
-#define T_ARGS6 T_ARGS5, u64 a6
-#define T_ARGS7 T_ARGS6, u64 a7
-#define T_ARGS8 T_ARGS7, u64 a8
-#define T_ARGS9 T_ARGS8, u64 a9
-#define T_PASS0
-#define T_PASS1 , a1
-#define T_PASS2 T_PASS1, a2
-#define T_PASS3 T_PASS2, a3
-#define T_PASS4 T_PASS3, a4
-#define T_PASS5 T_PASS4, a5
-#define T_PASS6 T_PASS5, a6
-#define T_PASS7 T_PASS6, a7
-#define T_PASS8 T_PASS7, a8
-#define T_PASS9 T_PASS8, a9
-
-#define TRAMPOLINE(n)                                                                                                  \
-	static uint32_t trampoline_##n(wasm_exec_env_t exec_env T_ARGS##n)                                             \
+/* A shape is a signature's parameters in W/P/L letters (see above). */
+#define TRAMPOLINE(shape, params, args)                                                                                \
+	static uint32_t trampoline_##shape params                                                                      \
 	{                                                                                                              \
 		CHECKPOINT(exec_env);                                                                                  \
-		return ((uint32_t(*)(wasm_exec_env_t T_ARGS##n))ORIGINAL(exec_env))(exec_env T_PASS##n) & 0xffffu;     \
+		return ((uint32_t(*) params)ORIGINAL(exec_env))args & 0xffffu;                                         \
 	}
 
-TRAMPOLINE(0)
-TRAMPOLINE(1)
-TRAMPOLINE(2)
-TRAMPOLINE(3)
-TRAMPOLINE(4)
-TRAMPOLINE(5)
-TRAMPOLINE(6)
-TRAMPOLINE(7)
-TRAMPOLINE(8)
-TRAMPOLINE(9)
+TRAMPOLINE(0, (wasm_exec_env_t exec_env), (exec_env))
+TRAMPOLINE(PP, (wasm_exec_env_t exec_env, P a1, P a2), (exec_env, a1, a2))
+TRAMPOLINE(PPPPWP, (wasm_exec_env_t exec_env, P a1, P a2, P a3, P a4, W a5, P a6), (exec_env, a1, a2, a3, a4, a5, a6))
+TRAMPOLINE(PPWP, (wasm_exec_env_t exec_env, P a1, P a2, W a3, P a4), (exec_env, a1, a2, a3, a4))
+TRAMPOLINE(PW, (wasm_exec_env_t exec_env, P a1, W a2), (exec_env, a1, a2))
+TRAMPOLINE(PWWPW, (wasm_exec_env_t exec_env, P a1, W a2, W a3, P a4, W a5), (exec_env, a1, a2, a3, a4, a5))
+TRAMPOLINE(W, (wasm_exec_env_t exec_env, W a1), (exec_env, a1))
+TRAMPOLINE(WL, (wasm_exec_env_t exec_env, W a1, L a2), (exec_env, a1, a2))
+TRAMPOLINE(WLL, (wasm_exec_env_t exec_env, W a1, L a2, L a3), (exec_env, a1, a2, a3))
+TRAMPOLINE(WLLW, (wasm_exec_env_t exec_env, W a1, L a2, L a3, W a4), (exec_env, a1, a2, a3, a4))
+TRAMPOLINE(WLP, (wasm_exec_env_t exec_env, W a1, L a2, P a3), (exec_env, a1, a2, a3))
+TRAMPOLINE(WLWP, (wasm_exec_env_t exec_env, W a1, L a2, W a3, P a4), (exec_env, a1, a2, a3, a4))
+TRAMPOLINE(WP, (wasm_exec_env_t exec_env, W a1, P a2), (exec_env, a1, a2))
+TRAMPOLINE(WPP, (wasm_exec_env_t exec_env, W a1, P a2, P a3), (exec_env, a1, a2, a3))
+TRAMPOLINE(WPW, (wasm_exec_env_t exec_env, W a1, P a2, W a3), (exec_env, a1, a2, a3))
+TRAMPOLINE(WPWLP, (wasm_exec_env_t exec_env, W a1, P a2, W a3, L a4, P a5), (exec_env, a1, a2, a3, a4, a5))
+TRAMPOLINE(WPWP, (wasm_exec_env_t exec_env, W a1, P a2, W a3, P a4), (exec_env, a1, a2, a3, a4))
+TRAMPOLINE(WPWPWP, (wasm_exec_env_t exec_env, W a1, P a2, W a3, P a4, W a5, P a6), (exec_env, a1, a2, a3, a4, a5, a6))
+TRAMPOLINE(WPWWP, (wasm_exec_env_t exec_env, W a1, P a2, W a3, W a4, P a5), (exec_env, a1, a2, a3, a4, a5))
+TRAMPOLINE(WPWWPP, (wasm_exec_env_t exec_env, W a1, P a2, W a3, W a4, P a5, P a6), (exec_env, a1, a2, a3, a4, a5, a6))
+TRAMPOLINE(WPWWPW, (wasm_exec_env_t exec_env, W a1, P a2, W a3, W a4, P a5, W a6), (exec_env, a1, a2, a3, a4, a5, a6))
+TRAMPOLINE(WW, (wasm_exec_env_t exec_env, W a1, W a2), (exec_env, a1, a2))
+TRAMPOLINE(WWP, (wasm_exec_env_t exec_env, W a1, W a2, P a3), (exec_env, a1, a2, a3))
+TRAMPOLINE(WWPWLLW, (wasm_exec_env_t exec_env, W a1, W a2, P a3, W a4, L a5, L a6, W a7),
+           (exec_env, a1, a2, a3, a4, a5, a6, a7))
+TRAMPOLINE(WWPWP, (wasm_exec_env_t exec_env, W a1, W a2, P a3, W a4, P a5), (exec_env, a1, a2, a3, a4, a5))
+TRAMPOLINE(WWPWWLLWP, (wasm_exec_env_t exec_env, W a1, W a2, P a3, W a4, W a5, L a6, L a7, W a8, P a9),
+           (exec_env, a1, a2, a3, a4, a5, a6, a7, a8, a9))
+TRAMPOLINE(WWPWWPW, (wasm_exec_env_t exec_env, W a1, W a2, P a3, W a4, W a5, P a6, W a7),
+           (exec_env, a1, a2, a3, a4, a5, a6, a7))
+TRAMPOLINE(WWW, (wasm_exec_env_t exec_env, W a1, W a2, W a3), (exec_env, a1, a2, a3))
+TRAMPOLINE(WWWP, (wasm_exec_env_t exec_env, W a1, W a2, W a3, P a4), (exec_env, a1, a2, a3, a4))
 
-static void *const trampolines[] = {
-    (void *)trampoline_0, (void *)trampoline_1, (void *)trampoline_2, (void *)trampoline_3, (void *)trampoline_4,
-    (void *)trampoline_5, (void *)trampoline_6, (void *)trampoline_7, (void *)trampoline_8, (void *)trampoline_9,
+static const struct {
+	const char *shape;
+	void *fn;
+} trampolines[] = {
+    {"", (void *)trampoline_0},
+    {"PP", (void *)trampoline_PP},
+    {"PPPPWP", (void *)trampoline_PPPPWP},
+    {"PPWP", (void *)trampoline_PPWP},
+    {"PW", (void *)trampoline_PW},
+    {"PWWPW", (void *)trampoline_PWWPW},
+    {"W", (void *)trampoline_W},
+    {"WL", (void *)trampoline_WL},
+    {"WLL", (void *)trampoline_WLL},
+    {"WLLW", (void *)trampoline_WLLW},
+    {"WLP", (void *)trampoline_WLP},
+    {"WLWP", (void *)trampoline_WLWP},
+    {"WP", (void *)trampoline_WP},
+    {"WPP", (void *)trampoline_WPP},
+    {"WPW", (void *)trampoline_WPW},
+    {"WPWLP", (void *)trampoline_WPWLP},
+    {"WPWP", (void *)trampoline_WPWP},
+    {"WPWPWP", (void *)trampoline_WPWPWP},
+    {"WPWWP", (void *)trampoline_WPWWP},
+    {"WPWWPP", (void *)trampoline_WPWWPP},
+    {"WPWWPW", (void *)trampoline_WPWWPW},
+    {"WW", (void *)trampoline_WW},
+    {"WWP", (void *)trampoline_WWP},
+    {"WWPWLLW", (void *)trampoline_WWPWLLW},
+    {"WWPWP", (void *)trampoline_WWPWP},
+    {"WWPWWLLWP", (void *)trampoline_WWPWWLLWP},
+    {"WWPWWPW", (void *)trampoline_WWPWWPW},
+    {"WWW", (void *)trampoline_WWW},
+    {"WWWP", (void *)trampoline_WWWP},
 };
 
 /* proc_exit returns nothing */
-static void trampoline_proc_exit(wasm_exec_env_t exec_env, u64 code)
+static void trampoline_proc_exit(wasm_exec_env_t exec_env, W code)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 
@@ -129,7 +160,7 @@ static void trampoline_proc_exit(wasm_exec_env_t exec_env, u64 code)
 		return;
 	}
 	wc->proc_exited = true; /* only this thread reads it, after the call */
-	((void (*)(wasm_exec_env_t, u64))ORIGINAL(exec_env))(exec_env, code);
+	((void (*)(wasm_exec_env_t, W))ORIGINAL(exec_env))(exec_env, code);
 }
 
 /* ---- preopens under their guest names ---- */
@@ -147,14 +178,14 @@ static const struct wamr_dir *preopen_of(struct wamr_container *wc, uint32_t fd)
 	return &wc->dirs[fd - 3];
 }
 
-static uint32_t ocre_fd_prestat_get(wasm_exec_env_t exec_env, u64 fd, u64 prestat)
+static uint32_t ocre_fd_prestat_get(wasm_exec_env_t exec_env, W fd, P prestat)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	const struct wamr_dir *dir;
 	uint32_t err;
 
 	CHECKPOINT(exec_env);
-	err = ((uint32_t(*)(wasm_exec_env_t, u64, u64))ORIGINAL(exec_env))(exec_env, fd, prestat) & 0xffffu;
+	err = ((uint32_t(*)(wasm_exec_env_t, W, P))ORIGINAL(exec_env))(exec_env, fd, prestat) & 0xffffu;
 	if (err == 0 && (dir = preopen_of(wc, (uint32_t)fd))) {
 		struct wasi_prestat_abi *p = (struct wasi_prestat_abi *)(uintptr_t)prestat;
 		p->name_len = (uint32_t)strlen(dir->guest);
@@ -169,7 +200,7 @@ static bool is_preopen(wasm_exec_env_t exec_env, uint32_t fd)
 	return wasi && wasmtime_ssp_fd_prestat_get(wasi->prestats, fd, &prestat) == 0;
 }
 
-static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, u64 fd, u64 path, u64 path_len)
+static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, W fd, P path, W path_len)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
@@ -179,7 +210,7 @@ static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, u64 fd, u64 p
 	CHECKPOINT(exec_env);
 	/* Only answer for fds that are still preopens in WAMR's table. */
 	if (!dir || !is_preopen(exec_env, (uint32_t)fd))
-		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, path, path_len) &
+		return ((uint32_t(*)(wasm_exec_env_t, W, P, W))ORIGINAL(exec_env))(exec_env, fd, path, path_len) &
 		       0xffffu;
 	len = strlen(dir->guest);
 	if ((uint32_t)path_len < len)
@@ -320,7 +351,7 @@ bool ocre_wasi_sleep_ms(struct wamr_container *wc, unsigned ms)
 	return interruptible_sleep(wc, now_ns(CLOCK_MONOTONIC) + (uint64_t)ms * 1000000ull);
 }
 
-static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, u64 in_p, u64 out_p, u64 nsubs_u, u64 nevents_p)
+static uint32_t ocre_poll_oneoff(wasm_exec_env_t exec_env, P in_p, P out_p, W nsubs_u, P nevents_p)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
@@ -482,13 +513,38 @@ static const struct {
     {"poll_oneoff", (void *)ocre_poll_oneoff},        {"proc_exit", (void *)trampoline_proc_exit},
 };
 
-static int count_params(const char *signature)
+/* The parameter shape of a WAMR signature such as "(i*~I)i", in W/P/L
+ * letters; false if it has a type no WASI function takes. */
+static bool signature_shape(const char *signature, char *shape, size_t size)
 {
 	const char *p;
-	int n = 0;
-	for (p = signature + 1; *p && *p != ')'; p++)
-		n++;
-	return n;
+	size_t n = 0;
+	for (p = signature + 1; *p && *p != ')'; p++) {
+		if (n + 1 >= size)
+			return false;
+		if (*p == 'i' || *p == '~')
+			shape[n++] = 'W';
+		else if (*p == '*' || *p == '$')
+			shape[n++] = 'P';
+		else if (*p == 'I')
+			shape[n++] = 'L';
+		else
+			return false;
+	}
+	shape[n] = '\0';
+	return true;
+}
+
+static void *trampoline_for(const char *signature)
+{
+	char shape[16];
+	size_t i;
+	if (!signature_shape(signature, shape, sizeof(shape)))
+		return NULL;
+	for (i = 0; i < sizeof(trampolines) / sizeof(trampolines[0]); i++)
+		if (strcmp(trampolines[i].shape, shape) == 0)
+			return trampolines[i].fn;
+	return NULL;
 }
 
 bool ocre_wasi_register(void)
@@ -507,19 +563,20 @@ bool ocre_wasi_register(void)
 	if (!ours)
 		return false;
 	for (i = 0; i < n; i++) {
-		int params = count_params(wamr_table[i].signature);
 		ours[i].symbol = wamr_table[i].symbol;
 		ours[i].signature = wamr_table[i].signature;
 		ours[i].attachment = wamr_table[i].func_ptr;
-		if (params < 0 || params >= (int)(sizeof(trampolines) / sizeof(trampolines[0]))) {
+		ours[i].func_ptr = trampoline_for(wamr_table[i].signature);
+		for (k = 0; k < sizeof(overrides) / sizeof(overrides[0]); k++)
+			if (strcmp(overrides[k].name, wamr_table[i].symbol) == 0)
+				ours[i].func_ptr = overrides[k].fn;
+		if (!ours[i].func_ptr) {
+			LOG_ERR("WASI function %s: no trampoline for signature %s", wamr_table[i].symbol,
+			        wamr_table[i].signature);
 			free(ours);
 			ours = NULL;
 			return false;
 		}
-		ours[i].func_ptr = trampolines[params];
-		for (k = 0; k < sizeof(overrides) / sizeof(overrides[0]); k++)
-			if (strcmp(overrides[k].name, wamr_table[i].symbol) == 0)
-				ours[i].func_ptr = overrides[k].fn;
 	}
 	return wasm_runtime_register_natives("wasi_snapshot_preview1", ours, n);
 }

@@ -10,8 +10,6 @@
 #include "wasm_runtime_common.h"
 #include "wasmtime_ssp.h"
 
-typedef uint64_t u64;
-
 #define ORIGINAL(exec_env) wasm_runtime_get_function_attachment(exec_env)
 
 bool ocre_wasi_fd_room(wasm_exec_env_t exec_env)
@@ -37,23 +35,24 @@ static bool enter(wasm_exec_env_t exec_env, uint32_t *err)
 }
 
 /* path_open(dirfd, dirflags, path, path_len, oflags, rights_base, rights_inheriting, fdflags, fd_out) */
-uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6, u64 a7, u64 a8,
-                             u64 a9)
+uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint32_t a1, uint32_t a2, void *a3, uint32_t a4, uint32_t a5,
+                             uint64_t a6, uint64_t a7, uint32_t a8, void *a9)
 {
 	uint32_t err;
 	if (!enter(exec_env, &err))
 		return err;
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(
-		   exec_env, a1, a2, a3, a4, a5, a6, a7, a8, a9) &
+	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, uint32_t, void *, uint32_t, uint32_t, uint64_t, uint64_t,
+	                     uint32_t, void *))ORIGINAL(exec_env))(exec_env, a1, a2, a3, a4, a5, a6, a7, a8, a9) &
 	       0xffffu;
 }
 
 /* sock_open(poolfd, af, socktype, sockfd_out) */
-uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, u64 a1, u64 a2, u64 a3, u64 a4)
+uint32_t ocre_wasi_sock_open(wasm_exec_env_t exec_env, uint32_t a1, uint32_t a2, uint32_t a3, void *a4)
 {
 	uint32_t err;
 	if (!enter(exec_env, &err))
 		return err;
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, a1, a2, a3, a4) &
+	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, uint32_t, uint32_t, void *))ORIGINAL(exec_env))(exec_env, a1,
+	                                                                                                a2, a3, a4) &
 	       0xffffu;
 }

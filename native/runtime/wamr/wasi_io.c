@@ -45,8 +45,6 @@
 
 LOG_MODULE_REGISTER(wamr_wasi_io);
 
-typedef uint64_t u64;
-
 /* WAMR 1.1.2 keeps these private to posix.c; their layout is mirrored here
  * (the WAMR version is pinned by scripts/fetch-wamr.mjs's integrity check).
  * Only the container's own thread changes its fd table (no wasi-threads), and
@@ -203,7 +201,7 @@ static int run_stdin(struct wamr_container *wc)
 	return fd;
 }
 
-uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nread)
+uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nread)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	bool stopped = false;
@@ -233,8 +231,8 @@ uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_
 			return 0;
 		}
 	}
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs, iovs_len,
-	                                                                              nread) &
+	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, void *))ORIGINAL(exec_env))(
+		   exec_env, fd, iovs, iovs_len, nread) &
 	       0xffffu;
 }
 
@@ -351,7 +349,7 @@ static uint32_t stream_write(wasm_exec_env_t exec_env, struct wamr_container *wc
 	}
 }
 
-uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 nwritten)
+uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nwritten)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	__wasi_rights_t rights = 0;
@@ -366,15 +364,16 @@ uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs
 		                     (uint32_t *)(uintptr_t)nwritten);
 	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
 	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE)) /* WAMR reports a missing right */
-		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, iovs,
-		                                                                              iovs_len, nwritten) &
+		return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, void *))ORIGINAL(exec_env))(
+			   exec_env, fd, iovs, iovs_len, nwritten) &
 		       0xffffu;
 	return stream_write(exec_env, wc, host, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
 	                    (uint32_t *)(uintptr_t)nwritten);
 }
 
 /* sock_send(fd, si_data, si_data_len, si_flags, so_datalen) */
-uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iovs_len, u64 flags, u64 sent)
+uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, uint32_t flags,
+                             void *sent)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	__wasi_rights_t rights = 0;
@@ -386,7 +385,7 @@ uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iov
 	}
 	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
 	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE) || (uint32_t)flags != 0)
-		return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(
+		return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, uint32_t, void *))ORIGINAL(exec_env))(
 			   exec_env, fd, iovs, iovs_len, flags, sent) &
 		       0xffffu;
 	return stream_write(exec_env, wc, host, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
@@ -395,8 +394,8 @@ uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, u64 fd, u64 iovs, u64 iov
 
 /* Calls whose first argument is the fd and that block until it is readable
  * (sock_accept, sock_recv, sock_recv_from) or writable (sock_send_to): wait,
- * then WAMR's function. Generic over the arity like wasi.c's trampolines. */
-static bool wait_for(wasm_exec_env_t exec_env, u64 fd, short events)
+ * then WAMR's function, called with the same parameter types. */
+static bool wait_for(wasm_exec_env_t exec_env, uint32_t fd, short events)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	int host;
@@ -409,31 +408,35 @@ static bool wait_for(wasm_exec_env_t exec_env, u64 fd, short events)
 	return host < 0 || wait_fd(exec_env, wc, host, events, NULL);
 }
 
-uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, u64 fd, u64 flags, u64 fd_new)
+uint32_t ocre_wasi_sock_accept(wasm_exec_env_t exec_env, uint32_t fd, uint32_t flags, void *fd_new)
 {
 	if (!wait_for(exec_env, fd, POLLIN))
 		return __WASI_EINTR;
 	if (!ocre_wasi_fd_room(exec_env))
 		return __WASI_EMFILE; /* the connection stays queued */
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, flags, fd_new) & 0xffffu;
+	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, uint32_t, void *))ORIGINAL(exec_env))(exec_env, fd, flags,
+	                                                                                      fd_new) &
+	       0xffffu;
 }
 
 /* sock_recv and sock_recv_from: (fd, ri_data, ri_data_len, ri_flags, ro_data_len|src_addr, ro_flags|ro_data_len) */
-uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, u64 fd, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6)
+uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
+                             void *a6)
 {
 	if (!wait_for(exec_env, fd, POLLIN))
 		return __WASI_EINTR;
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, a2, a3,
-	                                                                                        a4, a5, a6) &
+	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, uint32_t, void *, void *))ORIGINAL(exec_env))(
+		   exec_env, fd, a2, a3, a4, a5, a6) &
 	       0xffffu;
 }
 
 /* sock_send_to: (fd, si_data, si_data_len, si_flags, dest_addr, so_data_len) (datagrams) */
-uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, u64 fd, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6)
+uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
+                                void *a6)
 {
 	if (!wait_for(exec_env, fd, POLLOUT))
 		return __WASI_EINTR;
-	return ((uint32_t(*)(wasm_exec_env_t, u64, u64, u64, u64, u64, u64))ORIGINAL(exec_env))(exec_env, fd, a2, a3,
-	                                                                                        a4, a5, a6) &
+	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, uint32_t, void *, void *))ORIGINAL(exec_env))(
+		   exec_env, fd, a2, a3, a4, a5, a6) &
 	       0xffffu;
 }

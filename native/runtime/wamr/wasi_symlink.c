@@ -113,8 +113,8 @@ static bool target_stays_inside(const char *target, size_t len, int depth)
 	return true;
 }
 
-uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, uint64_t old_path, uint64_t old_len, uint64_t fd,
-                                uint64_t new_path, uint64_t new_len)
+uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32_t old_len, uint32_t fd, void *new_path,
+                                uint32_t new_len)
 {
 	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
 	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
