@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ociRuntimePath } from '../../lib/oci'
+import { ociRuntimePath } from '../../lib/oci-runtime'
 import { FIXTURES, sleep, waitForOutput, within } from '../helpers'
 
 const BIN = ociRuntimePath()

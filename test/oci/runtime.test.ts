@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ociRuntimePath } from '../../lib/oci'
+import { ociRuntimePath } from '../../lib/oci-runtime'
 import { builtProgram } from '../../lib/programs'
 import { FIXTURES, ROOT, readAll, waitForOutput, within } from '../helpers'
 

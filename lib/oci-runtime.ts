@@ -1,4 +1,5 @@
-// The OCI runtime `ocre-oci` (native/oci/): a native program that container
+// The OCI runtime `ocre-oci` (native/oci/; not the OCI registry client of
+// lib/registry/): a native program that container
 // engines (Podman, CRI-O, containerd) call to run wasm images; see docs/oci.md.
 import path from 'node:path'
 import { OcreError } from './errors'
