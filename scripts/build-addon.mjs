@@ -12,6 +12,8 @@
 //   --aotc-only      only the AOT compiler (install.mjs, when a prebuilt addon is used)
 //   --plain-cmake    never cmake-js
 //
+// OCRE_SKIP_AOTC=1: no AOT compiler even where LLVM 15 is installed.
+//
 // Before building it checks what the build needs (cmake >= 3.16, a C and a
 // C++ compiler, the headers) and names what is missing; a failed build says
 // which step failed.
@@ -27,6 +29,7 @@ const require = createRequire(path.join(root, 'package.json'))
 const argv = process.argv.slice(2)
 const debug = argv.includes('--debug') || process.env.OCRE_DEBUG_BUILD === '1'
 const aotcOnly = argv.includes('--aotc-only')
+const skipAotc = process.env.OCRE_SKIP_AOTC === '1'
 const buildType = debug ? 'Debug' : 'Release'
 const jobs = String(Math.max(1, os.availableParallelism()))
 
@@ -88,6 +91,7 @@ function build() {
       '--out', path.join(root, 'build', 'cmake-js'),
       ...(debug ? ['--debug'] : []),
       `--CDOCRE_ADDON_OUTPUT_DIR=${outDir}`,
+      `--CDOCRE_AOTC=${skipAotc ? 'OFF' : 'AUTO'}`,
     ], 'cmake-js compile')
     return
   }
@@ -96,6 +100,7 @@ function build() {
   if (aotcOnly) {
     config.push('-DOCRE_BUILD_ADDON=OFF', '-DOCRE_AOTC=ON', `-DOCRE_AOTC_OUTPUT_DIR=${outDir}`)
   } else {
+    config.push(`-DOCRE_AOTC=${skipAotc ? 'OFF' : 'AUTO'}`)
     config.push(
       '-DOCRE_BUILD_ADDON=ON',
       `-DOCRE_NODE_INCLUDE_DIR=${require('node-api-headers').include_dir}`,
