@@ -15,5 +15,8 @@ export const {
   getLogLevel,
   setLogger,
   defaultLogger,
+  connect,
+  DaemonClient,
+  RemoteContainer,
   version,
 } = cjs

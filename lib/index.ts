@@ -12,6 +12,20 @@ export { open, Context } from './context'
 export { Container, type ContainerEvents, type StartResult } from './container'
 export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreErrorCode } from './errors'
 export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
+export {
+  connect,
+  DaemonClient,
+  RemoteContainer,
+  type ConnectOptions,
+  type DaemonEvent,
+  type LogRecord as ContainerLogRecord,
+  type LogsOptions,
+  type RemoteContainerInfo,
+  type RemoteContainerSummary,
+  type RemoteCreateOptions,
+  type RemoteStatus,
+  type RestartPolicyObject,
+} from './client/connect'
 export type {
   ImageStore,
   ImageInfo,

@@ -18,6 +18,10 @@ import {
   Container as ContainerClass,
   OcreError,
   open,
+  connect,
+  type DaemonClient,
+  type RemoteContainer,
+  type RemoteStatus,
   setLogger,
   setLogLevel,
   version,
@@ -97,6 +101,30 @@ export async function typeChecks(ctx: Context): Promise<void> {
   void [status, exited, started, reason, message, killed, out, found, all, n, code, v]
 }
 
+export async function daemonTypeChecks(): Promise<void> {
+  const client: DaemonClient = await connect({ workdir: '/var/lib/ocre' })
+  const c: RemoteContainer = await client.create({ image: 'hello.wasm', restart: 'on-failure:3', stopTimeout: 0 })
+  // @ts-expect-error a daemon's containers have no stdio option
+  await client.create({ image: 'hello.wasm', stdio: 'inherit' })
+  const started: undefined = await c.start()
+  const stopped: ExitResult = await c.stop({ timeout: 1 })
+  const killed: ExitResult = await c.kill()
+  const waited: ExitResult = await c.wait()
+  const status: RemoteStatus = c.status
+  // @ts-expect-error 'exited' is never a status
+  const bad: RemoteStatus = 'exited'
+  const count: number = (await c.refresh()).restartCount
+  for await (const r of c.logs({ tail: 5, follow: true })) {
+    const line: string = r.line
+    const stream: 'stdout' | 'stderr' = r.stream
+    void [line, stream]
+  }
+  for await (const e of client.events({ since: new Date() })) void e.action
+  await c.remove({ force: true })
+  client.close()
+  void [started, stopped, killed, waited, status, bad, count]
+}
+
 describe('public types', function () {
   this.timeout(120_000)
 
@@ -133,7 +161,7 @@ describe('public types', function () {
         cwd: ROOT,
         stdio: 'pipe',
       })
-      for (const f of ['index', 'context', 'container', 'errors', 'log', 'types']) {
+      for (const f of ['index', 'context', 'container', 'errors', 'log', 'types', 'client/connect']) {
         const dts = fs.readFileSync(path.join(out, `${f}.d.ts`), 'utf8')
         const code = dts.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
         assert.doesNotMatch(code, /\bany\b/, `${f}.d.ts uses any`)

@@ -9,29 +9,38 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
-import { DEFAULT_MAX_BYTES } from '../images'
 import { noOciRuntime, ociRuntimePath } from '../oci-runtime'
 import { loadApi, type OcreApi } from './api'
-import { type Io, imageBuild, imageImport, imageLs, imagePull, imagePush, imageRm, openStore } from './image'
-import { DEFAULT_STOP_TIMEOUT, run } from './run'
+import type * as ImageCommands from './image'
+import type { Io } from './image'
+import { addContainerOptions } from './create-options'
+import { addDaemonCommands, namedDaemon, runWithDaemon } from './daemon-commands'
+import type * as RunCommand from './run'
 import {
   CliError,
+  DEFAULT_PULL_MAX_BYTES,
+  DEFAULT_STOP_TIMEOUT_S,
   EXIT_OCRE_ERROR,
-  collect,
-  collectList,
   errorMessage,
   formatLogRecord,
   parseBytes,
-  parseCount,
   parseSeconds,
-  parseVolume,
   resolveWorkdir,
   workdirProblem,
 } from './util'
 
-interface GlobalOptions {
+// The commands' implementations load on use: `ocre ps` and `ocre --help` must
+// start fast, and the image store (https, crypto, the AOT store) is not small.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const imageCommands = () => require('./image') as typeof ImageCommands
+const runCommand = () => require('./run') as typeof RunCommand
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export interface GlobalOptions {
   workdir?: string
   verbose?: boolean
+  host?: string
+  tokenFile?: string
 }
 
 export interface MainIo {
@@ -105,6 +114,12 @@ export async function main(argv: string[], mio: MainIo = process): Promise<numbe
         'as root, else $XDG_DATA_HOME/ocre or ~/.local/share/ocre)',
     )
     .option('-v, --verbose', "print the runtime's log records (all modules, debug level) and error stacks to stderr")
+    .option(
+      '-H, --host <url>',
+      'daemon to use: unix:///PATH, an absolute socket path or tcp://HOST:PORT (default: $OCRE_HOST, else the ' +
+        "daemon whose socket is WORKDIR/ocre.sock, if one runs)",
+    )
+    .option('--token-file <file>', 'bearer token for a tcp:// daemon (default: $OCRE_TOKEN_FILE)')
     .version(`ocre-node ${packageVersion()}`, '-V, --version', 'print the version and exit')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
@@ -118,15 +133,22 @@ export async function main(argv: string[], mio: MainIo = process): Promise<numbe
     .addHelpText(
       'after',
       `
-Containers exist only inside the process that runs them: \`ocre run\` always removes
-its container when it ends. Run \`ocre COMMAND --help\` for the options of a command.`,
+Without a daemon, containers exist only inside the process that runs them: \`ocre run\`
+removes its container when it ends. With \`ocre daemon\` running on the workdir, the
+container commands (create, run -d, start, stop, ps, logs, ...) drive its containers,
+which persist across calls and reboots. Run \`ocre COMMAND --help\` for a command's options.`,
     )
 
   /** Options of the program and of the command, the command's winning. */
   const globals = (cmd: Command): GlobalOptions => {
     const g = program.opts<GlobalOptions>()
     const own = cmd.opts<GlobalOptions>()
-    return { workdir: own.workdir ?? g.workdir, verbose: !!(own.verbose ?? g.verbose) }
+    return {
+      workdir: own.workdir ?? g.workdir,
+      verbose: !!(own.verbose ?? g.verbose),
+      host: own.host ?? g.host,
+      tokenFile: own.tokenFile ?? g.tokenFile,
+    }
   }
   /** The working directory of a command: one whose path is not a directory is an error here. */
   const workdirOf = (g: GlobalOptions): string => {
@@ -139,6 +161,8 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
     cmd
       .addOption(new Option('--workdir <dir>', 'same as the global --workdir'))
       .addOption(new Option('--verbose', 'same as the global -v, --verbose'))
+      .addOption(new Option('--host <url>', 'same as the global -H, --host'))
+      .addOption(new Option('--token-file <file>', 'same as the global --token-file'))
 
   let api: OcreApi | undefined
   const runtime = (g: GlobalOptions): OcreApi => {
@@ -153,8 +177,9 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
   }
 
   // --- run ------------------------------------------------------------------
+  const defineRun = (parent: Command) =>
   withGlobals(
-    program
+    addContainerOptions(parent
       .command('run')
       .summary('run an image (or a .wasm file) in a new container')
       .description(
@@ -166,62 +191,42 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
             'content differs. A NAME not in the store stands for NAME.wasm if that is.',
           "ARGs after IMAGE go to the container verbatim, also those starting with '-'.",
           'Ctrl-C or SIGTERM stops the container: it may finish within the --stop-timeout grace period, then it ' +
-            'is killed; a second Ctrl-C kills it at once. The container is always removed when ocre exits: ' +
-            'containers exist only inside the process that runs them.',
+            'is killed; a second Ctrl-C kills it at once.',
+          'Without a daemon the container exists only inside this process and is always removed when ocre exits. ' +
+            'With a daemon on the workdir (or --host), the daemon runs it: -d starts it in the background and ' +
+            'prints its id, --restart sets its restart policy, and it is kept after it ends unless --rm.',
         ].join('\n\n'),
       )
       .usage('[options] IMAGE|FILE.wasm [ARG...]')
       .argument('<image>', 'image name, or path to a .wasm file')
       .argument('[args...]', 'arguments for the container')
-      .option('--rm', 'remove the container when it exits (always done; accepted for Docker compatibility)')
-      .option('-n, --name <id>', 'container id ([a-z0-9._-], not starting with "." or "-"; default: random)')
-      .option('-r, --runtime <runtime>', 'runtime engine (default: the best for the image, "wamr/wasip1")')
-      .option(
-        '-v, --volume <src:dst[:ro]>',
-        'mount host directory SRC at DST in the container (repeatable)',
-        (v, p: unknown[]) => [...(p ?? []), parseVolume(v)],
-      )
-      .option(
-        '-k, --capability <cap>',
-        'grant a capability: filesystem, networking (repeatable or comma-separated)',
-        collectList,
-      )
-      .option(
-        '-e, --env <var=value>',
-        'set an environment variable; a bare VAR copies it from this environment (repeatable)',
-        collect,
-      )
-      .option('-m, --memory <bytes>', 'memory limit of the container (e.g. 16m, 1g)', parseBytes)
-      .option(
-        '--max-open-files <n>',
-        'most files and sockets the container may hold open, stdio included (default 128)',
-        parseCount,
-      )
-      .option('--stack-size <bytes>', 'WebAssembly stack of the container (e.g. 256k, 8m; default 512k)', parseBytes)
+      .option('-d, --detach', 'with a daemon: start it in the background and print its id')
+      .option('--rm', 'remove the container when it exits (always done without a daemon)')
       .option(
         '--restore-dir',
-        'with -k filesystem: reuse the private directory containers/ID/ an earlier process left (else that is ' +
-          'an error); it is still deleted when the container is removed',
-      )
-      .addOption(
-        new Option(
-          '--tier <tier>',
-          'auto: the AOT artifact of the image if it has one (see "ocre image build"), else the interpreter; ' +
-            'aot: require the artifact; interpreter: never run native code',
-        ).choices(['auto', 'aot', 'interpreter']),
-      )
-      .option(
-        '--stop-timeout <seconds>',
-        'grace period of the first Ctrl-C/SIGTERM before the container is killed',
-        parseSeconds,
-        DEFAULT_STOP_TIMEOUT,
-      )
-      .passThroughOptions(),
+        'without a daemon, with -k filesystem: reuse the private directory containers/ID/ an earlier process left ' +
+          '(else that is an error); it is still deleted when the container is removed',
+      ),
+      {
+        description: 'grace period of stop (and of the first Ctrl-C/SIGTERM) before the container is killed',
+        default: DEFAULT_STOP_TIMEOUT_S,
+      },
+    ).passThroughOptions(),
   ).action(async (image: string, args: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     verbose = !!g.verbose
-    status = await run(runtime(g), workdirOf(g), image, args, opts, io)
+    const workdir = workdirOf(g)
+    const viaDaemon = await runWithDaemon({ ...g, workdir }, image, args, opts, io)
+    if (viaDaemon !== null) {
+      status = viaDaemon
+      return
+    }
+    status = await runCommand().run(runtime(g), workdir, image, args, opts, io)
   })
+  defineRun(program)
+
+  // --- daemon and its container commands -------------------------------------
+  addDaemonCommands(program, { globals, withGlobals, defineRun, io })
 
   // --- image ------------------------------------------------------------------
   const image = program
@@ -232,10 +237,10 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
     )
     .usage('COMMAND')
 
+  const defineImageLs = (parent: Command, name: string) =>
   withGlobals(
-    image
-      .command('ls')
-      .alias('list')
+    parent
+      .command(name)
       .summary('list images')
       .description(
         'List images (or one) as a table: NAME, SIZE, SHA256 (first 12 hex digits), MODIFIED, AOT (the CPU ' +
@@ -244,14 +249,37 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       )
       .argument('[name]', 'show only this image (an error if it does not exist)')
       .option('-q, --quiet', 'print only the names')
-      .option('--no-trunc', 'print the whole SHA-256'),
+      .option('--no-trunc', 'print the whole SHA-256')
+      .addOption(new Option('--format <format>', 'table, or json (one object per line)').choices(['table', 'json'])),
   ).action(async (name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
-    await imageLs(openStore(workdirOf(g)), name, opts, io)
+    const remote = namedDaemon(g)
+    if (remote) {
+      try {
+        if (name !== undefined) throw new CliError('NAME is not supported with a daemon named by --host')
+        const { remoteImages } = await import('./containers')
+        await remoteImages(remote.transport, opts, io)
+      } finally {
+        remote.transport.close()
+      }
+      return
+    }
+    const { openStore, imageLs } = imageCommands()
+    const store = openStore(workdirOf(g))
+    if (opts.format === 'json') {
+      const list = name === undefined ? await store.list() : [await store.get(name)].filter((i) => i !== undefined)
+      if (name !== undefined && list.length === 0) throw new CliError(`image '${name}' not found in ${store.dir}`)
+      io.out(list.map(({ path: _p, ...i }) => JSON.stringify(i) + '\n').join(''))
+      return
+    }
+    await imageLs(store, name, opts, io)
   })
+  defineImageLs(image, 'ls').alias('list')
+  defineImageLs(program, 'images')
 
+  const defineImagePull = (parent: Command) =>
   withGlobals(
-    image
+    parent
       .command('pull')
       .summary('download an image over http(s) or from an OCI registry')
       .description(
@@ -268,7 +296,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .option('--sha256 <hex>', 'expected SHA-256 of the image (the pull fails if it differs)')
       .option(
         '--max-size <bytes>',
-        `refuse images larger than this (e.g. 64m; default ${DEFAULT_MAX_BYTES / 1024 / 1024}m)`,
+        `refuse images larger than this (e.g. 64m; default ${DEFAULT_PULL_MAX_BYTES / 1024 / 1024}m)`,
         parseBytes,
       )
       .option('--timeout <seconds>', 'give up when no data arrives for this long (default 30; 0: never)', parseSeconds)
@@ -278,8 +306,22 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(cpuOption()),
   ).action(async (url: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
+    const remote = namedDaemon(g)
+    if (remote) {
+      try {
+        if (opts.aot) throw new CliError('--aot is not supported with a daemon named by --host')
+        const { remotePull } = await import('./containers')
+        await remotePull(remote.transport, url, name, opts, io)
+      } finally {
+        remote.transport.close()
+      }
+      return
+    }
+    const { openStore, imagePull } = imageCommands()
     await imagePull(openStore(workdirOf(g)), url, name, opts, io)
   })
+  defineImagePull(image)
+  defineImagePull(program)
 
   withGlobals(
     image
@@ -297,7 +339,8 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(insecureOption()),
   ).action(async (name: string, reference: string, opts, cmd: Command) => {
     const g = globals(cmd)
-    await imagePush(openStore(resolveWorkdir(g.workdir)), name, reference, opts, io)
+    const { openStore, imagePush } = imageCommands()
+    await imagePush(openStore(workdirOf(g)), name, reference, opts, io)
   })
 
   withGlobals(
@@ -315,6 +358,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .addOption(cpuOption()),
   ).action(async (file: string, name: string | undefined, opts, cmd: Command) => {
     const g = globals(cmd)
+    const { openStore, imageImport } = imageCommands()
     await imageImport(openStore(workdirOf(g)), file, name, opts, io)
   })
 
@@ -332,6 +376,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only'),
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
+    const { openStore, imageBuild } = imageCommands()
     await imageBuild(openStore(workdirOf(g)), names, opts, io)
   })
 
@@ -344,6 +389,7 @@ its container when it ends. Run \`ocre COMMAND --help\` for the options of a com
       .argument('<name...>', 'image names'),
   ).action(async (names: string[], _opts, cmd: Command) => {
     const g = globals(cmd)
+    const { openStore, imageRm } = imageCommands()
     await imageRm(openStore(workdirOf(g)), names, io)
   })
 
@@ -397,7 +443,7 @@ function leadingVerbose(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '-v' || a === '--verbose') return true
-    if (a === '--workdir') i++
+    if (a === '--workdir' || a === '-H' || a === '--host' || a === '--token-file') i++
     else if (!a.startsWith('-')) return false
   }
   return false

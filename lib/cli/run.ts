@@ -11,7 +11,7 @@ import { type ImageStore, imageNameProblem, suggestImageName } from '../images'
 import type { Container, Context, CreateOptions, ExitResult, Mount, Tier } from '../index'
 import type { OcreApi } from './api'
 import type { Io } from './image'
-import { CliError, EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP, parseEnv } from './util'
+import { CliError, DEFAULT_STOP_TIMEOUT_S, EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP, parseEnv } from './util'
 
 export interface RunOptions {
   rm?: boolean
@@ -29,7 +29,7 @@ export interface RunOptions {
 }
 
 /** Default grace period of the first Ctrl-C / SIGTERM before the container is killed (seconds). */
-export const DEFAULT_STOP_TIMEOUT = 10
+export const DEFAULT_STOP_TIMEOUT = DEFAULT_STOP_TIMEOUT_S
 
 function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex')

@@ -14,6 +14,11 @@ export const EXIT_TRAP = 134
 /** Exit status of a command interrupted by SIGINT before a container ran. */
 export const EXIT_INTERRUPTED = 130
 
+/** Default grace period of stop and of the first Ctrl-C (seconds). */
+export const DEFAULT_STOP_TIMEOUT_S = 10
+/** The image store's default size limit of a pull (DEFAULT_MAX_BYTES of lib/images; a test checks they agree). */
+export const DEFAULT_PULL_MAX_BYTES = 256 * 1024 * 1024
+
 /** An error of ocre itself: printed as one line, exit status EXIT_OCRE_ERROR. */
 export class CliError extends Error {
   constructor(
