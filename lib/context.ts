@@ -10,7 +10,7 @@ import { AbortError, type CallSite, captureCallSite, isOcreError, OcreError, wit
 import { checkLoadable, forgetVerdict } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
-import { normalizeStdio, RunStdio } from './stdio'
+import { normalizeStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
 import {
   checkAbsolutePath,

@@ -10,14 +10,13 @@
 import net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { binding } from './binding'
-import type { StdioOptions, StdioSpec } from './types'
+import type { StdioSpec } from './types'
 import { typeError } from './validate'
 
 export type StdioSlot = { kind: 'pipe' } | { kind: 'inherit' } | { kind: 'ignore' } | { kind: 'fd'; fd: number }
 
 /** OCRE_STDIO_IGNORE (native/include/ocre/context.h): a discarded stream, no host fd. */
 const STDIO_IGNORE = -2
-const NAMES = ['stdin', 'stdout', 'stderr'] as const
 
 function normalizeSlot(spec: StdioSpec, name: string): StdioSlot {
   if (spec === null || spec === undefined || spec === 'pipe') return { kind: 'pipe' }
@@ -40,10 +39,6 @@ export function normalizeStdio(value: unknown, name = 'options.stdio'): StdioSlo
   if (!Array.isArray(value)) throw typeError("'pipe', 'inherit', 'ignore' or an array", name, value)
   if (value.length > 3) throw typeError('at most 3 entries (stdin, stdout, stderr)', name, value)
   return [0, 1, 2].map((i) => normalizeSlot(value[i] as StdioSpec, `${name}[${i}]`))
-}
-
-export function isPiped(options: StdioOptions | undefined, index: 0 | 1 | 2): boolean {
-  return normalizeStdio(options)[index].kind === 'pipe'
 }
 
 /** The stdio of one run: fds for the container, streams for us. */
@@ -121,9 +116,5 @@ export class RunStdio {
   abort(): void {
     this.closeChildEnds()
     for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy()
-  }
-
-  static slotName(i: number): string {
-    return NAMES[i]
   }
 }

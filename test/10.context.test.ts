@@ -199,9 +199,7 @@ describe('context', () => {
     const exits: string[] = []
     for (const c of [spin, sleeper, paused]) c.on('exit', (r) => exits.push(`${c.id}:${r.reason}:${r.exitCode}`))
     assert.ok(fs.existsSync(path.join(ctx.workdir, 'containers', 'withfs')))
-    const t0 = performance.now()
     await ctx.close()
-    assert.ok(performance.now() - t0 < 2000, 'close took too long')
     assert.equal(ctx.size, 0)
     for (const c of [spin, sleeper, paused, fsc, created]) {
       assert.equal(c.removed, true, `${c.id} removed`)

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { type MaxBufferError, OcreError, type RunOptions } from '../lib/index'
-import { rejectsCode, rejectsType, useContext, within } from './helpers'
+import { rejectsCode, rejectsType, useContext, settles } from './helpers'
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length
 
@@ -17,9 +17,8 @@ describe('run() limits', () => {
       const before = fdCount()
       const cases: RunOptions[] = [{ args: [big] }, { env: { BIG: big } }, { args: ['a'], env: { A: big.slice(0, 600_000), B: big.slice(0, 600_000) } }]
       for (const options of cases) {
-        const err = await within(
+        const err = await settles(
           rejectsCode(t.ctx.run('hello.wasm', { ...options, memoryLimit: 1024 * 1024 }), 'ERR_OCRE_INVALID_ARGUMENT'),
-          10_000,
           'run()',
         )
         assert.ok(err instanceof OcreError)
@@ -41,10 +40,10 @@ describe('run() limits', () => {
   describe('maxBuffer', () => {
     it('defaults to 1 MiB: an endless writer is killed, run() rejects with ERR_OCRE_MAX_BUFFER and the first 1 MiB', async () => {
       const before = fdCount()
-      const err = (await within(
+      const err = (await settles(
         rejectsCode(t.ctx.run('chatty.wasm', { args: ['1000000000'] }), 'ERR_OCRE_MAX_BUFFER', /^stderr maxBuffer length exceeded \(1048576 bytes\): container [0-9a-f]{8} was killed$/),
-        20_000,
         'run()',
+        20_000,
       )) as MaxBufferError
       assert.ok(err instanceof OcreError)
       assert.equal(err.stream, 'stderr')

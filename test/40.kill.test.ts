@@ -1,7 +1,7 @@
 // Ending containers: kill from every kind of wait, traps, run() aborts.
 import assert from 'node:assert/strict'
 import { AbortError, type Container, type ExitResult } from '../lib/index'
-import { rejectsCode, rejectsType, sleep, useContext, waitForOutput, within } from './helpers'
+import { rejectsCode, rejectsType, sleep, useContext, waitForOutput, settles } from './helpers'
 
 describe('kill, traps and aborts', () => {
   const t = useContext()
@@ -11,13 +11,14 @@ describe('kill, traps and aborts', () => {
     const c = await t.ctx.create({ image, args, detached: true })
     await c.start()
     c.stderr!.resume()
-    await within(waitForOutput(c.stdout!, ready), 5000, `${image} ready`)
+    await settles(waitForOutput(c.stdout!, ready), `${image} ready`)
     return c
   }
 
-  async function killWithin(c: Container, ms: number): Promise<ExitResult> {
+  /** kill(), which must settle (its latency is measured in bench/run.mjs, "kill latency"). */
+  async function killed(c: Container): Promise<ExitResult> {
     const exitEvent = new Promise<ExitResult>((resolve) => c.once('exit', resolve))
-    const r = await within(c.kill(), ms, `kill ${c.image}`)
+    const r = await settles(c.kill(), `kill ${c.image}`)
     assert.deepEqual(await exitEvent, r)
     assert.equal(c.status, 'stopped')
     return r
@@ -25,45 +26,43 @@ describe('kill, traps and aborts', () => {
 
   const KILLED = { exitCode: 137, reason: 'killed' }
 
-  it('kills a busy loop (spin) within 1 s: 137, killed', async () => {
+  it('kills a busy loop (spin): 137, killed', async () => {
     const c = await running('spin.wasm', [], /spinning/)
-    await sleep(50)
-    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    assert.deepEqual(await killed(c), KILLED)
     await c.remove()
   })
 
-  it('kills a container asleep in poll_oneoff (sleeper 60) within 1 s', async () => {
+  it('kills a container asleep in poll_oneoff (sleeper 60)', async () => {
     const c = await running('sleeper.wasm', ['60'], /sleeping/)
-    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    assert.deepEqual(await killed(c), KILLED)
     await c.remove()
   })
 
-  it('kills a container blocked reading an open, unwritten stdin pipe (cat) within 1 s', async () => {
+  it('kills a container blocked reading an open, unwritten stdin pipe (cat)', async () => {
     const c = await t.ctx.create({ image: 'cat.wasm', detached: true })
     await c.start()
     await sleep(100) // nothing written: it is blocked in read(0)
     assert.equal(c.status, 'running')
     assert.ok(c.stdin && !c.stdin.writableEnded, 'stdin still open')
-    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    assert.deepEqual(await killed(c), KILLED)
     await c.remove()
   })
 
-  it('kills a container blocked reading stdin again after echoing input (cat) within 1 s', async () => {
+  it('kills a container blocked reading stdin again after echoing input (cat)', async () => {
     const c = await t.ctx.create({ image: 'cat.wasm', detached: true })
     await c.start()
     const echoed = waitForOutput(c.stdout!, /hello/)
     c.stdin!.write('hello')
-    await within(echoed, 5000, 'cat echo') // it is now blocked in read(0) again
-    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    await settles(echoed, 'cat echo') // it is now blocked in read(0) again
+    assert.deepEqual(await killed(c), KILLED)
     await c.remove()
   })
 
-  it('kills a paused container within 1 s', async () => {
+  it('kills a paused container', async () => {
     const c = await running('ticker.wasm', ['10'], /tick 1\n/)
     await c.pause()
-    await sleep(30)
     assert.equal(c.status, 'paused')
-    assert.deepEqual(await killWithin(c, 1000), KILLED)
+    assert.deepEqual(await killed(c), KILLED)
     await c.remove()
   })
 
@@ -71,7 +70,7 @@ describe('kill, traps and aborts', () => {
     const c = await t.ctx.create({ image: 'spin.wasm', detached: true, stdio: 'ignore' })
     const started = c.start()
     const waited = c.wait()
-    assert.deepEqual(await within(c.kill(), 1000, 'kill'), KILLED)
+    assert.deepEqual(await settles(c.kill(), 'kill'), KILLED)
     assert.equal(await started, undefined)
     assert.deepEqual(await waited, KILLED)
     await c.remove()
@@ -79,7 +78,7 @@ describe('kill, traps and aborts', () => {
 
   it('kills many containers at once, each ending killed', async () => {
     const cs = await Promise.all(Array.from({ length: 8 }, (_, i) => running(i % 2 ? 'spin.wasm' : 'sleeper.wasm', [], /ing\n/)))
-    const results = await within(Promise.all(cs.map((c) => c.kill())), 2000, 'kill 8')
+    const results = await settles(Promise.all(cs.map((c) => c.kill())), 'kill 8')
     for (const r of results) assert.deepEqual(r, KILLED)
     for (const c of cs) await c.remove()
   })
@@ -114,10 +113,8 @@ describe('kill, traps and aborts', () => {
       const p = t.ctx.run('sleeper.wasm', { args: ['60'], signal: ac.signal })
       await sleep(100)
       const sizeWhileRunning = t.ctx.size
-      const t0 = performance.now()
       ac.abort(new Error('enough'))
-      const err = await rejectsType(() => p, AbortError)
-      assert.ok(performance.now() - t0 < 1000, 'aborted promptly')
+      const err = await settles(rejectsType(() => p, AbortError), 'abort')
       assert.equal(err.name, 'AbortError')
       assert.equal((err as AbortError).code, 'ABORT_ERR')
       assert.equal((err.cause as Error).message, 'enough')
@@ -137,7 +134,7 @@ describe('kill, traps and aborts', () => {
         const p = t.ctx.run('spin.wasm', { signal: ac.signal })
         if (i > 0) await sleep(i)
         ac.abort()
-        await within(rejectsType(() => p, AbortError), 2000, `abort ${i}`)
+        await settles(rejectsType(() => p, AbortError), `abort ${i}`)
       }
       assert.equal(t.ctx.size, 0)
     })

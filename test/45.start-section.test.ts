@@ -4,7 +4,7 @@
 // still looping. Fixtures: test/fixtures/wat/.
 import assert from 'node:assert/strict'
 import { open } from '../lib/index'
-import { makeWorkdir, removeWorkdir, useContext, waitForOutput, within } from './helpers'
+import { makeWorkdir, removeWorkdir, useContext, waitForOutput, settles } from './helpers'
 
 describe('start sections', () => {
   const t = useContext()
@@ -29,12 +29,12 @@ describe('start sections', () => {
   it('kills a busy start function while another container of the image starts', async () => {
     const a = await t.ctx.create({ image: 'start-spin.wasm', detached: true })
     await a.start()
-    await within(waitForOutput(a.stdout!, /spinning/), 10000, 'first spinner')
+    await settles(waitForOutput(a.stdout!, /spinning/), 'first spinner')
     const b = await t.ctx.create({ image: 'start-spin.wasm', detached: true })
     await b.start()
-    await within(waitForOutput(b.stdout!, /spinning/), 10000, 'second spinner (not blocked by the first)')
+    await settles(waitForOutput(b.stdout!, /spinning/), 'second spinner (not blocked by the first)')
     for (const c of [a, b]) {
-      const r = await within(c.kill(), 10000, 'kill')
+      const r = await settles(c.kill(), 'kill')
       assert.deepEqual([r.exitCode, r.reason], [137, 'killed'])
       await c.remove()
     }
@@ -46,8 +46,8 @@ describe('start sections', () => {
       const ctx = await open({ workdir })
       const c = await ctx.create({ image: 'start-spin.wasm', detached: true })
       await c.start()
-      await within(waitForOutput(c.stdout!, /spinning/), 10000, 'spinner')
-      await within(ctx.close(), 10000, 'close')
+      await settles(waitForOutput(c.stdout!, /spinning/), 'spinner')
+      await settles(ctx.close(), 'close')
       assert.equal(c.removed, true)
     } finally {
       removeWorkdir(workdir)

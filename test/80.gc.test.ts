@@ -3,7 +3,7 @@
 // removed containers are collectable.
 import assert from 'node:assert/strict'
 import { open, type Context } from '../lib/index'
-import { makeWorkdir, removeWorkdir, sleep, useContext, within } from './helpers'
+import { makeWorkdir, removeWorkdir, sleep, useContext, settles } from './helpers'
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -36,7 +36,7 @@ describe('garbage collection', function () {
       return { out: tickerOutput(c.stdout!), id: c.id }
     })()
     await collect()
-    await within(out.ended, 5000, 'ticker end')
+    await settles(out.ended, 'ticker end')
     assert.equal(out.text(), TICKS_30, 'every tick: neither killed nor paused')
     const c = t.ctx.get(id)
     assert.ok(c, 'still registered')
@@ -51,7 +51,7 @@ describe('garbage collection', function () {
     })()
     await sleep(50)
     await collect()
-    assert.deepEqual(await within(pending, 5000, 'start'), { exitCode: 0, reason: 'exit' })
+    assert.deepEqual(await settles(pending, 'start'), { exitCode: 0, reason: 'exit' })
   })
 
   it('an unreachable context with running containers is neither collected nor closed', async () => {
@@ -64,7 +64,7 @@ describe('garbage collection', function () {
         return { out: tickerOutput(c.stdout!), ref: new WeakRef<Context>(ctx) }
       })()
       await collect()
-      await within(out.ended, 5000, 'ticker end')
+      await settles(out.ended, 'ticker end')
       assert.equal(out.text(), TICKS_30)
       const ctx = ref.deref()
       assert.ok(ctx, 'an open context stays reachable until closed')

@@ -7,7 +7,7 @@
 // cmake is missing. The cross prebuilds are packed only where the cross
 // compilers are installed (otherwise the arm checks skip, saying why).
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { OcreError } from '../errors'
 import { RegistryClient } from './client'
-import { formatReference, type OciReference } from './reference'
+import { formatReference } from './reference'
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'

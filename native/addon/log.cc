@@ -43,7 +43,6 @@ struct LogEnv {
 	std::atomic<int> level{OCRE_LOG_LEVEL_WRN};
 	std::atomic<uint64_t> dropped{0};
 	LogEnv *next = nullptr; // registry link, under registry_lock
-	bool registered = false;
 };
 
 namespace
@@ -145,7 +144,6 @@ void LogInitEnv(Napi::Env env, AddonData *data, Napi::Function on_log)
 	pthread_mutex_lock(&registry_lock);
 	e->next = registry_head;
 	registry_head = e;
-	e->registered = true;
 	ApplyLevelLocked();
 	pthread_mutex_unlock(&registry_lock);
 	LogInstallSinkOnce();
@@ -164,7 +162,6 @@ void LogCleanupEnv(AddonData *data)
 			break;
 		}
 	}
-	e->registered = false;
 	ApplyLevelLocked();
 	pthread_mutex_unlock(&registry_lock);
 	// No sink call can reach e->tsfn any more: release it (its finalizer

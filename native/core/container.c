@@ -22,6 +22,30 @@
 
 LOG_MODULE_REGISTER(container);
 
+/* Where the current run is in its hand-over between start() and its thread
+ * (protected by c->lock). Each change is made in one place:
+ *
+ *   NONE -> HANDED           start_impl(): a pool thread was reserved for it
+ *   HANDED -> ANNOUNCED      announce_running(): RUNNING was delivered, so
+ *                            the run may deliver EXITED
+ *   HANDED -> NOT_BEGUN      container_run(): the engine could not begin it
+ *                            while start() waits (start() reports it)
+ *   ANNOUNCED -> DONE        container_finish(): its thread is done with the
+ *                            container and parked again
+ *   NOT_BEGUN -> NONE        start_impl(): the failure reported (-> ERROR)
+ *   DONE -> NONE             observe_locked(): EXITED -> STOPPED
+ *
+ * start() without the handshake (start_async) announces before handing the
+ * run over, so its runs never wait in HANDED; a run that cannot begin then
+ * ends as a trap. */
+enum run_phase {
+	RUN_NONE,
+	RUN_HANDED,
+	RUN_ANNOUNCED,
+	RUN_NOT_BEGUN,
+	RUN_DONE,
+};
+
 struct ocre_container {
 	/* immutable after creation */
 	char *id;
@@ -35,7 +59,7 @@ struct ocre_container {
 	struct ocre_container *next; /* protected by the context's lock */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* status, thread_done and cb_inflight changes */
+	pthread_cond_t cond; /* status, phase and cb_inflight changes */
 	void *engine_ctx;    /* NULL once removed: read it only where lock_live() succeeded */
 	const char *tier;    /* the engine's tier name (static), fixed at create: readable after remove */
 	int fds[3];          /* the caller's stdio fds (not owned), -1 = the process's own */
@@ -43,13 +67,9 @@ struct ocre_container {
 	ocre_container_status_t status;
 	bool removed;
 	bool kill_requested;
-	pthread_t thread;  /* the pool thread running the current run */
-	bool thread_alive; /* a run was handed to a thread and not yet observed */
-	bool thread_done;  /* the run's thread is done with the container's state */
-	bool start_failed;
-	bool start_waiting;     /* start() waits for the ready handshake: it reports a failed start */
-	bool running_announced; /* RUNNING was delivered: EXITED may follow */
-	bool closing;           /* the context is being destroyed: no more starts */
+	pthread_t thread;     /* the pool thread of the current run (phase != RUN_NONE) */
+	enum run_phase phase; /* of the current run; RUN_NONE: none, or its end observed */
+	bool closing;         /* the context is being destroyed: no more starts */
 	size_t memory_limit;
 	size_t args_size; /* bytes argv (with argv[0]) and envp take in the guest's runtime */
 	sem_t ready;
@@ -87,12 +107,12 @@ const char *ocre_container_status_name(ocre_container_status_t status)
 	}
 }
 
-struct ocre_container *ocre_container_list_next(struct ocre_container *c)
+struct ocre_container *ocre_container_list_next_locked(struct ocre_container *c)
 {
 	return c->next;
 }
 
-void ocre_container_list_set_next(struct ocre_container *c, struct ocre_container *next)
+void ocre_container_list_set_next_locked(struct ocre_container *c, struct ocre_container *next)
 {
 	c->next = next;
 }
@@ -162,15 +182,15 @@ static void fire_event(struct ocre_container *c, ocre_container_status_t status)
  * thread. */
 static bool observe_locked(struct ocre_container *c)
 {
-	if (c->status != OCRE_CONTAINER_STATUS_EXITED || !c->thread_alive)
+	if (c->status != OCRE_CONTAINER_STATUS_EXITED || c->phase == RUN_NONE)
 		return false;
-	if (!c->thread_done && pthread_equal(pthread_self(), c->thread))
+	if (c->phase != RUN_DONE && pthread_equal(pthread_self(), c->thread))
 		return false;
-	while (!c->thread_done)
+	while (c->phase != RUN_DONE && c->phase != RUN_NONE)
 		pthread_cond_wait(&c->cond, &c->lock);
-	if (c->status != OCRE_CONTAINER_STATUS_EXITED || !c->thread_alive)
+	if (c->status != OCRE_CONTAINER_STATUS_EXITED || c->phase != RUN_DONE)
 		return false; /* another observer was first */
-	c->thread_alive = false;
+	c->phase = RUN_NONE;
 	c->status = OCRE_CONTAINER_STATUS_STOPPED;
 	pthread_cond_broadcast(&c->cond);
 	return true;
@@ -340,7 +360,7 @@ err_free:
 }
 
 /* Called with the context lock held. */
-int ocre_container_remove_from_context(struct ocre_container *c)
+int ocre_container_remove_from_context_locked(struct ocre_container *c)
 {
 	bool observed = false;
 	void *engine_ctx;
@@ -411,10 +431,10 @@ static void container_run(void *arg)
 
 	if (status < 0) {
 		pthread_mutex_lock(&c->lock);
-		if (c->start_waiting) {
+		if (c->phase == RUN_HANDED) {
 			/* The run never began and start() waits: it reports the failure
 			 * and moves to ERROR. */
-			c->start_failed = true;
+			c->phase = RUN_NOT_BEGUN;
 			snprintf(c->exit.message, sizeof(c->exit.message), "%s",
 			         message[0] ? message : "the engine could not start the container");
 			pthread_mutex_unlock(&c->lock);
@@ -452,7 +472,7 @@ static void container_run(void *arg)
 	/* Listeners see RUNNING before EXITED: wait until start() delivered it
 	 * (start_async() delivers it before the run is handed over). */
 	pthread_mutex_lock(&c->lock);
-	while (!c->running_announced)
+	while (c->phase == RUN_HANDED)
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 	fire_event(c, OCRE_CONTAINER_STATUS_EXITED);
@@ -467,8 +487,9 @@ static void container_finish(void *arg)
 	bool failed;
 
 	pthread_mutex_lock(&c->lock);
-	c->thread_done = true;
-	failed = c->start_failed;
+	failed = c->phase == RUN_NOT_BEGUN;
+	if (!failed)
+		c->phase = RUN_DONE;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (failed)
@@ -525,6 +546,17 @@ static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t si
 	return OCRE_OK;
 }
 
+/* Deliver RUNNING, then let the run deliver EXITED (listeners see RUNNING
+ * first). Phase HANDED -> ANNOUNCED. */
+static void announce_running(struct ocre_container *c)
+{
+	fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
+	pthread_mutex_lock(&c->lock);
+	c->phase = RUN_ANNOUNCED;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* @p wait_ready: return only once the engine has begun the run (the ready
  * handshake), so that a failure to begin is this call's error (ERROR state).
  * Otherwise return as soon as the run is handed to its thread: it can be
@@ -550,9 +582,6 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 
 	/* TRANSITION: CREATED/STOPPED -> RUNNING */
 	c->status = OCRE_CONTAINER_STATUS_RUNNING;
-	c->start_failed = false;
-	c->running_announced = false;
-	c->thread_done = false;
 	c->kill_requested = false;
 	c->exit.reason = OCRE_EXIT_REASON_NONE;
 	c->exit.status = 0;
@@ -561,7 +590,6 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 	 * run's thread: the caller's fds must then outlive the handshake. */
 	if (!c->engine->set_stdio)
 		wait_ready = true;
-	c->start_waiting = wait_ready;
 	while (sem_trywait(&c->ready) == 0)
 		; /* the previous run's handshake, if nobody waited for it */
 
@@ -578,7 +606,7 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 		         ocre_last_error_message());
 		return fail_start_unlock(c, observed, OCRE_ERR_RUNTIME, message);
 	}
-	c->thread_alive = true;
+	c->phase = RUN_HANDED;
 	ocre_container_retain(c); /* the run's, dropped by container_finish() */
 	pthread_mutex_unlock(&c->lock);
 	if (observed)
@@ -587,10 +615,7 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 	if (!wait_ready) {
 		/* RUNNING is delivered before the run is handed over, so it always
 		 * precedes EXITED and the thread never waits for it. */
-		fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
-		pthread_mutex_lock(&c->lock);
-		c->running_announced = true;
-		pthread_mutex_unlock(&c->lock);
+		announce_running(c);
 		ocre_pool_dispatch(w, container_run, container_finish, c);
 		if (wait_for_exit)
 			return ocre_container_wait(c, NULL);
@@ -602,18 +627,15 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 		;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->start_failed) {
-		/* The thread is done with the container (thread_done): it is parked. */
-		c->thread_alive = false;
+	if (c->phase == RUN_NOT_BEGUN) {
+		/* Posted by container_finish(): the thread is done with the
+		 * container and parked. */
+		c->phase = RUN_NONE;
 		snprintf(message, sizeof(message), "container %s failed to start: %s", c->id, c->exit.message);
 		return fail_start_unlock(c, false, OCRE_ERR_RUNTIME, message);
 	}
 	pthread_mutex_unlock(&c->lock);
-	fire_event(c, OCRE_CONTAINER_STATUS_RUNNING);
-	pthread_mutex_lock(&c->lock);
-	c->running_announced = true;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	announce_running(c);
 
 	if (wait_for_exit)
 		return ocre_container_wait(c, NULL);
@@ -823,7 +845,7 @@ static int wait_impl(struct ocre_container *c, int *status, const unsigned *time
 	}
 	if (c->status == OCRE_CONTAINER_STATUS_CREATED || c->status == OCRE_CONTAINER_STATUS_ERROR)
 		return unlock_and_fail_state(c, observed, "wait for");
-	if (c->thread_alive && !c->thread_done && pthread_equal(pthread_self(), c->thread)) {
+	if (c->phase != RUN_NONE && c->phase != RUN_DONE && pthread_equal(pthread_self(), c->thread)) {
 		pthread_mutex_unlock(&c->lock);
 		return ocre_fail(OCRE_ERR_STATE, "container %s cannot wait for itself", c->id);
 	}

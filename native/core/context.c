@@ -170,7 +170,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 		return ocre_fail(OCRE_ERR_STATE, "context is already being destroyed");
 	}
 	ctx->closing = true;
-	for (c = ctx->head; c; c = ocre_container_list_next(c))
+	for (c = ctx->head; c; c = ocre_container_list_next_locked(c))
 		n++;
 	all = calloc((size_t)n + 1, sizeof(*all));
 	if (!all) {
@@ -178,7 +178,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 		pthread_mutex_unlock(&ctx->lock);
 		return ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
 	}
-	for (i = 0, c = ctx->head; c; c = ocre_container_list_next(c), i++) {
+	for (i = 0, c = ctx->head; c; c = ocre_container_list_next_locked(c), i++) {
 		ocre_container_retain(c);
 		ocre_container_mark_closing(c); /* a racing start() now fails: nothing restarts behind us */
 		all[i] = c;
@@ -194,7 +194,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 	}
 	pthread_mutex_lock(&ctx->lock);
 	for (i = 0; i < n; i++) {
-		if (ocre_container_remove_from_context(all[i]) != OCRE_OK)
+		if (ocre_container_remove_from_context_locked(all[i]) != OCRE_OK)
 			LOG_ERR("container %s could not be removed: %s", ocre_container_get_id(all[i]),
 			        ocre_last_error_message());
 		ocre_container_release(all[i]); /* the context's reference */
@@ -221,7 +221,7 @@ int ocre_destroy_context(struct ocre_context *ctx)
 static struct ocre_container *find_locked(struct ocre_context *ctx, const char *id)
 {
 	struct ocre_container *c;
-	for (c = ctx->head; c; c = ocre_container_list_next(c))
+	for (c = ctx->head; c; c = ocre_container_list_next_locked(c))
 		if (strcmp(ocre_container_get_id(c), id) == 0)
 			return c;
 	return NULL;
@@ -377,7 +377,7 @@ struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, c
 	                       stderr_fd);
 	if (c) {
 		if (ctx->tail)
-			ocre_container_list_set_next(ctx->tail, c);
+			ocre_container_list_set_next_locked(ctx->tail, c);
 		else
 			ctx->head = c;
 		ctx->tail = c;
@@ -416,22 +416,22 @@ int ocre_context_remove_container(struct ocre_context *ctx, struct ocre_containe
 	if (!container)
 		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container is NULL");
 	pthread_mutex_lock(&ctx->lock);
-	for (c = ctx->head; c && c != container; c = ocre_container_list_next(c))
+	for (c = ctx->head; c && c != container; c = ocre_container_list_next_locked(c))
 		prev = c;
 	if (!c) {
 		pthread_mutex_unlock(&ctx->lock);
 		return ocre_fail(OCRE_ERR_NOT_FOUND, "container is not in this context");
 	}
-	ret = ocre_container_remove_from_context(c);
+	ret = ocre_container_remove_from_context_locked(c);
 	if (ret == OCRE_OK) {
-		struct ocre_container *next = ocre_container_list_next(c);
+		struct ocre_container *next = ocre_container_list_next_locked(c);
 		if (prev)
-			ocre_container_list_set_next(prev, next);
+			ocre_container_list_set_next_locked(prev, next);
 		else
 			ctx->head = next;
 		if (ctx->tail == c)
 			ctx->tail = prev;
-		ocre_container_list_set_next(c, NULL);
+		ocre_container_list_set_next_locked(c, NULL);
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	if (ret == OCRE_OK)
@@ -447,7 +447,7 @@ int ocre_context_get_container_count(struct ocre_context *ctx)
 	if (!valid_context(ctx))
 		return -1;
 	pthread_mutex_lock(&ctx->lock);
-	for (c = ctx->head; c; c = ocre_container_list_next(c))
+	for (c = ctx->head; c; c = ocre_container_list_next_locked(c))
 		n++;
 	pthread_mutex_unlock(&ctx->lock);
 	return n;
@@ -465,7 +465,7 @@ static int list_containers(struct ocre_context *ctx, struct ocre_container **con
 		return -1;
 	}
 	pthread_mutex_lock(&ctx->lock);
-	for (c = ctx->head; c && n < max_size; c = ocre_container_list_next(c)) {
+	for (c = ctx->head; c && n < max_size; c = ocre_container_list_next_locked(c)) {
 		if (retain)
 			ocre_container_retain(c);
 		containers[n++] = c;

@@ -59,9 +59,10 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 /* Refuse further starts (the context is being destroyed). */
 void ocre_container_mark_closing(struct ocre_container *c);
 /* Detach from the context and free the engine side; 0 or OCRE_ERR_STATE. Caller holds the context lock. */
-int ocre_container_remove_from_context(struct ocre_container *c);
-struct ocre_container *ocre_container_list_next(struct ocre_container *c);
-void ocre_container_list_set_next(struct ocre_container *c, struct ocre_container *next);
+int ocre_container_remove_from_context_locked(struct ocre_container *c);
+/* The context's list of containers (caller holds the context lock). */
+struct ocre_container *ocre_container_list_next_locked(struct ocre_container *c);
+void ocre_container_list_set_next_locked(struct ocre_container *c, struct ocre_container *next);
 
 /* ---- context.c ---- */
 const char *ocre_context_containers_dir(const struct ocre_context *ctx);

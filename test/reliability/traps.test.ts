@@ -4,7 +4,7 @@
 // across all of them, and the host keeps running.
 import assert from 'node:assert/strict'
 import type { Container } from '../../lib/index'
-import { sleep, useContext, within } from '../helpers'
+import { settles, useContext } from '../helpers'
 
 const MIB = 1024 * 1024
 const PAGE = 64 * 1024
@@ -14,31 +14,26 @@ describe('reliability: traps and exhaustion end only their container', function 
   const t = useContext()
   let ticker: Container
   let ticks = 0
+  const waiters: { n: number; resolve: () => void }[] = []
+  /** Resolves once the ticker has printed `n` ticks (an output marker, not a sleep). */
+  const ticksReach = (n: number): Promise<void> =>
+    ticks >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))
 
   before(async () => {
     ticker = await t.ctx.create({ image: 'ticker.wasm', args: ['5'], detached: true, stdio: ['ignore', 'pipe', 'ignore'] })
     await ticker.start()
-    ticker.stdout!.on('data', (d: Buffer) => (ticks += (d.toString().match(/tick \d+/g) ?? []).length))
-    await within(
-      (async () => {
-        while (ticks < 3) await sleep(5)
-      })(),
-      5000,
-      'ticker started ticking',
-    )
+    ticker.stdout!.on('data', (d: Buffer) => {
+      ticks += (d.toString().match(/tick \d+/g) ?? []).length
+      for (const w of [...waiters]) if (ticks >= w.n) waiters.splice(waiters.indexOf(w), 1) && w.resolve()
+    })
+    await settles(ticksReach(3), 'ticker started ticking')
   })
 
   /** Runs `fn` and asserts that the ticker ticked meanwhile (and still runs). */
   async function tickerSurvives<T>(fn: () => Promise<T>): Promise<T> {
     const before = ticks
     const result = await fn()
-    await within(
-      (async () => {
-        while (ticks < before + 2) await sleep(5)
-      })(),
-      5000,
-      'ticker kept ticking',
-    )
+    await settles(ticksReach(before + 2), 'ticker kept ticking')
     assert.equal(ticker.status, 'running')
     return result
   }

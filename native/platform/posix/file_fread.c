@@ -1,57 +1,36 @@
-/* Image loader: fopen(3) + malloc + fread(3). */
+/* Image loader: fdopen(3) + malloc + fread(3); released by file_heap.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+
+#include "file_open.h"
 
 #include <ocre/platform/file.h>
 
 void *ocre_load_file(const char *path, size_t *size)
 {
-	struct stat st;
-	char *buffer = NULL;
+	size_t len;
+	char *buffer;
 	FILE *f;
-	int saved;
+	int fd = ocre_file_open_image(path, size, &len);
 
-	if (!path || !size) {
-		errno = EINVAL;
+	if (fd < 0)
 		return NULL;
+	if (!(f = fdopen(fd, "rb")))
+		return ocre_file_fail(fd);
+	buffer = malloc(len);
+	if (buffer && fread(buffer, 1, len, f) != len) {
+		errno = ferror(f) ? EIO : EINVAL; /* EINVAL: the file shrank under us */
+		free(buffer);
+		buffer = NULL;
 	}
-	f = fopen(path, "rbe");
-	if (!f)
+	if (!buffer) {
+		int saved = errno;
+		fclose(f);
+		errno = saved;
 		return NULL;
-	if (fstat(fileno(f), &st) != 0)
-		goto err_close;
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto err_close;
-	}
-	buffer = malloc((size_t)st.st_size);
-	if (!buffer)
-		goto err_close;
-	if (fread(buffer, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		errno = ferror(f) ? EIO : EINVAL;
-		goto err_free;
 	}
 	fclose(f);
-	*size = (size_t)st.st_size;
+	*size = len;
 	return buffer;
-
-err_free:
-	saved = errno;
-	free(buffer);
-	errno = saved;
-err_close:
-	saved = errno;
-	fclose(f);
-	errno = saved;
-	return NULL;
-}
-
-int ocre_unload_file(void *buffer, size_t size)
-{
-	if (!buffer || !size)
-		return -1;
-	free(buffer);
-	return 0;
 }

@@ -13,12 +13,12 @@
  * private memory (also mapped, so one unload path serves both). Then nothing
  * any other program does to the file can reach a loaded module. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+
+#include "file_open.h"
 
 #include <ocre/platform/file.h>
 
@@ -86,40 +86,22 @@ static void *read_private(int fd, size_t *size)
 
 void *ocre_load_file(const char *path, size_t *size)
 {
-	struct stat st;
+	size_t len;
 	void *buffer;
-	int fd;
+	int fd = ocre_file_open_image(path, size, &len);
 
-	if (!path || !size) {
-		errno = EINVAL;
-		return NULL;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) != 0)
-		goto err_close;
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto err_close;
-	}
-	*size = (size_t)st.st_size;
 	if (immutable_filesystem(fd)) {
-		buffer = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		buffer = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 		if (buffer == MAP_FAILED)
-			goto err_close;
-	} else if (!(buffer = read_private(fd, size))) {
-		goto err_close;
+			return ocre_file_fail(fd);
+	} else if (!(buffer = read_private(fd, &len))) {
+		return ocre_file_fail(fd);
 	}
 	close(fd);
+	*size = len;
 	return buffer;
-
-err_close : {
-	int saved = errno;
-	close(fd);
-	errno = saved;
-}
-	return NULL;
 }
 
 int ocre_unload_file(void *buffer, size_t size)
