@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ociRuntimePath } from '../../lib/oci-runtime'
-import { FIXTURES, sleep, waitForOutput, within } from '../helpers'
+import { FIXTURES, settles, sleep, waitForOutput } from '../helpers'
 
 const BIN = ociRuntimePath()
 const IMAGE = 'localhost/ocre-oci-test:wasm'
@@ -148,7 +148,7 @@ describe('Podman with ocre-oci (podman run --runtime ocre-oci)', function () {
     assert.equal(d.status, 0, d.stderr)
     const id = d.stdout.trim()
     const logs = spawn('podman', [...globals, 'logs', '-f', id], { env })
-    await within(waitForOutput(logs.stdout, /sleeping\n/), 20000, 'podman logs -f')
+    await settles(waitForOutput(logs.stdout, /sleeping\n/), 'podman logs -f')
     logs.kill()
     const ps = podman('ps', '--format', '{{.ID}} {{.Status}}', '--filter', `id=${id}`)
     assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} Up `))

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { ociRuntimePath } from '../../lib/oci-runtime'
 import { builtProgram } from '../../lib/programs'
-import { FIXTURES, ROOT, readAll, waitForOutput, within } from '../helpers'
+import { FIXTURES, ROOT, readAll, settles, waitForOutput } from '../helpers'
 
 const BIN = ociRuntimePath()
 
@@ -137,7 +137,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
 
     const r = oci('start', 'c1')
     assert.equal(r.status, 0, r.stderr)
-    const out = (await within(c.out, 10000, 'container output')).toString()
+    const out = (await settles(c.out, 'container output')).toString()
     assert.equal(out, 'argc=3\nargv[0]=args-env.wasm\nargv[1]=x\nargv[2]=y z\nenv:A=1\nenv:PATH=/\n')
     await c.err
     await new Promise<void>((resolve) => {
@@ -165,7 +165,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     assert.equal(oci('start', 'term').status, 0)
     assert.equal(state('term').status, 'running')
     assert.equal(oci('kill', 'term', 'TERM').status, 0)
-    assert.equal((await within(c.out, 10000, 'output after TERM')).toString(), 'eof after 0 bytes\n')
+    assert.equal((await settles(c.out, 'output after TERM')).toString(), 'eof after 0 bytes\n')
     fs.closeSync(fd)
   })
 
@@ -180,7 +180,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     const ps = oci('ps', '--format', 'json', 'k')
     assert.deepEqual(JSON.parse(ps.stdout), [state('k').pid])
     assert.equal(oci('kill', 'k', '9').status, 0)
-    await within(c.out, 10000, 'end after KILL')
+    await settles(c.out, 'end after KILL')
     await new Promise<void>((resolve) => {
       const check = (): void => (state('k').status === 'stopped' ? resolve() : void setImmediate(check))
       check()
@@ -193,7 +193,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
   it('a stop signal before start ends the waiting process; delete of a created container kills it', async () => {
     const a = await create('a', bundle())
     assert.equal(oci('kill', 'a').status, 0)
-    await within(a.out, 10000, 'end of a created container after TERM')
+    await settles(a.out, 'end of a created container after TERM')
     const b = await create('b', bundle())
     const pid = state('b').pid
     assert.equal(oci('delete', 'b').status, 0)
@@ -220,7 +220,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
       stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     })
     // only create held fd 3: it ends with create, while the container process waits for start
-    await within(readAll(proc.stdio[3] as NodeJS.ReadableStream as import('node:stream').Readable), 10000, 'EOF on fd 3')
+    await settles(readAll(proc.stdio[3] as NodeJS.ReadableStream as import('node:stream').Readable), 'EOF on fd 3')
     assert.equal(state('fds').status, 'created')
   })
 
@@ -301,7 +301,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     const rw = bundle({}, { args: ['/fs.wasm', 'write', '/out.txt', 'written'] })
     const c = await create('rw', rw)
     assert.equal(oci('start', 'rw').status, 0)
-    assert.equal((await within(c.out, 10000, 'write output')).toString(), 'ok\n')
+    assert.equal((await settles(c.out, 'write output')).toString(), 'ok\n')
     assert.equal(fs.readFileSync(path.join(rw, 'rootfs', 'out.txt'), 'utf8'), 'written')
     assert.equal(oci('delete', 'rw').status, 0)
     assert.ok(fs.existsSync(path.join(rw, 'rootfs', 'fs.wasm')), 'delete leaves the rootfs alone')
@@ -309,7 +309,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     const ro = bundle({ root: { path: 'rootfs', readonly: true } }, { args: ['/fs.wasm', 'write', '/out.txt', 'x'] })
     const d = await create('ro', ro)
     assert.equal(oci('start', 'ro').status, 0)
-    assert.equal((await within(d.out, 10000, 'write output')).toString(), 'error: Read-only file system\n')
+    assert.equal((await settles(d.out, 'write output')).toString(), 'error: Read-only file system\n')
     assert.ok(!fs.existsSync(path.join(ro, 'rootfs', 'out.txt')))
   })
 
@@ -329,7 +329,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
     const code = await new Promise((resolve) => proc.on('exit', resolve))
     assert.equal(code, 0, code ? (await err).toString() : '')
     assert.equal(spawnSync('setpriv', [...asNobody, 'start', 'nb']).status, 0)
-    assert.equal((await within(out, 10000, 'output as nobody')).toString(), 'ok\n')
+    assert.equal((await settles(out, 'output as nobody')).toString(), 'ok\n')
     assert.equal(fs.statSync(path.join(dir, 'rootfs', 'by-nobody.txt')).uid, 65534)
     assert.equal(spawnSync('setpriv', [...asNobody, 'delete', 'nb']).status, 0)
   })
@@ -340,7 +340,7 @@ describe('ocre-oci (the OCI runtime, driven directly)', function () {
       bundle({ linux: { resources: { memory: { limit: 1048576 } } } }, { args: ['/trap.wasm', 'grow'] }),
     )
     assert.equal(oci('start', 'mem').status, 0)
-    const out = (await within(c.out, 10000, 'grow output')).toString()
+    const out = (await settles(c.out, 'grow output')).toString()
     const m = /grew (\d+) pages/.exec(out)
     assert.ok(m, out)
     assert.ok(Number(m![1]) <= 16, out) // 1 MiB = 16 pages of 64 KiB
