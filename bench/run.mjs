@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, daemon, timing, oci)
+//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing, oci)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -22,6 +22,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import { benchAot } from './aot.mjs'
+import { benchOcreApi, childOcreApiMemory } from './ocre-api.mjs'
 import { benchDaemon } from './daemon.mjs'
 import { benchTiming } from './timing.mjs'
 import { benchOci } from './oci.mjs'
@@ -627,6 +628,11 @@ async function benchEventLoop() {
 
 async function main() {
   const childIdx = args.indexOf('--child')
+  if (childIdx >= 0 && args[childIdx + 1].startsWith('ocreapi-')) {
+    const r = await childOcreApiMemory(ocre, fixtures, args[childIdx + 1].slice(8), Number(args[childIdx + 2]))
+    process.stdout.write(`${JSON.stringify(r)}\n`)
+    return
+  }
   if (childIdx >= 0) {
     const kind = args[childIdx + 1].replace('memory-', '')
     const r = await childMemory(kind, Number(args[childIdx + 2]))
@@ -653,6 +659,7 @@ async function main() {
   if (want('compute')) await benchCompute()
   if (want('log')) await benchLog()
   if (want('eventloop')) await benchEventLoop()
+  if (want('ocreapi')) await benchOcreApi({ ocre, record, quick, fixtures, fmt })
   if (want('aot')) await benchAot({ ocre, record, recordLatency, nowUs, quick, fixtures, root, wasiRunMain, wasmModule })
   if (want('daemon')) await benchDaemon({ ocre, record, recordLatency, nowUs, quick, fixtures, root })
   if (want('timing')) await benchTiming({ openCtx, record, recordLatency, nowUs, sleep, quick, fixtures })

@@ -41,6 +41,7 @@ export interface NativeContainer {
   snapshot(): NativeSnapshot
   setRef(ref: boolean): void
   setMemoryLimit(bytes: number): void
+  eventsDropped(): number
 }
 
 export interface NativeCreateOptions {
@@ -70,6 +71,22 @@ export interface NativeContext {
   ): NativeContainer | Promise<NativeContainer>
   close(): Promise<void>
   count(): number
+  publish(topic: string, contentType: string, payload: Uint8Array): number
+  subscribe(prefix: string, queueSize: number, onBatch: (batch: unknown[]) => void): number
+  unsubscribe(id: number): void
+  subscriptionDropped(id: number): number
+  registerSensor(
+    name: string,
+    channelTypes: number[],
+    dispatch: (op: number, index: number, arg: number, done: (result: number, value: number) => void) => void,
+  ): number
+  registerRandomSensor(): number
+  registerGpio(
+    name: string,
+    pins: (string | null)[],
+    dispatch: (op: number, index: number, arg: number, done: (result: number, value: number) => void) => void,
+  ): number
+  gpioChanged(port: number, pin: number, state: number): number
 }
 
 export interface NativeAotInspection {

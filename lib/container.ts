@@ -144,6 +144,14 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     return this.#removed
   }
 
+  /**
+   * Ocre API events (timer expiries, messages, GPIO changes) this container
+   * lost because its event queue (64 events) was full, over all its runs.
+   */
+  get eventsDropped(): number {
+    return this.#native.eventsDropped()
+  }
+
   /** Its memory limit in bytes (see CreateOptions.memoryLimit). */
   get memoryLimit(): number {
     return this.#native.info().memoryLimit

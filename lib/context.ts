@@ -6,10 +6,12 @@
 import path from 'node:path'
 import { binding, type NativeContainer, type NativeContext, type NativeSnapshot } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
+import { Gpio, Sensors } from './devices'
 import { AbortError, type CallSite, captureCallSite, isOcreError, OcreError, withCallSite } from './errors'
 import { checkLoadable, forgetVerdict } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
+import { Messaging } from './messaging'
 import { normalizeStdio } from './stdio'
 import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
 import {
@@ -112,6 +114,12 @@ export class Context implements AsyncDisposable {
   readonly workdir: string
   /** The image store, `<workdir>/images/`. */
   readonly images: ImageStore
+  /** The message bus shared with this context's `ocre:api` containers. */
+  readonly messaging: Messaging
+  /** Sensors offered to this context's `ocre:api` containers. */
+  readonly sensors: Sensors
+  /** GPIO ports offered to this context's `ocre:api` containers. */
+  readonly gpio: Gpio
 
   #native: NativeContext
   #containers = new Map<string, Container>()
@@ -137,6 +145,10 @@ export class Context implements AsyncDisposable {
   private constructor(native: NativeContext) {
     this.#native = native
     this.workdir = native.workdir
+    const closed = () => this.#closing !== null
+    this.messaging = new Messaging(native, closed)
+    this.sensors = new Sensors(native, closed)
+    this.gpio = new Gpio(native, closed)
     this.images = new ImageStore(path.join(this.workdir, 'images'), (name) =>
       this.list().some((c) => c.image === name),
     )
@@ -343,6 +355,7 @@ export class Context implements AsyncDisposable {
     for (const c of running) c.kill().catch(() => {}) // ended meanwhile: fine
     // Kills what is still running, joins it and removes every container. The
     // exit events are queued by then and still delivered.
+    this.messaging._closeAll()
     await this.#native.close()
     await Promise.all(exits)
     for (const c of this.list()) internals.markRemoved(c)

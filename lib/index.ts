@@ -11,6 +11,8 @@ import { binding } from './binding'
 export { open, Context } from './context'
 export { Container, type ContainerEvents, type StartResult } from './container'
 export { OcreError, AbortError, isOcreError, type OcreErrorCode, type OcreCoreErrorCode } from './errors'
+export { Messaging, Subscription, type Message, type SubscribeOptions } from './messaging'
+export { Sensors, Gpio, type SensorProvider, type GpioProvider, type GpioPort } from './devices'
 export { setLogLevel, getLogLevel, setLogger, defaultLogger } from './log'
 export {
   connect,

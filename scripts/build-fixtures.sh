@@ -85,6 +85,11 @@ for name in "${names[@]}"; do
     fi
     extra=("-ffile-prefix-map=$w=wamr" -Wno-sign-compare "-I$sock/inc" "$sock/src/wasi/wasi_socket_ext.c")
   fi
+  # Ocre applications: message deliveries are copied into the module's heap
+  # with its own allocator, which it must export (as the Ocre SDK's build does).
+  if [[ "$name" == ocre-* ]]; then
+    extra+=(-Wl,--export=malloc -Wl,--export=free)
+  fi
   # Run from the repo root with a relative source path: nothing path-specific
   # ends up in the module, so the output is byte-for-byte reproducible.
   (cd "$root" && "$CLANG" "${wasm_flags[@]}" -o "$tmp/$name.wasm" \

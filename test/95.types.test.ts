@@ -11,7 +11,9 @@ import {
   type ContainerStatus,
   type Context,
   type ExitResult,
+  type GpioPort,
   type LogRecord,
+  type Message,
   type OcreErrorCode,
   type RunResult,
   type StdioOptions,
@@ -96,6 +98,18 @@ export async function typeChecks(ctx: Context): Promise<void> {
     await using disposable = await open({ workdir: '/x' })
     void disposable
   }
+  // Ocre API: messaging, sensors, GPIO
+  const taken: number = ctx.messaging.publish('t', 'text/plain', Buffer.from('x'))
+  const sub = ctx.messaging.subscribe('t/', (m: Message) => void (m.payload satisfies Buffer))
+  // @ts-expect-error the payload is bytes or a string
+  ctx.messaging.publish('t', 'text/plain', 5)
+  for await (const m of ctx.messaging.subscribe('u/', { queueSize: 8 })) void (m.from satisfies string | null)
+  const dropped: number = sub.dropped + c.eventsDropped
+  const handle: number = ctx.sensors.register({ name: 's', channels: [1, 2], read: async (ch) => ch * 2 })
+  const gpio: GpioPort = ctx.gpio.register({ name: 'p', pins: ['led', null], set: () => {}, get: () => true })
+  // @ts-expect-error a sensor reads numbers
+  ctx.sensors.register({ name: 's', channels: 1, read: () => 'x' })
+  void [taken, dropped, handle, gpio.changed(0, 1)]
   await ctx.close()
   void [attachedResult, detachedResult, eitherResult]
   void [status, exited, started, reason, message, killed, out, found, all, n, code, v]

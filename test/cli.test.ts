@@ -463,6 +463,19 @@ describe('ocre command line', function () {
       assert.deepEqual(fs.readdirSync(path.join(workdir, 'containers')), [])
     })
 
+    it('grants ocre:api with -k: timers run, and the random test sensor is there', async function () {
+      const blink = await ocre([...w, 'run', '-k', 'ocre:api', fixture('ocre-app.wasm'), 'blink', '2', '1'])
+      assert.equal(blink.code, 0, blink.stderr)
+      assert.equal(blink.stdout, 'tick 1\ntick 2\ndone\n')
+      const read = await ocre([...w, 'run', '-k', 'ocre:api', fixture('ocre-app.wasm'), 'sensor-read', 'ocre-random', '0'])
+      assert.equal(read.code, 0, read.stderr)
+      assert.match(read.stdout, /^ocre-random 0 \d+\.\d\d\n$/)
+      // without it: negative errno values, no trap
+      const without = await ocre([...w, 'run', fixture('ocre-app.wasm'), 'nocap'])
+      assert.equal(without.code, 0, without.stderr)
+      assert.match(without.stdout, /^ocre_timer_create\(1\) -13$/m)
+    })
+
     it('rejects an unknown capability in one line', async function () {
       assertOneLineError(await ocre([...w, 'run', '-k', 'teleport', fixture('hello.wasm')]), /teleport/)
     })

@@ -149,6 +149,8 @@ export async function run(
     if (opts.stackSize !== undefined) create.stackSize = opts.stackSize
     if (opts.tier !== undefined) create.tier = opts.tier
     if (opts.restoreDir) create.restoreDirectory = true
+    // Ocre apps can be tried without hardware: the random test sensor is there.
+    if (create.capabilities?.includes('ocre:api')) ctx.sensors.registerRandom()
     container = await ctx.create(create)
     io.verbose(`created container ${container.id} from ${image} (tier: ${container.tier})`)
     if (interrupts > 0) throw new CliError('interrupted', EXIT_INTERRUPTED)

@@ -67,6 +67,7 @@ Napi::Function InitContainerClass(Napi::Env env)
 		ContainerWrap::InstanceMethod<&ContainerWrap::SetRef>("setRef"),
 		ContainerWrap::InstanceMethod<&ContainerWrap::SetMemoryLimit>("setMemoryLimit"),
 		ContainerWrap::InstanceMethod<&ContainerWrap::GetInfo>("info"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::EventsDropped>("eventsDropped"),
 	    });
 }
 
@@ -383,6 +384,12 @@ Napi::Value ContainerWrap::SetMemoryLimit(const Napi::CallbackInfo &info)
 	if (rc != OCRE_OK)
 		throw LastOcreError(info.Env(), rc);
 	return info.Env().Undefined();
+}
+
+// eventsDropped(): Ocre API events this container lost to a full queue.
+Napi::Value ContainerWrap::EventsDropped(const Napi::CallbackInfo &info)
+{
+	return Napi::Number::New(info.Env(), (double)ocre_container_get_events_dropped(c_));
 }
 
 } // namespace ocre_node

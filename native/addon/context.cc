@@ -16,6 +16,14 @@ Napi::Function InitContextClass(Napi::Env env)
 		ContextWrap::InstanceMethod<&ContextWrap::CreateContainer>("createContainer"),
 		ContextWrap::InstanceMethod<&ContextWrap::Close>("close"),
 		ContextWrap::InstanceMethod<&ContextWrap::Count>("count"),
+		ContextWrap::InstanceMethod<&ContextWrap::Publish>("publish"),
+		ContextWrap::InstanceMethod<&ContextWrap::Subscribe>("subscribe"),
+		ContextWrap::InstanceMethod<&ContextWrap::Unsubscribe>("unsubscribe"),
+		ContextWrap::InstanceMethod<&ContextWrap::SubscriptionDropped>("subscriptionDropped"),
+		ContextWrap::InstanceMethod<&ContextWrap::RegisterSensor>("registerSensor"),
+		ContextWrap::InstanceMethod<&ContextWrap::RegisterRandomSensor>("registerRandomSensor"),
+		ContextWrap::InstanceMethod<&ContextWrap::RegisterGpio>("registerGpio"),
+		ContextWrap::InstanceMethod<&ContextWrap::GpioChanged>("gpioChanged"),
 	    });
 }
 
@@ -67,7 +75,9 @@ int ContextWrap::Destroy(CapturedError *error)
 	destroying_ = true;
 	ocre_context *ctx = ctx_;
 	lock.unlock();
+	CancelSubscriptions(); // the bus goes with the context
 	int err = ocre_destroy_context(ctx);
+	ReleaseProviders(); // no container can call them any more
 	if (err != OCRE_OK && error)
 		error->Capture(err);
 	lock.lock();

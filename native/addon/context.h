@@ -4,8 +4,14 @@
 
 #include "addon.h"
 
+#include <map>
+#include <vector>
+
 namespace ocre_node
 {
+
+struct Subscription;   // messaging.cc
+struct DeviceProvider; // devices.cc
 
 // JS class NativeContext. Created by openContext(); lib/context.ts wraps it.
 class ContextWrap : public Napi::ObjectWrap<ContextWrap>
@@ -51,6 +57,21 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap>
 	Napi::Value CreateContainer(const Napi::CallbackInfo &info);
 	Napi::Value Close(const Napi::CallbackInfo &info);
 	Napi::Value Count(const Napi::CallbackInfo &info);
+	// messaging.cc
+	Napi::Value Publish(const Napi::CallbackInfo &info);
+	Napi::Value Subscribe(const Napi::CallbackInfo &info);
+	Napi::Value Unsubscribe(const Napi::CallbackInfo &info);
+	Napi::Value SubscriptionDropped(const Napi::CallbackInfo &info);
+	// Cancel every subscription (before the C context goes). Any thread.
+	void CancelSubscriptions();
+	// devices.cc
+	Napi::Value RegisterSensor(const Napi::CallbackInfo &info);
+	Napi::Value RegisterRandomSensor(const Napi::CallbackInfo &info);
+	Napi::Value RegisterGpio(const Napi::CallbackInfo &info);
+	Napi::Value GpioChanged(const Napi::CallbackInfo &info);
+	Napi::Value AdoptProvider(Napi::Env env, DeviceProvider *p, int r);
+	// Release the JS providers (after the C context is gone). Any thread.
+	void ReleaseProviders();
 
 	AddonData *data_;
 	ocre_context *ctx_ = nullptr;
@@ -63,6 +84,11 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap>
 	bool closing_ = false;
 	bool destroying_ = false;
 	bool destroyed_ = false;
+
+	// under mu_
+	std::map<uint32_t, Subscription *> subs_;
+	uint32_t next_sub_ = 1;
+	std::vector<DeviceProvider *> providers_;
 };
 
 void ContainerEventCallJs(Napi::Env env, Napi::Function fn, ContainerWrap *w, void *data);
@@ -117,6 +143,7 @@ class ContainerWrap : public Napi::ObjectWrap<ContainerWrap>
 	Napi::Value SetRef(const Napi::CallbackInfo &info);
 	Napi::Value SetMemoryLimit(const Napi::CallbackInfo &info);
 	Napi::Value GetInfo(const Napi::CallbackInfo &info);
+	Napi::Value EventsDropped(const Napi::CallbackInfo &info);
 
 	ocre_container *c_ = nullptr;
 	ContextWrap *owner_ = nullptr;

@@ -264,6 +264,7 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
                                           int stdout_fd, int stderr_fd)
 {
 	struct ocre_container *c = calloc(1, sizeof(*c));
+	struct ocre_engine_options options;
 	bool made_dir = false;
 	pthread_condattr_t cattr;
 
@@ -329,9 +330,18 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 
 	ocre_clear_error();
 	create_arguments = args;
-	c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
-	                               args ? args->argv : NULL, args ? args->envp : NULL, args ? args->mounts : NULL,
-	                               c->fds[0], c->fds[1], c->fds[2], args ? args->tier : OCRE_TIER_AUTO);
+	options.tier = args ? args->tier : OCRE_TIER_AUTO;
+	options.context = ctx;
+	if (engine->create_with)
+		c->engine_ctx = engine->create_with(
+		    id, image_path, c->private_dir, args ? args->capabilities : NULL, args ? args->argv : NULL,
+		    args ? args->envp : NULL, args ? args->mounts : NULL, c->fds[0], c->fds[1], c->fds[2], &options);
+	else if (options.tier == OCRE_TIER_AOT)
+		ocre_fail(OCRE_ERR_NO_AOT, "engine '%s' has no AOT tier", engine->runtime_name);
+	else
+		c->engine_ctx = engine->create(id, image_path, c->private_dir, args ? args->capabilities : NULL,
+		                               args ? args->argv : NULL, args ? args->envp : NULL,
+		                               args ? args->mounts : NULL, c->fds[0], c->fds[1], c->fds[2]);
 	create_arguments = NULL;
 	if (!c->engine_ctx) {
 		if (ocre_last_error() == OCRE_OK)
@@ -686,6 +696,19 @@ const char *ocre_container_get_runtime(const struct ocre_container *c)
 const char *ocre_container_get_tier(const struct ocre_container *c)
 {
 	return c ? c->tier : NULL; /* immutable after create; valid after remove */
+}
+
+unsigned long long ocre_container_get_events_dropped(struct ocre_container *c)
+{
+	unsigned long long n = 0;
+
+	if (!c || !c->engine->events_dropped)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (c->engine_ctx)
+		n = c->engine->events_dropped(c->engine_ctx);
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 bool ocre_container_is_detached(struct ocre_container *c)

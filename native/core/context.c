@@ -22,6 +22,8 @@ struct ocre_context {
 	struct ocre_container *head; /* creation order */
 	struct ocre_container *tail;
 	struct ocre_thread_pool *pool; /* the containers' threads */
+	struct ocre_bus *bus;          /* messaging (messaging.c) */
+	struct ocre_devices *devices;  /* sensor and GPIO providers (devices.c) */
 	int lock_fd;                   /* <workdir>/.lock, flock()ed exclusively while the context lives */
 	bool closing;
 };
@@ -68,6 +70,16 @@ const char *ocre_context_containers_dir(const struct ocre_context *ctx)
 struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx)
 {
 	return ctx->pool;
+}
+
+struct ocre_bus *ocre_context_bus(const struct ocre_context *ctx)
+{
+	return ctx->bus;
+}
+
+struct ocre_devices *ocre_context_devices(const struct ocre_context *ctx)
+{
+	return ctx->devices;
 }
 
 static bool valid_context(struct ocre_context *ctx)
@@ -125,9 +137,15 @@ struct ocre_context *ocre_create_context(const char *workdir)
 		ocre_fail(OCRE_ERR_IO, "cannot create %s/images and containers: %s", resolved, strerror(errno));
 		goto err_ctx;
 	}
+	ctx->bus = ocre_bus_new();
+	ctx->devices = ocre_devices_new();
+	if (!ctx->bus || !ctx->devices) {
+		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+		goto err_bus;
+	}
 	ctx->pool = ocre_pool_new();
 	if (!ctx->pool)
-		goto err_ctx;
+		goto err_bus;
 	/* Registered first: a second context of this process is EXISTS, of
 	 * another process BUSY. */
 	if (ocre_register_context(ctx, resolved) != OCRE_OK)
@@ -142,6 +160,9 @@ err_registered:
 	ocre_unregister_context(ctx);
 err_pool:
 	ocre_pool_destroy(ctx->pool);
+err_bus:
+	ocre_bus_free(ctx->bus);
+	ocre_devices_free(ctx->devices);
 err_ctx:
 	free(ctx->images_dir);
 	free(ctx->containers_dir);
@@ -207,6 +228,8 @@ int ocre_destroy_context(struct ocre_context *ctx)
 
 	/* Every run has ended: end and join the parked threads. */
 	ocre_pool_destroy(ctx->pool);
+	ocre_bus_free(ctx->bus);
+	ocre_devices_free(ctx->devices);
 	close(ctx->lock_fd); /* another process may open the workdir from now on */
 	ocre_unregister_context(ctx);
 	LOG_INF("context on %s destroyed", ctx->workdir);

@@ -12,6 +12,8 @@
 #include <ocre/ocre.h>
 #include <ocre/runtime/support.h> /* ocre_fail, ocre_strv_*, ocre_sha256* (error.c, util/) */
 
+#define OCRE_VERSION "0.1.0" /* the library's version (package.json's) */
+
 /* ---- util/names.c ---- */
 /* 0 if @p name follows the naming rules (SPEC §4), else OCRE_ERR_INVALID_NAME set as last error. */
 int ocre_check_name(const char *what, const char *name);
@@ -67,6 +69,16 @@ void ocre_container_list_set_next_locked(struct ocre_container *c, struct ocre_c
 /* ---- context.c ---- */
 const char *ocre_context_containers_dir(const struct ocre_context *ctx);
 struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx);
+struct ocre_bus *ocre_context_bus(const struct ocre_context *ctx);
+struct ocre_devices *ocre_context_devices(const struct ocre_context *ctx);
+
+/* ---- devices.c ---- */
+struct ocre_devices *ocre_devices_new(void); /* NULL: no memory */
+void ocre_devices_free(struct ocre_devices *devices);
+
+/* ---- messaging.c ---- */
+struct ocre_bus *ocre_bus_new(void); /* NULL: no memory */
+void ocre_bus_free(struct ocre_bus *bus);
 
 uint64_t ocre_monotonic_ms(void);
 

@@ -14,7 +14,6 @@
 LOG_MODULE_REGISTER(library);
 
 #define OCRE_MAX_ENGINES 16
-#define OCRE_VERSION "0.1.0"
 
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool initialized;

@@ -385,7 +385,7 @@ static int fake_init(void)
 	return 0;
 }
 static void *fake_create(const char *id, const char *img, const char *wd, const char **caps, const char **argv,
-                         const char **envp, const char **mounts, int i, int o, int e, ocre_tier_t tier)
+                         const char **envp, const char **mounts, int i, int o, int e)
 {
 	static int token;
 	return &token;

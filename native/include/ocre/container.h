@@ -97,6 +97,14 @@ const char *ocre_container_get_runtime(const struct ocre_container *container);
  */
 const char *ocre_container_get_tier(const struct ocre_container *container);
 
+/**
+ * Ocre API events (timer expiries, messages, GPIO changes) this container
+ * dropped because its event queue was full or its heap could not take a
+ * message, over every run so far. 0 for NULL, a removed container, or an
+ * engine without the Ocre API.
+ */
+unsigned long long ocre_container_get_events_dropped(struct ocre_container *container);
+
 /** Park a RUNNING container at its next host call. 0, OCRE_ERR_STATE. */
 int ocre_container_pause(struct ocre_container *container);
 

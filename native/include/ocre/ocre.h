@@ -13,5 +13,8 @@
 #include <ocre/runtime/vtable.h>
 #include <ocre/runtime/wamr.h>
 #include <ocre/platform/log.h>
+#include <ocre/messaging.h>
+#include <ocre/devices.h>
+#include <ocre/common.h>
 
 #endif

@@ -7,7 +7,9 @@
 
 #include <ocre/platform/log.h>
 
-static int log_level = OCRE_LOG_LEVEL_WRN;
+/* The run-time level, under Ocre's name: an Ocre program sets it directly
+ * (or defines it: this definition is weak). */
+__attribute__((weak)) int __ocre_log_level = OCRE_LOG_LEVEL_WRN;
 
 static pthread_rwlock_t sink_lock = PTHREAD_RWLOCK_INITIALIZER;
 static ocre_log_sink_t sink_fn;
@@ -37,17 +39,17 @@ void ocre_log_set_level(ocre_log_level_t level)
 		level = OCRE_LOG_LEVEL_NONE;
 	if (level > OCRE_LOG_LEVEL_DBG)
 		level = OCRE_LOG_LEVEL_DBG;
-	__atomic_store_n(&log_level, (int)level, __ATOMIC_RELAXED);
+	__atomic_store_n(&__ocre_log_level, (int)level, __ATOMIC_RELAXED);
 }
 
 ocre_log_level_t ocre_log_get_level(void)
 {
-	return (ocre_log_level_t)__atomic_load_n(&log_level, __ATOMIC_RELAXED);
+	return (ocre_log_level_t)__atomic_load_n(&__ocre_log_level, __ATOMIC_RELAXED);
 }
 
 int ocre_log_enabled(ocre_log_level_t level)
 {
-	return level != OCRE_LOG_LEVEL_NONE && (int)level <= __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+	return level != OCRE_LOG_LEVEL_NONE && (int)level <= __atomic_load_n(&__ocre_log_level, __ATOMIC_RELAXED);
 }
 
 void ocre_log_emit_text(ocre_log_level_t level, const char *module, const char *message)

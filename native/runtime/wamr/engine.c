@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "config.h"
 #include "engine.h"
 #include "module_cache.h"
@@ -96,6 +97,7 @@ static int wamr_init(void)
 
 static int wamr_deinit(void)
 {
+	ocre_api_timers_shutdown();
 	ocre_wamr_module_cache_clear();
 	wasm_runtime_destroy();
 	return 0;
@@ -175,9 +177,9 @@ static bool parse_sha256(const char *hex, uint8_t out[32])
 	return true;
 }
 
-static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
-                         const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-                         int stderr_fd, ocre_tier_t tier)
+static void *wamr_create_with(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+                              const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                              int stderr_fd, const struct ocre_engine_options *options)
 {
 	struct wamr_container *wc;
 	const char *image_name = strrchr(img_path, '/');
@@ -236,6 +238,7 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 		else if (strcmp(capabilities[i], "ocre:api") == 0)
 			wc->ocre_api = true;
 
+	wc->context = options->context;
 	{
 		const struct ocre_container_args *args = ocre_create_arguments();
 		uint8_t expected[32];
@@ -245,7 +248,7 @@ static void *wamr_create(const char *id, const char *img_path, const char *workd
 			ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "image_sha256 must be 64 hex digits");
 			goto err_free;
 		}
-		wc->image = ocre_wamr_module_get(img_path, image_name, tier, pinned ? expected : NULL);
+		wc->image = ocre_wamr_module_get(img_path, image_name, options->tier, pinned ? expected : NULL);
 	}
 	if (!wc->image)
 		goto err_free;
@@ -256,6 +259,15 @@ err_nomem:
 err_free:
 	free_container(wc);
 	return NULL;
+}
+
+static void *wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+                         const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                         int stderr_fd)
+{
+	const struct ocre_engine_options defaults = {.tier = OCRE_TIER_AUTO, .context = NULL};
+	return wamr_create_with(id, img_path, workdir, capabilities, argv, envp, mounts, stdin_fd, stdout_fd, stderr_fd,
+	                        &defaults);
 }
 
 static int wamr_destroy(void *ctx)
@@ -337,6 +349,17 @@ static void set_result(struct wamr_container *wc, ocre_exit_reason_t reason, con
 	pthread_mutex_unlock(&wc->lock);
 }
 
+static void release_api(struct wamr_container *wc)
+{
+	struct ocre_api *api;
+
+	pthread_mutex_lock(&wc->lock);
+	api = wc->api;
+	wc->api = NULL;
+	pthread_mutex_unlock(&wc->lock);
+	ocre_api_free(api);
+}
+
 /* Every preopen (mount source, private directory) must still be a directory
  * we can open; say which one is not. (WAMR would fail the instantiation with
  * "error while pre-opening directory <path>: <errno number>".) */
@@ -400,6 +423,13 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 			set_result(wc, OCRE_EXIT_REASON_TRAP, error);
 			goto fail_thread_env;
 		}
+	}
+	/* The Ocre API state exists before instantiation: start sections may use it. */
+	if (wc->ocre_api && !(wc->api = ocre_api_new(wc, wc->context))) {
+		pthread_mutex_unlock(&wc->lock);
+		close_run_fds(wc);
+		set_result(wc, OCRE_EXIT_REASON_TRAP, "out of memory for the Ocre API state");
+		goto fail_thread_env;
 	}
 	pthread_mutex_unlock(&wc->lock);
 	if (!check_preopens(wc, error, sizeof(error)) || ocre_wamr_stdio_placeholders(&ph, error, sizeof(error)) != 0) {
@@ -479,6 +509,7 @@ static int wamr_thread_execute(void *ctx, sem_t *sem)
 	wc->inst = NULL;
 	killed = wc->kill_flag;
 	pthread_mutex_unlock(&wc->lock);
+	release_api(wc); /* timers, subscriptions, queued events: gone now */
 
 	exception = wasm_runtime_get_exception(inst);
 	if (killed) {
@@ -511,6 +542,7 @@ fail_inst:
 	wasm_runtime_deinstantiate(inst);
 fail_thread_env:
 	running = NULL;
+	release_api(wc);
 	wasm_runtime_destroy_thread_env();
 	return -1;
 }
@@ -579,6 +611,11 @@ static const char *wamr_tier(void *ctx)
 	return ((struct wamr_container *)ctx)->image->aot ? "aot" : "interpreter";
 }
 
+static unsigned long long wamr_events_dropped(void *ctx)
+{
+	return __atomic_load_n(&((struct wamr_container *)ctx)->events_dropped, __ATOMIC_RELAXED);
+}
+
 static ocre_exit_reason_t wamr_exit_reason(void *ctx, char *message, size_t size)
 {
 	struct wamr_container *wc = ctx;
@@ -597,6 +634,7 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .init = wamr_init,
     .deinit = wamr_deinit,
     .create = wamr_create,
+    .create_with = wamr_create_with,
     .destroy = wamr_destroy,
     .thread_execute = wamr_thread_execute,
     .stop = wamr_stop,
@@ -608,4 +646,5 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .configure = wamr_configure,
     .prepare = wamr_prepare,
     .tier = wamr_tier,
+    .events_dropped = wamr_events_dropped,
 };

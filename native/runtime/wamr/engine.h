@@ -34,9 +34,10 @@ struct wamr_container {
 	int ndirs;
 	const char **dir_hosts; /* views for wasm_runtime_set_wasi_args_ex */
 	bool networking;
-	bool ocre_api;           /* the Ocre host API may be called */
-	unsigned max_open_files; /* fds the guest may hold (stdio and preopens included) */
-	uint32_t stack_size;     /* WebAssembly stack of each run */
+	bool ocre_api;                /* the Ocre host API may be called */
+	struct ocre_context *context; /* from create_with(), or NULL */
+	unsigned max_open_files;      /* fds the guest may hold (stdio and preopens included) */
+	uint32_t stack_size;          /* WebAssembly stack of each run */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* monotonic clock: kill, pause and stop changes */
@@ -50,6 +51,8 @@ struct wamr_container {
 	wasm_module_inst_t inst;   /* of the current run */
 	int run_fds[3];            /* host fds of the current run's stdio (owned by WAMR once instantiated), -1: none */
 	bool ignored[3];           /* the run's stdio stream i is discarded: no fd in the guest's table */
+	struct ocre_api *api;      /* Ocre API state of the current run (ocre:api only), NULL outside it */
+	uint64_t events_dropped;   /* Ocre API events dropped on a full queue, every run (atomic) */
 	ocre_exit_reason_t reason; /* of the last run */
 	char message[256];
 };

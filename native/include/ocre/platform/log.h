@@ -5,7 +5,8 @@
  * In a C file:
  *
  *     #include <ocre/platform/log.h>
- *     LOG_MODULE_REGISTER(container);      // once per module (or LOG_MODULE_DECLARE)
+ *     LOG_MODULE_REGISTER(container);      // once per module (or LOG_MODULE_DECLARE);
+ *                                          // Ocre's (name, level) form is accepted too
  *     ...
  *     LOG_WRN("container %s: %s", id, why);
  *
@@ -55,6 +56,14 @@ typedef void (*ocre_log_sink_t)(const struct ocre_log_record *record, void *user
  */
 void ocre_log_set_sink(ocre_log_sink_t sink, void *user_data);
 
+/**
+ * The run-time level (Ocre's name for it): programs may assign it (as Ocre's
+ * samples do) or call ocre_log_set_level(); both set the same value. A
+ * program may also define it (`int __ocre_log_level = 4;`): the library's
+ * definition is weak.
+ */
+extern int __ocre_log_level;
+
 /** Set the level (records with level > @p level are dropped). Thread-safe. */
 void ocre_log_set_level(ocre_log_level_t level);
 ocre_log_level_t ocre_log_get_level(void);
@@ -69,8 +78,10 @@ void ocre_log_emit(ocre_log_level_t level, const char *module, const char *fmt, 
 /** Deliver an already formatted message (used by bridges such as WAMR's). */
 void ocre_log_emit_text(ocre_log_level_t level, const char *module, const char *message);
 
-#define LOG_MODULE_REGISTER(name) static const char *const ocre_log_module_name __attribute__((unused)) = #name
-#define LOG_MODULE_DECLARE(name) LOG_MODULE_REGISTER(name)
+/* (name) or Ocre's (name, level): the per-module level is not used (the
+ * run-time level applies to every module). */
+#define LOG_MODULE_REGISTER(name, ...) static const char *const ocre_log_module_name __attribute__((unused)) = #name
+#define LOG_MODULE_DECLARE(name, ...) LOG_MODULE_REGISTER(name)
 
 #define OCRE_LOG_(lvl, ...)                                                                                            \
 	do {                                                                                                           \

@@ -43,6 +43,19 @@ typedef enum {
 	OCRE_TIER_AOT,         /**< the verified AOT artifact, or fail */
 } ocre_tier_t;
 
+struct ocre_context;
+
+/** What create_with() gets beyond Ocre's create() (ocre-node addition). */
+struct ocre_engine_options {
+	/** The requested execution tier (engines without tiers treat AUTO and
+	 * INTERPRETER alike and fail AOT with OCRE_ERR_NO_AOT). */
+	ocre_tier_t tier;
+	/** The context the container belongs to: its message bus and device
+	 * providers (<ocre/messaging.h>, <ocre/devices.h>). Outlives the engine
+	 * context. */
+	struct ocre_context *context;
+};
+
 struct ocre_runtime_vtable {
 	/** Unique engine name, e.g. "wamr/wasip1". */
 	const char *const runtime_name;
@@ -53,7 +66,8 @@ struct ocre_runtime_vtable {
 	int (*deinit)(void);
 
 	/**
-	 * Prepare an instance of @p img_path (loaded here, not run).
+	 * Prepare an instance of @p img_path (loaded here, not run). Ocre's
+	 * signature; the core calls create_with() instead when it is set.
 	 * @param id            container id
 	 * @param workdir       the container's private directory (the `filesystem`
 	 *                      capability), or NULL
@@ -62,14 +76,11 @@ struct ocre_runtime_vtable {
 	 * @param stdin_fd, stdout_fd, stderr_fd  the caller's fds (-1: the process's
 	 *                      own; OCRE_STDIO_IGNORE: discarded); valid until thread_execute() has posted its
 	 *                      semaphore: the engine duplicates them for each run
-	 * @param tier          the requested execution tier (engines without
-	 *                      tiers treat AUTO and INTERPRETER alike and fail AOT
-	 *                      with OCRE_ERR_NO_AOT)
 	 * @return an engine context, or NULL with the reason in the last error.
 	 */
 	void *(*create)(const char *id, const char *img_path, const char *workdir, const char **capabilities,
 	                const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
-	                int stderr_fd, ocre_tier_t tier);
+	                int stderr_fd);
 	/** Free an engine context. */
 	int (*destroy)(void *runtime_context);
 
@@ -90,6 +101,15 @@ struct ocre_runtime_vtable {
 	int (*unpause)(void *runtime_context);
 
 	/* ---- ocre-node additions (may be NULL) ---- */
+
+	/**
+	 * create() with the options below; used instead of create() when set.
+	 * An engine without it runs every container at OCRE_TIER_AUTO (the core
+	 * refuses OCRE_TIER_AOT with OCRE_ERR_NO_AOT) and gets no context.
+	 */
+	void *(*create_with)(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+	                     const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+	                     int stderr_fd, const struct ocre_engine_options *options);
 
 	/**
 	 * Why the last run ended, with a message for traps (e.g. "integer divide
@@ -116,6 +136,9 @@ struct ocre_runtime_vtable {
 	/** The tier this container runs in: "aot" or "interpreter", a static
 	 *  string. Called once, right after create(); the core keeps the answer. */
 	const char *(*tier)(void *runtime_context);
+
+	/** Ocre API events dropped so far (full queue), every run. Any thread. */
+	unsigned long long (*events_dropped)(void *runtime_context);
 };
 
 #ifdef __cplusplus
