@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing)
+//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing, oci)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -25,6 +25,7 @@ import { benchAot } from './aot.mjs'
 import { benchOcreApi, childOcreApiMemory } from './ocre-api.mjs'
 import { benchDaemon } from './daemon.mjs'
 import { benchTiming } from './timing.mjs'
+import { benchOci } from './oci.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -662,6 +663,7 @@ async function main() {
   if (want('aot')) await benchAot({ ocre, record, recordLatency, nowUs, quick, fixtures, root, wasiRunMain, wasmModule })
   if (want('daemon')) await benchDaemon({ ocre, record, recordLatency, nowUs, quick, fixtures, root })
   if (want('timing')) await benchTiming({ openCtx, record, recordLatency, nowUs, sleep, quick, fixtures })
+  if (want('oci')) await benchOci({ record, recordLatency, nowUs, quick, fixtures, root })
 
   const lines = ['| benchmark | variant | median / value | p99 | unit | notes |', '| --- | --- | ---: | ---: | --- | --- |']
   for (const r of rows) {

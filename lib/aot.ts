@@ -23,6 +23,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { NativeAotInspection, NativeBinding } from './binding'
 import { AbortError, OcreError } from './errors'
+import { builtProgram } from './programs'
 
 export const AOT_DIR = '.aot'
 const KEY_FILE = 'key'
@@ -74,8 +75,6 @@ export interface CompileOptions {
 // ---------------------------------------------------------------------------
 // the compiler
 
-/** The package root (lib/ and dist/ both sit one level below it). */
-const root = path.resolve(__dirname, '..')
 
 /**
  * Path of the AOT compiler, or null when it was not built (it needs LLVM 15
@@ -85,16 +84,7 @@ const root = path.resolve(__dirname, '..')
  */
 export function compilerPath(): string | null {
   if (process.env.OCRE_AOTC) return process.env.OCRE_AOTC
-  for (const type of ['Release', 'Debug']) {
-    const file = path.join(root, 'build', type, 'ocre-aotc')
-    try {
-      fs.accessSync(file, fs.constants.X_OK)
-      return file
-    } catch {
-      // not built
-    }
-  }
-  return null
+  return builtProgram('ocre-aotc')
 }
 
 function noCompiler(): OcreError {

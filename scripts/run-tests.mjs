@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // `npm test`: type-check, build check, C tests (ctest), mocha tests; then one
-// summary line "N passed, N failed" over both suites.
+// summary line "N passed, N failed" over both suites. The mocha suites include
+// test/oci/ (the OCI runtime ocre-oci, alone and under Podman; `npm run
+// test:oci` runs only those); they print why they skip when ocre-oci is not
+// built (no libcjson-dev) or podman is not installed.
 //
 //   --only c|js|cross    run one suite (cross: the ARM prebuilds under qemu,
 //                        scripts/test-cross.mjs)

@@ -9,6 +9,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
+import { noOciRuntime, ociRuntimePath } from '../oci-runtime'
 import { loadApi, type OcreApi } from './api'
 import type * as ImageCommands from './image'
 import type { Io } from './image'
@@ -408,6 +409,20 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
     }
     io.out(lines.join('\n') + '\n')
   })
+
+  // --- oci-path -----------------------------------------------------------------
+  program
+    .command('oci-path')
+    .summary('print the absolute path of the OCI runtime ocre-oci')
+    .description(
+      'Print the absolute path of ocre-oci, the OCI runtime for container engines\n' +
+        '(podman run --runtime "$(npx ocre oci-path)" ...; see docs/oci.md).',
+    )
+    .action(() => {
+      const file = ociRuntimePath()
+      if (!file) throw noOciRuntime()
+      io.out(file + '\n')
+    })
 
   try {
     await program.parseAsync(argv, { from: 'user' })
