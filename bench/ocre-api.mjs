@@ -26,9 +26,10 @@ async function app(ctx, args, ready) {
   const c = await ctx.create({ image: 'ocre-app.wasm', args, capabilities: ['ocre:api'], detached: true, stdio: ['ignore', 'pipe', 'inherit'] })
   let text = ''
   let wake = () => {}
+  const starting = c.start() // the streams exist from here
   c.stdout.on('data', (d) => ((text += d), wake()))
   const ended = new Promise((r) => c.stdout.once('end', r))
-  await c.start()
+  await starting
   while (ready && !ready.test(text)) await new Promise((r) => (wake = r))
   return { c, text: () => text, ended }
 }
