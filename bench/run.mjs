@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing, oci)
+//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing, oci, priority)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -26,6 +26,7 @@ import { benchOcreApi, childOcreApiMemory } from './ocre-api.mjs'
 import { benchDaemon } from './daemon.mjs'
 import { benchTiming } from './timing.mjs'
 import { benchOci } from './oci.mjs'
+import { benchPriority } from './priority.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -664,6 +665,7 @@ async function main() {
   if (want('daemon')) await benchDaemon({ ocre, record, recordLatency, nowUs, quick, fixtures, root })
   if (want('timing')) await benchTiming({ openCtx, record, recordLatency, nowUs, sleep, quick, fixtures })
   if (want('oci')) await benchOci({ record, recordLatency, nowUs, quick, fixtures, root })
+  if (want('priority')) await benchPriority({ openCtx, record, nowUs, sleep, quick, fmt, wasiRunMain, wasmModule })
 
   const lines = ['| benchmark | variant | median / value | p99 | unit | notes |', '| --- | --- | ---: | ---: | --- | --- |']
   for (const r of rows) {

@@ -24,6 +24,7 @@ export interface NativeContainerInfo {
   tier: 'aot' | 'interpreter'
   detached: boolean
   memoryLimit: number
+  nice: number
   /** start() / remove() run inline on the JS thread (their errors are created in the caller's stack) */
   inlineStart: boolean
   inlineRemove: boolean
@@ -60,6 +61,8 @@ export interface NativeCreateOptions {
   /** SHA-256 (hex) of the bytes the V8 gate validated: the engine loads only those. */
   imageSha256?: string
   restoreDirectory?: boolean
+  /** 0..19; absent: the context's. */
+  nice?: number
 }
 
 export interface NativeContext {
@@ -71,6 +74,8 @@ export interface NativeContext {
   ): NativeContainer | Promise<NativeContainer>
   close(): Promise<void>
   count(): number
+  /** The niceness of containers created from now on (0..19). */
+  setContainerNice(nice: number): void
   publish(topic: string, contentType: string, payload: Uint8Array): number
   subscribe(prefix: string, queueSize: number, onBatch: (batch: unknown[]) => void): number
   unsubscribe(id: number): void

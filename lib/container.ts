@@ -157,6 +157,11 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     return this.#native.info().memoryLimit
   }
 
+  /** The niceness its runs get (see CreateOptions.nice). */
+  get nice(): number {
+    return this.#native.info().nice
+  }
+
   /** The current run's stdin, when stdin is `'pipe'` (a new stream per start). */
   get stdin(): Writable | null {
     return this.#run?.stdin ?? null

@@ -43,8 +43,11 @@ const CREATE_KEYS = [
   'stackSize',
   'tier',
   'restoreDirectory',
+  'nice',
 ] as const
 const TIERS = ['auto', 'aot', 'interpreter'] as const
+/** Highest niceness (Linux's, OCRE_NICE_MAX). */
+const NICE_MAX = 19
 const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input', 'maxBuffer'] as const
 /** run()'s default maxBuffer, child_process.execFile's. */
 const DEFAULT_MAX_BUFFER = 1024 * 1024
@@ -103,6 +106,7 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
     tier: o.tier === undefined ? undefined : checkTier(o.tier, `${name}.tier`),
     restoreDirectory:
       o.restoreDirectory === undefined ? undefined : checkBoolean(o.restoreDirectory, `${name}.restoreDirectory`),
+    nice: o.nice === undefined ? undefined : checkInteger(o.nice, `${name}.nice`, 0, NICE_MAX),
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
   return { native, stdio, rest: o }
@@ -374,14 +378,16 @@ export class Context implements AsyncDisposable {
  */
 export async function open(options: OpenOptions = {}): Promise<Context> {
   const site = captureCallSite(open)
-  const o = checkOptions(options, 'options', ['workdir'])
+  const o = checkOptions(options, 'options', ['workdir', 'nice'])
   const workdir = o.workdir === undefined ? null : checkAbsolutePath(o.workdir, 'options.workdir')
+  const nice = o.nice === undefined ? undefined : checkInteger(o.nice, 'options.nice', 0, NICE_MAX)
   let native: NativeContext
   try {
     native = await binding.openContext(workdir)
   } catch (err) {
     throw withCallSite(err, site)
   }
+  if (nice !== undefined) native.setContainerNice(nice)
   const ctx = createContext(native)
   live.add(ctx)
   installExitHook()

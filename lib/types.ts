@@ -101,6 +101,16 @@ export interface CreateOptions {
    * ERR_OCRE_EXISTS if one is there (left by a process that died).
    */
   restoreDirectory?: boolean
+  /**
+   * Niceness of the container's thread while it runs, added to the process's
+   * (0 to 19, Linux niceness: higher yields more). Default: the context's
+   * (see {@link OpenOptions.nice}, itself 0 by default). 0 lets a CPU-bound
+   * container compete on equal terms with other threads and processes;
+   * higher values keep the event loop and other processes ahead of busy
+   * containers at the cost of their throughput when the machine is loaded
+   * (see docs/api.md, "Container priority").
+   */
+  nice?: number
 }
 
 /** Execution tier requested at creation. */
@@ -167,6 +177,11 @@ export interface OpenOptions {
    * `/var/lib/ocre`.
    */
   workdir?: string
+  /**
+   * Default niceness of this context's containers (0 to 19; default 0),
+   * added to the process's; see {@link CreateOptions.nice}.
+   */
+  nice?: number
 }
 
 /** Log levels, most severe first; `'none'` turns logging off. */

@@ -91,7 +91,7 @@ if (runC) {
   must(step('C library: build', 'cmake', ['--build', dir, '--parallel', '2']), 'cmake build')
   const ctestArgs = ['--test-dir', dir, '--output-on-failure']
   // TSan: the concurrency hammer, and the AOT tier (kill of compiled code, the module cache)
-  if (sanitize === 'thread') ctestArgs.push('-R', '^(concurrency|aot|ocre_api)$')
+  if (sanitize === 'thread') ctestArgs.push('-R', '^(concurrency|aot|ocre_api|priority)$')
   const r = step('C tests (ctest)', 'ctest', ctestArgs, {
     capture: true,
     env: sanitize ? { OCRE_TEST_SLOW: '1' } : {},

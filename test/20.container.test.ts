@@ -212,6 +212,62 @@ describe('container', () => {
     })
   })
 
+  describe('priority (nice)', () => {
+    // Niceness of every thread of this process, from /proc (the container
+    // threads are this process's).
+    const threadNice = (tid: string | number): number => {
+      let stat: string
+      try {
+        stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      } catch {
+        return Number.NaN // the thread ended meanwhile
+      }
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) // field 19
+    }
+    const threadNices = (): number[] => fs.readdirSync('/proc/self/task').map(threadNice)
+    const base = threadNice(process.pid) // the main thread's
+    const atNice = (n: number) => threadNices().filter((v) => v === n).length
+
+    it('runs a container at the niceness it is given, else the context\'s (default 0)', async function () {
+      if (base + 6 > 19) this.skip() // the process itself runs too nice to tell
+      const wd = makeWorkdir('ocre-nice-')
+      const ctx = await open({ workdir: wd, nice: 4 })
+      try {
+        fs.copyFileSync(path.join(__dirname, 'fixtures', 'sleeper.wasm'), path.join(wd, 'images', 'sleeper.wasm'))
+        const opts = { image: 'sleeper.wasm', args: ['60'], stdio: ['ignore', 'pipe', 'ignore'], detached: true } as const
+        const byContext = await ctx.create(opts)
+        const own = await ctx.create({ ...opts, nice: 6 })
+        assert.deepEqual([byContext.nice, own.nice], [4, 6])
+        const before = [atNice(base + 4), atNice(base + 6)]
+        for (const c of [byContext, own]) {
+          await c.start()
+          await waitForOutput(c.stdout!, /sleeping/) // the guest runs: on its thread, at its niceness
+        }
+        assert.deepEqual([atNice(base + 4), atNice(base + 6)], [before[0] + 1, before[1] + 1])
+        await Promise.all([byContext.kill(), own.kill()])
+      } finally {
+        await ctx.close()
+        removeWorkdir(wd)
+      }
+      const c = await t.ctx.create({ image: 'hello.wasm' })
+      assert.equal(c.nice, 0, 'the default')
+      await c.remove()
+    })
+
+    it('refuses a niceness that is not an integer from 0 to 19', async () => {
+      for (const nice of [-1, 20]) await rejectsType(() => t.ctx.create({ image: 'hello.wasm', nice }), RangeError, /nice/)
+      for (const nice of [1.5, Number.NaN, '3'])
+        await rejectsType(() => t.ctx.create({ image: 'hello.wasm', nice: nice as number }), TypeError, /nice/)
+      await rejectsType(() => t.ctx.run('hello.wasm', { nice: 20 }), RangeError, /nice/)
+      await rejectsType(() => open({ workdir: t.workdir, nice: 20 }), RangeError, /options\.nice/)
+      await rejectsType(() => open({ workdir: t.workdir, nice: -1 }), RangeError, /options\.nice/)
+      const c = await t.ctx.create({ image: 'hello.wasm', nice: 19, stdio: 'ignore' })
+      assert.equal(c.nice, 19)
+      assert.equal((await c.start()).exitCode, 0)
+      await c.remove()
+    })
+  })
+
   describe('lifecycle', () => {
     it('attached start() resolves at exit with the result; status created -> running -> stopped', async () => {
       const c = await t.ctx.create({ image: 'hello.wasm' })

@@ -99,7 +99,7 @@ describe('ocre daemon', function () {
   })
 
   it('runs a detached container through the CLI: run -d, ps, logs, pause, unpause, stop, wait, inspect, rm', async () => {
-    const id = (await ok([...w(), 'run', '-d', '--name', 'tick', 'ticker.wasm', '20'])).trim()
+    const id = (await ok([...w(), 'run', '-d', '--name', 'tick', '--nice', '3', 'ticker.wasm', '20'])).trim()
     assert.equal(id, 'tick')
     const ps = await ok([...w(), 'ps'])
     assert.match(ps, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+RESTART$/m)
@@ -120,6 +120,7 @@ describe('ocre daemon', function () {
     assert.equal((await ok([...w(), 'wait', 'tick'])).trim(), '137')
     const [info] = JSON.parse(await ok([...w(), 'inspect', 'tick']))
     assert.equal(info.status, 'stopped')
+    assert.equal(info.nice, 3)
     assert.deepEqual({ ...info.lastExit, time: undefined }, { exitCode: 137, reason: 'killed', time: undefined })
     assert.equal(info.desiredRunning, false)
     assert.equal((await ok([...w(), 'ps'])).trim().split('\n').length, 1, 'only the header: it is stopped')

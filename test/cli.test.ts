@@ -122,7 +122,7 @@ describe('ocre command line', function () {
     it('`ocre run --help` describes every option', async function () {
       const r = await ocre(['run', '--help'])
       assert.equal(r.code, 0)
-      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--max-open-files', '--stack-size', '--tier', '--stop-timeout'])
+      for (const s of ['--rm', '-n, --name', '-r, --runtime', '-v, --volume', '-k, --capability', '-e, --env', '-m, --memory', '--max-open-files', '--stack-size', '--nice', '--tier', '--stop-timeout'])
         assert.ok(r.stdout.includes(s), s)
     })
 
@@ -493,7 +493,7 @@ describe('ocre command line', function () {
       assertOneLineError(await ocre([...w, 'run', '--runtime', 'nope', fixture('hello.wasm')]), /runtime/)
     })
 
-    it('limits open files with --max-open-files and sets the stack with --stack-size', async function () {
+    it('limits open files with --max-open-files, sets the stack with --stack-size and the niceness with --nice', async function () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-cli-files-'))
       try {
         const r = await ocre([...w, 'run', '--max-open-files', '8', '-v', `${dir}:/d`, fixture('hostile.wasm'), 'openmany', '/d'])
@@ -507,6 +507,11 @@ describe('ocre command line', function () {
       assert.equal(deep.stdout, 'depth 100000\n')
       assertOneLineError(await ocre([...w, 'run', '--max-open-files', '0', fixture('hello.wasm')]), /--max-open-files.*whole number/)
       assertOneLineError(await ocre([...w, 'run', '--stack-size', '1k', fixture('hello.wasm')]), /stackSize/)
+      const niced = await ocre([...w, 'run', '--nice', '19', fixture('hello.wasm')])
+      assert.equal(niced.code, 0, niced.stderr)
+      assert.match(niced.stdout, /hello/i)
+      for (const bad of ['20', '-1', 'x'])
+        assertOneLineError(await ocre([...w, 'run', '--nice', bad, fixture('hello.wasm')]), /--nice.*0 to 19/)
     })
 
     it('limits memory with -m', async function () {

@@ -75,6 +75,7 @@ export function createBody(image: string, args: string[], o: CreateCliOptions): 
   if (o.memory !== undefined) body.memoryLimit = o.memory
   if (o.maxOpenFiles !== undefined) body.maxOpenFiles = o.maxOpenFiles
   if (o.stackSize !== undefined) body.stackSize = o.stackSize
+  if (o.nice !== undefined) body.nice = o.nice
   if (o.tier !== undefined) body.tier = o.tier
   if (o.stopTimeout !== undefined) body.stopTimeout = Math.round(o.stopTimeout * 1000)
   if (o.liveness !== undefined) body.liveness = Math.round(o.liveness * 1000)

@@ -1,7 +1,7 @@
 // The options of `run` and `create` that describe a container (Docker's
 // spellings): one definition for both commands.
 import { type Command, Option } from 'commander'
-import { collect, collectList, parseBytes, parseCount, parseSeconds, parseVolume } from './util'
+import { collect, collectList, parseBytes, parseCount, parseNice, parseSeconds, parseVolume } from './util'
 
 export function addContainerOptions(cmd: Command, stopTimeout: { description: string; default?: number }): Command {
   cmd
@@ -29,6 +29,12 @@ export function addContainerOptions(cmd: Command, stopTimeout: { description: st
       parseCount,
     )
     .option('--stack-size <bytes>', 'WebAssembly stack of the container (e.g. 256k, 8m; default 512k)', parseBytes)
+    .option(
+      '--nice <n>',
+      'niceness of the container thread, 0-19 added to the process\'s (default 0; higher: yields the CPU to the ' +
+        'event loop and other processes when busy)',
+      parseNice,
+    )
     .addOption(
       new Option(
         '--tier <tier>',

@@ -23,6 +23,7 @@ export interface RunOptions {
   memory?: number
   maxOpenFiles?: number
   stackSize?: number
+  nice?: number
   restoreDir?: boolean
   tier?: Tier
   stopTimeout: number
@@ -147,6 +148,7 @@ export async function run(
     if (opts.memory !== undefined) create.memoryLimit = opts.memory
     if (opts.maxOpenFiles !== undefined) create.maxOpenFiles = opts.maxOpenFiles
     if (opts.stackSize !== undefined) create.stackSize = opts.stackSize
+    if (opts.nice !== undefined) create.nice = opts.nice
     if (opts.tier !== undefined) create.tier = opts.tier
     if (opts.restoreDir) create.restoreDirectory = true
     // Ocre apps can be tried without hardware: the random test sensor is there.

@@ -72,6 +72,13 @@ export function parseCount(value: string): number {
   return n
 }
 
+/** A niceness for --nice: a whole number from 0 to 19. */
+export function parseNice(value: string): number {
+  const n = Number(value)
+  if (!/^\s*\d+\s*$/.test(value) || n > 19) throw new InvalidArgumentError('Expected a whole number from 0 to 19.')
+  return n
+}
+
 /**
  * Why `dir` cannot be a working directory (it, or the first part of it that
  * exists, is not a directory), or null. `stat` is fs.statSync's signature.

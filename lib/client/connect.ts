@@ -58,6 +58,7 @@ export interface RemoteContainerInfo extends RemoteContainerSummary {
   memoryLimit?: number
   maxOpenFiles?: number
   stackSize?: number
+  nice?: number
   tier?: string
   restart: { name: RestartPolicyObject['name']; maxRetries: number }
   stopTimeout: number
@@ -249,6 +250,7 @@ export class DaemonClient {
       'memoryLimit',
       'maxOpenFiles',
       'stackSize',
+      'nice',
       'tier',
       'restart',
       'stopTimeout',

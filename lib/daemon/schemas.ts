@@ -39,6 +39,7 @@ export const createBody = {
     memoryLimit: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     maxOpenFiles: { type: 'integer', minimum: 0, maximum: 1 << 20 },
     stackSize: { type: 'integer', minimum: 0, maximum: 256 * 1024 * 1024 },
+    nice: { type: 'integer', minimum: 0, maximum: 19 },
     tier: { enum: ['auto', 'aot', 'interpreter'] },
     restart: {
       type: 'object',
@@ -145,6 +146,7 @@ export const containerSchema = {
     memoryLimit: { type: 'integer' },
     maxOpenFiles: { type: 'integer' },
     stackSize: { type: 'integer' },
+    nice: { type: 'integer' },
     tier: { type: 'string' },
     restart: createBody.properties.restart,
     restartPolicy: { type: 'string', example: 'on-failure:3' },

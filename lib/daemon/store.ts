@@ -32,6 +32,7 @@ export interface Definition {
   memoryLimit?: number
   maxOpenFiles?: number
   stackSize?: number
+  nice?: number
   tier?: Tier
   restart: RestartPolicy
   /** Grace period of stop (and of the daemon's shutdown) in ms. */

@@ -61,6 +61,7 @@ export interface CreateRequest {
   memoryLimit?: number
   maxOpenFiles?: number
   stackSize?: number
+  nice?: number
   tier?: Definition['tier']
   restart?: Definition['restart']
   stopTimeout?: number
@@ -260,6 +261,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       ...(d.memoryLimit !== undefined && { memoryLimit: d.memoryLimit }),
       ...(d.maxOpenFiles !== undefined && { maxOpenFiles: d.maxOpenFiles }),
       ...(d.stackSize !== undefined && { stackSize: d.stackSize }),
+      ...(d.nice !== undefined && { nice: d.nice }),
       ...(d.tier !== undefined && { tier: d.tier }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -406,6 +408,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
         ...(req.memoryLimit !== undefined && { memoryLimit: req.memoryLimit }),
         ...(req.maxOpenFiles !== undefined && { maxOpenFiles: req.maxOpenFiles }),
         ...(req.stackSize !== undefined && { stackSize: req.stackSize }),
+        ...(req.nice !== undefined && { nice: req.nice }),
         ...(req.tier !== undefined && { tier: req.tier }),
         restart: req.restart ?? { name: 'no', maxRetries: 0 },
         stopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT,

@@ -170,6 +170,7 @@ Napi::Value ContainerWrap::GetInfo(const Napi::CallbackInfo &info)
 	o.Set("tier", Napi::String::New(env, tier ? tier : "interpreter"));
 	o.Set("detached", Napi::Boolean::New(env, ocre_container_is_detached(c_)));
 	o.Set("memoryLimit", Napi::Number::New(env, (double)ocre_container_get_memory_limit(c_)));
+	o.Set("nice", Napi::Number::New(env, ocre_container_get_nice(c_)));
 	// start()/remove() settle inline, so their errors carry the caller's stack
 	o.Set("inlineStart", Napi::Boolean::New(env, inline_start));
 	o.Set("inlineRemove", Napi::Boolean::New(env, inline_remove));

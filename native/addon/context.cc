@@ -16,6 +16,7 @@ Napi::Function InitContextClass(Napi::Env env)
 		ContextWrap::InstanceMethod<&ContextWrap::CreateContainer>("createContainer"),
 		ContextWrap::InstanceMethod<&ContextWrap::Close>("close"),
 		ContextWrap::InstanceMethod<&ContextWrap::Count>("count"),
+		ContextWrap::InstanceMethod<&ContextWrap::SetContainerNice>("setContainerNice"),
 		ContextWrap::InstanceMethod<&ContextWrap::Publish>("publish"),
 		ContextWrap::InstanceMethod<&ContextWrap::Subscribe>("subscribe"),
 		ContextWrap::InstanceMethod<&ContextWrap::Unsubscribe>("unsubscribe"),
@@ -121,6 +122,16 @@ Napi::Value ContextWrap::Count(const Napi::CallbackInfo &info)
 	return Napi::Number::New(info.Env(), ctx_ ? ocre_context_get_container_count(ctx_) : 0);
 }
 
+// setContainerNice(nice): the niceness of containers created from now on.
+Napi::Value ContextWrap::SetContainerNice(const Napi::CallbackInfo &info)
+{
+	int64_t nice = ArgInteger(info, 0, "nice", 0, OCRE_NICE_MAX);
+	int rc = ctx_ ? ocre_context_set_container_nice(ctx_, (int)nice) : OCRE_ERR_STATE;
+	if (rc != OCRE_OK)
+		throw LastOcreError(info.Env(), rc);
+	return info.Env().Undefined();
+}
+
 static Napi::Error ClosedError(Napi::Env env)
 {
 	return MakeOcreError(env, "ERR_OCRE_STATE", "the context is closed");
@@ -194,6 +205,7 @@ class CreateWorker : public PromiseWorker
 	bool has_runtime = false, has_id = false, detached = false, restore_directory = false;
 	std::vector<std::string> argv, envp, caps, mounts;
 	double memory_limit = 0;
+	int nice = -1; // -1: the context's
 	unsigned max_open_files = 0;
 	size_t stack_size = 0;
 	std::string image_sha256; // empty: none
@@ -224,8 +236,10 @@ class CreateWorker : public PromiseWorker
 		if (!c) {
 			error_.Capture(OCRE_OK);
 		} else {
-			if (memory_limit > 0 && ocre_container_set_memory_limit(c, (size_t)memory_limit) != OCRE_OK) {
-				// arguments that do not fit the limit: nothing was created
+			if ((memory_limit > 0 && ocre_container_set_memory_limit(c, (size_t)memory_limit) != OCRE_OK) ||
+			    (nice >= 0 && ocre_container_set_nice(c, nice) != OCRE_OK)) {
+				// arguments that do not fit the limit (the niceness is checked
+				// on the JS thread already): nothing was created
 				error_.Capture(OCRE_OK);
 				ocre_context_remove_container(owner_->ctx(), c);
 			} else {
@@ -316,7 +330,8 @@ static double OptionalCount(Napi::Env env, Napi::Object opts, const char *name, 
 // options: { image, runtime?, id?, detached?, args?, env? ("K=V" strings),
 //            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
 //            tier? ("auto" | "aot" | "interpreter"), maxOpenFiles?, stackSize?,
-//            imageSha256? (content the caller validated), restoreDirectory? }
+//            imageSha256? (content the caller validated), restoreDirectory?,
+//            nice? (0..19; absent: the context's) }
 Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -359,6 +374,9 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 		}
 		w->max_open_files = (unsigned)OptionalCount(env, opts, "maxOpenFiles", 1u << 20);
 		w->stack_size = (size_t)OptionalCount(env, opts, "stackSize", 256u << 20);
+		Napi::Value nv = opts.Get("nice");
+		if (!nv.IsUndefined() && !nv.IsNull())
+			w->nice = (int)OptionalCount(env, opts, "nice", OCRE_NICE_MAX);
 		// the SHA-256 of the bytes the V8 gate validated (lib/images/gate.ts)
 		if (OptionalString(env, opts, "imageSha256", w->image_sha256) && w->image_sha256.size() != 64)
 			throw Napi::RangeError::New(env,

@@ -57,6 +57,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap>
 	Napi::Value CreateContainer(const Napi::CallbackInfo &info);
 	Napi::Value Close(const Napi::CallbackInfo &info);
 	Napi::Value Count(const Napi::CallbackInfo &info);
+	Napi::Value SetContainerNice(const Napi::CallbackInfo &info);
 	// messaging.cc
 	Napi::Value Publish(const Napi::CallbackInfo &info);
 	Napi::Value Subscribe(const Napi::CallbackInfo &info);

@@ -71,6 +71,7 @@ struct ocre_container {
 	enum run_phase phase; /* of the current run; RUN_NONE: none, or its end observed */
 	bool closing;         /* the context is being destroyed: no more starts */
 	size_t memory_limit;
+	int nice;         /* niceness of its runs, above the starting thread's */
 	size_t args_size; /* bytes argv (with argv[0]) and envp take in the guest's runtime */
 	sem_t ready;
 	struct ocre_exit_info exit;
@@ -280,6 +281,7 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 	c->detached = detached;
 	c->status = OCRE_CONTAINER_STATUS_CREATED;
 	c->memory_limit = CONFIG_OCRE_DEFAULT_MEMORY_LIMIT;
+	c->nice = ocre_context_container_nice(ctx);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -609,7 +611,7 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 	}
 	if (c->engine->set_stdio && (ret = dup_run_fds_locked(c, message, sizeof(message))) != OCRE_OK)
 		return fail_start_unlock(c, observed, (ocre_err_t)ret, message);
-	w = ocre_pool_reserve(c->pool, &c->thread);
+	w = ocre_pool_reserve(c->pool, c->nice, &c->thread);
 	if (!w) {
 		close_run_fds(c);
 		snprintf(message, sizeof(message), "cannot start a thread for container %s: %s", c->id,
@@ -981,6 +983,33 @@ size_t ocre_container_get_memory_limit(struct ocre_container *c)
 		return 0;
 	pthread_mutex_lock(&c->lock);
 	v = c->memory_limit;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+int ocre_container_set_nice(struct ocre_container *c, int nice)
+{
+	bool observed = false;
+	int ret;
+
+	if (nice < 0 || nice > OCRE_NICE_MAX)
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "niceness %d is not in 0..%d", nice, OCRE_NICE_MAX);
+	if ((ret = lock_live(c, &observed)) != OCRE_OK)
+		return ret;
+	c->nice = nice;
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return OCRE_OK;
+}
+
+int ocre_container_get_nice(struct ocre_container *c)
+{
+	int v;
+	if (!c)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	v = c->nice;
 	pthread_mutex_unlock(&c->lock);
 	return v;
 }

@@ -25,6 +25,7 @@ struct ocre_context {
 	struct ocre_bus *bus;          /* messaging (messaging.c) */
 	struct ocre_devices *devices;  /* sensor and GPIO providers (devices.c) */
 	int lock_fd;                   /* <workdir>/.lock, flock()ed exclusively while the context lives */
+	int container_nice;            /* niceness of new containers (atomic) */
 	bool closing;
 };
 
@@ -65,6 +66,11 @@ static int lock_workdir(const char *workdir)
 const char *ocre_context_containers_dir(const struct ocre_context *ctx)
 {
 	return ctx->containers_dir;
+}
+
+int ocre_context_container_nice(struct ocre_context *ctx)
+{
+	return __atomic_load_n(&ctx->container_nice, __ATOMIC_RELAXED);
 }
 
 struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx)
@@ -126,6 +132,7 @@ struct ocre_context *ocre_create_context(const char *workdir)
 		goto err_resolved;
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->lock_fd = -1;
+	ctx->container_nice = CONFIG_OCRE_CONTAINER_NICE;
 	ctx->workdir = resolved;
 	ctx->images_dir = ocre_path_join(resolved, "images");
 	ctx->containers_dir = ocre_path_join(resolved, "containers");
@@ -512,6 +519,23 @@ const char *ocre_context_get_working_directory(const struct ocre_context *ctx)
 	if (!ctx || !ocre_context_is_registered((struct ocre_context *)ctx))
 		return NULL;
 	return ctx->workdir;
+}
+
+int ocre_context_set_container_nice(struct ocre_context *ctx, int nice)
+{
+	if (!valid_context(ctx))
+		return ocre_last_error();
+	if (nice < 0 || nice > OCRE_NICE_MAX)
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "niceness %d is not in 0..%d", nice, OCRE_NICE_MAX);
+	__atomic_store_n(&ctx->container_nice, nice, __ATOMIC_RELAXED);
+	return OCRE_OK;
+}
+
+int ocre_context_get_container_nice(struct ocre_context *ctx)
+{
+	if (!valid_context(ctx))
+		return -1;
+	return ocre_context_container_nice(ctx);
 }
 
 long long ocre_context_get_image_size(struct ocre_context *ctx, const char *image)

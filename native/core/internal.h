@@ -43,9 +43,10 @@ void ocre_timer_shutdown(void);
 struct ocre_thread_pool;
 struct ocre_worker;
 struct ocre_thread_pool *ocre_pool_new(void); /* NULL with the last error set */
-/* Take a parked thread, or start one, for one job (its id in @p thread).
- * NULL with the last error set. Must be followed by ocre_pool_dispatch(). */
-struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, pthread_t *thread);
+/* Take a parked thread, or start one, for one job (its id in @p thread) that
+ * runs at niceness @p nice (0..19) above the thread's creator's. NULL with
+ * the last error set. Must be followed by ocre_pool_dispatch(). */
+struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, pthread_t *thread);
 /* Run fn(arg) on the reserved thread, then park it (it may be reserved
  * again from then on), then run finish(arg) (may be NULL): the job's last
  * step, which must not wait for another job. */
@@ -69,6 +70,7 @@ void ocre_container_list_set_next_locked(struct ocre_container *c, struct ocre_c
 /* ---- context.c ---- */
 const char *ocre_context_containers_dir(const struct ocre_context *ctx);
 struct ocre_thread_pool *ocre_context_pool(const struct ocre_context *ctx);
+int ocre_context_container_nice(struct ocre_context *ctx); /* niceness of new containers */
 struct ocre_bus *ocre_context_bus(const struct ocre_context *ctx);
 struct ocre_devices *ocre_context_devices(const struct ocre_context *ctx);
 

@@ -5,6 +5,12 @@
  * a thread per run costs more than the run of a small module; a parked
  * thread is woken with one condition signal instead.
  *
+ * Each job runs at the niceness its reservation asks for, added to the
+ * niceness the thread was created with. A thread can raise its niceness
+ * without privilege but not lower it again, so a reservation takes a parked
+ * thread already at that niceness, else one below it (raised), else a new
+ * thread (created at the creator's niceness).
+ *
  * A finished job parks its thread again, unless CONFIG_OCRE_THREAD_POOL_IDLE
  * threads are parked already; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS
  * ends. Threads that ended are joined by the next reserve and by
@@ -33,6 +39,9 @@ struct ocre_worker {
 	void (*fn)(void *);  /* the job handed over, NULL while parked */
 	void (*finish)(void *);
 	void *arg;
+	int base_nice;                 /* the thread's niceness when it was created */
+	int nice;                      /* added to base_nice now */
+	int want_nice;                 /* what the reservation asks for the job */
 	bool reserved;                 /* taken by ocre_pool_reserve(): a job follows */
 	bool ended;                    /* returned from worker_main: join it */
 	struct ocre_worker *next_idle; /* in pool->idle while parked */
@@ -81,8 +90,10 @@ static void *worker_main(void *arg)
 	void (*fn)(void *), (*finish)(void *);
 	void *job;
 	bool park;
+	int want;
 
-	ocre_platform_lower_thread_priority();
+	ocre_platform_container_thread_init();
+	w->base_nice = ocre_platform_thread_nice();
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		/* Parked (or reserved, waiting for the job). */
@@ -103,8 +114,15 @@ static void *worker_main(void *arg)
 		w->finish = NULL;
 		w->arg = NULL;
 		w->reserved = false;
+		want = w->want_nice;
 		pthread_mutex_unlock(&pool->lock);
 
+		if (w->nice != want) {
+			/* Only raised (take_idle_locked): refused only where the OS
+			 * forbids setpriority altogether, which costs fairness only. */
+			ocre_platform_set_thread_nice(w->base_nice + want);
+			w->nice = want;
+		}
 		fn(job);
 
 		/* Parked before the job's finish, so that whoever the finish lets
@@ -164,7 +182,26 @@ struct ocre_thread_pool *ocre_pool_new(void)
 	return pool;
 }
 
-struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, pthread_t *thread)
+/* The parked thread best placed to run at niceness @p nice: one at that
+ * niceness, else the highest one below it. NULL if every one is above. */
+static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int nice)
+{
+	struct ocre_worker *w, *best = NULL;
+
+	for (w = pool->idle; w; w = w->next_idle) {
+		if (w->nice == nice) {
+			best = w;
+			break;
+		}
+		if (w->nice < nice && (!best || w->nice > best->nice))
+			best = w;
+	}
+	if (best)
+		unlink_idle_locked(pool, best);
+	return best;
+}
+
+struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, pthread_t *thread)
 {
 	struct ocre_worker *w;
 	pthread_condattr_t cattr;
@@ -179,11 +216,9 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, pthread_t *
 	}
 	if (pool->ended_count > 0)
 		reap_locked(pool);
-	w = pool->idle;
+	w = take_idle_locked(pool, nice);
 	if (w) {
-		pool->idle = w->next_idle;
-		w->next_idle = NULL;
-		pool->idle_count--;
+		w->want_nice = nice;
 		w->reserved = true;
 		*thread = w->thread;
 		pthread_mutex_unlock(&pool->lock);
@@ -197,6 +232,7 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, pthread_t *
 		return NULL;
 	}
 	w->pool = pool;
+	w->want_nice = nice;
 	w->reserved = true;
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);

@@ -36,6 +36,9 @@ typedef enum {
 	OCRE_CONTAINER_STATUS_ERROR,
 } ocre_container_status_t;
 
+/** Largest niceness a container's runs may be given (Linux's range ends at 19). */
+#define OCRE_NICE_MAX 19
+
 /** Default grace period of ocre_container_stop(), in milliseconds. */
 #define OCRE_STOP_DEFAULT_GRACE_MS 10000
 
@@ -165,6 +168,20 @@ int ocre_container_get_exit(struct ocre_container *container, struct ocre_exit_i
  * the next ocre_container_start() returns.
  */
 int ocre_container_set_stdio(struct ocre_container *container, int stdin_fd, int stdout_fd, int stderr_fd);
+
+/**
+ * Niceness of the container's runs from its next start on (ocre-node
+ * addition): 0..OCRE_NICE_MAX, added to the niceness of the
+ * thread that created the run's thread; the default is its context's
+ * (ocre_context_set_container_nice()). A running container keeps the
+ * niceness it started with.
+ * @return 0; OCRE_ERR_INVALID_ARGUMENT (out of range), OCRE_ERR_NOT_FOUND
+ *         (removed).
+ */
+int ocre_container_set_nice(struct ocre_container *container, int nice);
+
+/** The niceness its next run gets (see ocre_container_set_nice()); -1 for NULL. */
+int ocre_container_get_nice(struct ocre_container *container);
 
 /**
  * Limit the container's memory (its WebAssembly linear memory) to @p bytes

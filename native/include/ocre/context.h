@@ -158,6 +158,24 @@ int ocre_context_get_containers_retained(struct ocre_context *context, struct oc
 const char *ocre_context_get_working_directory(const struct ocre_context *context);
 
 /**
+ * Niceness given to the runs of containers created from now on in @p context
+ * (ocre-node addition): 0..OCRE_NICE_MAX (container.h), added to the niceness of the
+ * thread that starts the run's thread (normally the process's). Default
+ * CONFIG_OCRE_CONTAINER_NICE (0): containers compete for the CPU like any
+ * other thread, so a CPU-bound one is not starved by other busy processes.
+ * Higher values let the process's own threads (its event loop) and other
+ * processes win the CPU from busy containers, at the cost of those
+ * containers' throughput (and how soon a busy one notices a kill) when the
+ * host is loaded. Change a single container with ocre_container_set_nice().
+ * @return 0; OCRE_ERR_INVALID_ARGUMENT for an unknown context or a value
+ *         out of range.
+ */
+int ocre_context_set_container_nice(struct ocre_context *context, int nice);
+
+/** The niceness new containers of @p context get, or -1 for an unknown context. */
+int ocre_context_get_container_nice(struct ocre_context *context);
+
+/**
  * Size in bytes of image @p image of the context's image store, without
  * loading it (ocre-node addition: lets a caller choose how to create).
  * @return the size, or -1 with the last error set: OCRE_ERR_INVALID_ARGUMENT,

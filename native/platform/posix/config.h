@@ -14,11 +14,15 @@
 #endif
 
 /* Niceness added to each container thread (setpriority on the thread's own
- * id, Linux), so that the thread running the caller's event loop wins the
- * CPU over busy containers. 0 keeps the creator's priority. Raising a
+ * id, Linux) relative to the thread that created it, unless the context or
+ * the container says otherwise (ocre_context_set_container_nice(),
+ * ocre_container_set_nice()). 0: containers compete for the CPU on equal
+ * terms with the process's other threads and with other processes, which is
+ * what a CPU-bound container needs on a loaded host; higher values let the
+ * event loop and other processes win (see docs/platform.md). Raising a
  * thread's niceness needs no privilege. */
 #ifndef CONFIG_OCRE_CONTAINER_NICE
-#define CONFIG_OCRE_CONTAINER_NICE 10
+#define CONFIG_OCRE_CONTAINER_NICE 0
 #endif
 
 /* 1: container threads run under SCHED_IDLE (Linux; no privilege needed):

@@ -1,5 +1,5 @@
 /* Linux services of the core (platform/system.h): container thread
- * priority (SCHED_IDLE or a niceness on the thread's own id) and random ids
+ * priority (SCHED_IDLE, and a niceness on the thread's own id) and random ids
  * (getrandom). */
 #define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
@@ -20,30 +20,40 @@ LOG_MODULE_REGISTER(threads);
 
 /* Linux scheduling attributes are per thread: the policy and the niceness
  * of the thread's own id. */
-void ocre_platform_lower_thread_priority(void)
+void ocre_platform_container_thread_init(void)
 {
 #if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
 	struct sched_param param;
 
 	memset(&param, 0, sizeof(param));
-	if (sched_setscheduler(0, SCHED_IDLE, &param) == 0)
-		return;
-	LOG_DBG("SCHED_IDLE: %s", strerror(errno));
+	if (sched_setscheduler(0, SCHED_IDLE, &param) != 0)
+		LOG_DBG("SCHED_IDLE: %s", strerror(errno));
 #endif
-#if CONFIG_OCRE_CONTAINER_NICE > 0
-	{
-		pid_t tid = (pid_t)syscall(SYS_gettid);
-		int now;
+}
 
-		errno = 0;
-		now = getpriority(PRIO_PROCESS, (id_t)tid);
-		if (now == -1 && errno != 0)
-			return;
-		now += CONFIG_OCRE_CONTAINER_NICE;
-		if (setpriority(PRIO_PROCESS, (id_t)tid, now > 19 ? 19 : now) != 0)
-			LOG_DBG("setpriority: %s", strerror(errno));
+int ocre_platform_thread_nice(void)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int now;
+
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, (id_t)tid);
+	return now == -1 && errno != 0 ? 0 : now;
+}
+
+int ocre_platform_set_thread_nice(int nice)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	if (nice > 19)
+		nice = 19;
+	if (nice < -20)
+		nice = -20;
+	if (setpriority(PRIO_PROCESS, (id_t)tid, nice) != 0) {
+		LOG_DBG("setpriority(%d): %s", nice, strerror(errno));
+		return -1;
 	}
-#endif
+	return 0;
 }
 
 void ocre_platform_random(void *buf, size_t size)

@@ -14,13 +14,23 @@ extern "C" {
 #endif
 
 /**
- * Lower the calling thread's scheduling priority below that of the threads
- * that start containers (normally the one running the caller's event loop),
- * as the platform's configuration says. Called once by each container
- * thread. Failure (e.g. a seccomp filter) only costs fairness: it is logged
- * at debug level, never reported.
+ * Give the calling thread the scheduling policy the platform's configuration
+ * asks for container threads (Linux: SCHED_IDLE when
+ * CONFIG_OCRE_CONTAINER_SCHED_IDLE is set; nothing by default). Called once
+ * by each container thread. Failure (e.g. a seccomp filter) only costs
+ * fairness: it is logged at debug level, never reported.
  */
-void ocre_platform_lower_thread_priority(void);
+void ocre_platform_container_thread_init(void);
+
+/** The calling thread's niceness (-20..19; 0 where it cannot be read). */
+int ocre_platform_thread_nice(void);
+
+/**
+ * Set the calling thread's niceness to @p nice (clamped to -20..19). Raising
+ * it needs no privilege; lowering it may (RLIMIT_NICE, CAP_SYS_NICE).
+ * @return 0, or -1 (logged at debug level) where the OS refused.
+ */
+int ocre_platform_set_thread_nice(int nice);
 
 /**
  * Fill @p buf with @p size random bytes (not for keys: ids only). Never

@@ -1,0 +1,181 @@
+/* Container priority: the niceness of a context's containers and of one
+ * container (ocre_context_set_container_nice(), ocre_container_set_nice())
+ * is the niceness of the thread that runs it, read back from
+ * /proc/self/task/<tid>/stat; out-of-range values are refused; a parked
+ * thread at a higher niceness (which it cannot leave without privilege) is
+ * not reused for a run that asks for a lower one. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char *sleep_args[] = {"60", NULL};
+
+/* Niceness of thread @p tid (field 19 of its stat), or 100 if unreadable. */
+static int task_nice(const char *tid)
+{
+	char path[64], buf[1024], *p;
+	int i, nice = 100;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	if (!(f = fopen(path, "r")))
+		return 100;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+		/* field 3 follows the command's closing parenthesis: p ends on the space before field 19 */
+		for (i = 3; i <= 19 && p; i++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			nice = atoi(p + 1);
+	}
+	fclose(f);
+	return nice;
+}
+
+/* How many of this process's threads run at niceness @p nice. */
+static int threads_at(int nice)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && task_nice(e->d_name) == nice)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int base_nice(void)
+{
+	return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+
+/* Start a detached sleeper (ocre_container_start returns once the engine has
+ * begun the run, on its thread, at its niceness). */
+static struct ocre_container *start_sleeper(int nice)
+{
+	struct ocre_container *c = test_create("sleeper.wasm", NULL, true, sleep_args, -1, -1, -1);
+
+	CHECK(c != NULL);
+	if (!c)
+		return NULL;
+	if (nice >= 0)
+		CHECK_INT(ocre_container_set_nice(c, nice), 0);
+	CHECK_INT(ocre_container_start(c), 0);
+	return c;
+}
+
+static void end(struct ocre_container *c)
+{
+	int status = 0;
+
+	CHECK_INT(ocre_container_kill(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+static void default_is_the_creators_niceness(void)
+{
+	struct ocre_container *c;
+	int base = base_nice(), before = threads_at(base);
+
+	CHECK_INT(ocre_context_get_container_nice(test_context()), 0);
+	c = start_sleeper(-1);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_get_nice(c), 0);
+	CHECK_INT(threads_at(base), before + 1); /* the container's thread */
+	end(c);
+}
+
+static void context_and_container_niceness_apply_to_the_thread(void)
+{
+	struct ocre_container *a, *b, *z;
+	int base = base_nice();
+
+	if (base > 19 - 7) {
+		printf("     skipped: this process runs at niceness %d, too high to tell 3 and 7 apart\n", base);
+		return;
+	}
+	CHECK_INT(threads_at(base + 7), 0);
+	CHECK_INT(ocre_context_set_container_nice(test_context(), 7), 0);
+	CHECK_INT(ocre_context_get_container_nice(test_context()), 7);
+	a = start_sleeper(-1); /* the context's */
+	if (!a)
+		return;
+	CHECK_INT(ocre_container_get_nice(a), 7);
+	CHECK_INT(threads_at(base + 7), 1);
+	end(a); /* its thread parks at niceness 7 */
+	CHECK_INT(threads_at(base + 7), 1);
+
+	/* a container's own value wins; the parked thread at 7 cannot go back
+	 * to 3 without privilege, so a new thread runs it */
+	b = start_sleeper(3);
+	if (!b)
+		return;
+	CHECK_INT(ocre_container_get_nice(b), 3);
+	CHECK_INT(threads_at(base + 3), 1);
+	end(b);
+
+	/* back to 0: a thread at the creator's niceness, never one raised */
+	CHECK_INT(ocre_context_set_container_nice(test_context(), 0), 0);
+	z = start_sleeper(-1);
+	if (!z)
+		return;
+	CHECK_INT(ocre_container_get_nice(z), 0);
+	CHECK_INT(threads_at(base + 3), 1); /* b's thread, parked */
+	CHECK_INT(threads_at(base + 7), 1); /* a's thread, parked */
+	end(z);
+
+	/* a parked thread below the wanted niceness is raised, not replaced */
+	a = start_sleeper(7);
+	b = start_sleeper(7);
+	if (!a || !b)
+		return;
+	CHECK_INT(threads_at(base + 7), 2);
+	CHECK_INT(threads_at(base + 3), 0); /* raised from 3 to 7 */
+	end(a);
+	end(b);
+}
+
+static void out_of_range_values_are_refused(void)
+{
+	struct ocre_container *c = test_create("trivial.wasm", NULL, true, NULL, -1, -1, -1);
+
+	CHECK_INT(ocre_context_set_container_nice(test_context(), -1), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_context_set_container_nice(test_context(), OCRE_NICE_MAX + 1), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_context_set_container_nice(NULL, 1), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_context_get_container_nice(NULL), -1);
+	CHECK_INT(ocre_context_get_container_nice(test_context()), 0); /* unchanged */
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_set_nice(c, -1), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_set_nice(c, 20), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_set_nice(NULL, 1), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_get_nice(NULL), -1);
+	CHECK_INT(ocre_container_get_nice(c), 0);
+	CHECK_INT(ocre_container_set_nice(c, OCRE_NICE_MAX), 0);
+	CHECK_INT(ocre_container_get_nice(c), OCRE_NICE_MAX);
+	ocre_container_retain(c);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	CHECK_INT(ocre_container_set_nice(c, 1), OCRE_ERR_NOT_FOUND);
+	ocre_container_release(c);
+}
+
+int main(void)
+{
+	test_setup();
+	RUN(default_is_the_creators_niceness);
+	RUN(context_and_container_niceness_apply_to_the_thread);
+	RUN(out_of_range_values_are_refused);
+	test_teardown();
+	return test_finish();
+}
