@@ -22,7 +22,6 @@ export async function benchAot(d) {
   try {
     for (const f of ['trivial', 'hello', 'trap', 'sha256'])
       fs.copyFileSync(path.join(fixtures, `${f}.wasm`), path.join(wd, 'images', `${f}.wasm`))
-    fs.copyFileSync(path.join(fixtures, 'sha256.wasm'), path.join(wd, 'images', 'sha256-native.wasm'))
     try {
       await ctx.images.compile('trivial.wasm')
     } catch (err) {
@@ -48,12 +47,8 @@ export async function benchAot(d) {
       })
       console.error(`  compile ${name}: ${t.toFixed(0)} ms, artifact ${aot.size} B`)
     }
-    const tNative = nowUs()
-    await ctx.images.compile('sha256-native.wasm', { cpu: 'native' })
-    const native = (await ctx.images.get('sha256-native.wasm')).aot
-    console.error(`  compile sha256 --cpu native (${native.cpu}): ${((nowUs() - tNative) / 1000).toFixed(0)} ms`)
-
-    // compute: sha256 of 32 MiB, median of 3 (or 1 with --quick), all in this run
+    // compute, median of 3 (or 1 with --quick), all in this run: sha256 of
+    // 32 MiB (integer) and nbody, 2,000,000 steps (floating point)
     const reps = quick ? 1 : 3
     const ms = async (fn) => {
       const xs = []
@@ -64,25 +59,45 @@ export async function benchAot(d) {
       }
       return median(xs)
     }
-    const nativeBin = path.join(root, 'bench', 'native', 'sha256')
-    const nat = await ms(() => execFileSync(nativeBin, ['32']))
-    const v8 = await ms(() => d.wasiRunMain(d.wasmModule('sha256.wasm'), ['32']))
-    let digest
-    const aotX = await ms(async () => {
-      const r = await ctx.run('sha256.wasm', { args: ['32'], tier: 'aot' })
-      digest = r.stdout.toString().trim()
-    })
-    const aotN = await ms(() => ctx.run('sha256-native.wasm', { args: ['32'], tier: 'aot' }))
-    const interp = await ms(() => ctx.run('sha256.wasm', { args: ['32'], tier: 'interpreter' }))
-    record('aot compute', 'native gcc -O2 (same run)', nat, 'ms', { ratio: 1 })
-    record('aot compute', 'node:wasi (V8) (same run)', v8, 'ms', { ratio: v8 / nat })
-    record('aot compute', 'ocre-node AOT, --cpu x86-64', aotX, 'ms', { ratio: aotX / nat, ratioToV8: aotX / v8, digest })
-    record('aot compute', `ocre-node AOT, --cpu native (${native.cpu})`, aotN, 'ms', { ratio: aotN / nat, ratioToV8: aotN / v8 })
-    record('aot compute', 'ocre-node interpreter (same run)', interp, 'ms', { ratio: interp / nat, ratioToV8: interp / v8 })
-    console.error(
-      `  sha256 32 MiB: native ${nat.toFixed(0)} ms, V8 ${(v8 / nat).toFixed(2)}×, AOT ${(aotX / nat).toFixed(2)}× ` +
-        `(native cpu ${(aotN / nat).toFixed(2)}×), interpreter ${(interp / nat).toFixed(1)}×`,
-    )
+    for (const [prog, arg] of [
+      ['sha256', '32'],
+      ['nbody', '2000000'],
+    ]) {
+      const group = prog === 'sha256' ? 'aot compute' : `aot compute ${prog}`
+      fs.copyFileSync(path.join(fixtures, `${prog}.wasm`), path.join(wd, 'images', `${prog}.wasm`))
+      fs.copyFileSync(path.join(fixtures, `${prog}.wasm`), path.join(wd, 'images', `${prog}-native.wasm`))
+      await ctx.images.compile(`${prog}.wasm`)
+      const tNative = nowUs()
+      await ctx.images.compile(`${prog}-native.wasm`, { cpu: 'native' })
+      const native = (await ctx.images.get(`${prog}-native.wasm`)).aot
+      console.error(`  compile ${prog} --cpu native (${native.cpu}): ${((nowUs() - tNative) / 1000).toFixed(0)} ms`)
+      const nativeBin = path.join(root, 'bench', 'native', prog)
+      if (!fs.existsSync(nativeBin)) {
+        // git-ignored: built as scripts/build-fixtures.sh does (host compiler, -O2)
+        fs.mkdirSync(path.dirname(nativeBin), { recursive: true })
+        execFileSync(process.env.HOST_CC ?? 'gcc', ['-O2', '-o', nativeBin, path.join(fixtures, 'src', `${prog}.c`), '-lm'])
+      }
+      const nat = await ms(() => execFileSync(nativeBin, [arg]))
+      const v8 = await ms(() => d.wasiRunMain(d.wasmModule(`${prog}.wasm`), [arg]))
+      let digest
+      const aotX = await ms(async () => {
+        const r = await ctx.run(`${prog}.wasm`, { args: [arg], tier: 'aot' })
+        digest = r.stdout.toString().trim().replace(/\n/g, ' ')
+      })
+      const aotN = await ms(() => ctx.run(`${prog}-native.wasm`, { args: [arg], tier: 'aot' }))
+      const interp = prog === 'sha256' ? await ms(() => ctx.run(`${prog}.wasm`, { args: [arg], tier: 'interpreter' })) : null
+      record(group, `${prog} ${arg}: native gcc -O2 (same run)`, nat, 'ms', { ratio: 1 })
+      record(group, `${prog} ${arg}: node:wasi (V8) (same run)`, v8, 'ms', { ratio: v8 / nat })
+      record(group, `${prog} ${arg}: ocre-node AOT, --cpu x86-64`, aotX, 'ms', { ratio: aotX / nat, ratioToV8: aotX / v8, note: digest })
+      record(group, `${prog} ${arg}: ocre-node AOT, --cpu native (${native.cpu})`, aotN, 'ms', { ratio: aotN / nat, ratioToV8: aotN / v8 })
+      if (interp !== null)
+        record(group, `${prog} ${arg}: ocre-node interpreter (same run)`, interp, 'ms', { ratio: interp / nat, ratioToV8: interp / v8 })
+      console.error(
+        `  ${prog} ${arg}: native ${nat.toFixed(0)} ms, V8 ${(v8 / nat).toFixed(2)}×, AOT ${(aotX / nat).toFixed(2)}× ` +
+          `(${(aotX / v8).toFixed(2)}× V8; native cpu ${(aotN / nat).toFixed(2)}×, ${(aotN / v8).toFixed(2)}× V8)` +
+          (interp !== null ? `, interpreter ${(interp / nat).toFixed(1)}×` : ''),
+      )
+    }
 
     // cold cycle: the same images, compiled and interpreted, interleaved in blocks
     const n = quick ? 300 : 3000

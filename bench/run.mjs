@@ -6,7 +6,7 @@
 // bench/results/<date>.json. Never part of `npm test`. Method: BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--only NAME[,NAME]]
-//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing, oci, priority)
+//   (NAME: cycle, throughput, memory, many, kill, killblock, compute, log, eventloop, aot, ocreapi, daemon, timing, oci, priority, runcycle)
 // A full run writes bench/results/<date>.json, a partial one <date>-partial.json.
 // Memory is measured in child processes (`--child memory-...`) so that each
 // figure starts from a clean heap.
@@ -27,6 +27,7 @@ import { benchDaemon } from './daemon.mjs'
 import { benchTiming } from './timing.mjs'
 import { benchOci } from './oci.mjs'
 import { benchPriority } from './priority.mjs'
+import { benchRunCycle } from './run-cycle.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -75,7 +76,7 @@ const forceGc = vm.runInNewContext('gc')
 async function openCtx() {
   const wd = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-bench-'))
   const ctx = await ocre.open({ workdir: wd })
-  for (const f of ['trivial', 'hello', 'sleeper', 'spin', 'cat', 'sha256', 'chatty', 'hostile', 'start-spin'])
+  for (const f of ['trivial', 'hello', 'exit-code', 'sleeper', 'spin', 'cat', 'sha256', 'chatty', 'hostile', 'start-spin'])
     fs.copyFileSync(path.join(fixtures, `${f}.wasm`), path.join(wd, 'images', `${f}.wasm`))
   return { ctx, wd, done: async () => (await ctx.close(), fs.rmSync(wd, { recursive: true, force: true })) }
 }
@@ -665,6 +666,8 @@ async function main() {
   if (want('daemon')) await benchDaemon({ ocre, record, recordLatency, nowUs, quick, fixtures, root })
   if (want('timing')) await benchTiming({ openCtx, record, recordLatency, nowUs, sleep, quick, fixtures })
   if (want('oci')) await benchOci({ record, recordLatency, nowUs, quick, fixtures, root })
+  if (want('runcycle'))
+    await benchRunCycle({ openCtx, record, recordLatency, nowUs, quick, wasiRunMain, wasmModule, forceGc, fmt, stats })
   if (want('priority')) await benchPriority({ openCtx, record, nowUs, sleep, quick, fmt, wasiRunMain, wasmModule })
 
   const lines = ['| benchmark | variant | median / value | p99 | unit | notes |', '| --- | --- | ---: | ---: | --- | --- |']

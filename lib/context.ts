@@ -275,6 +275,9 @@ export class Context implements AsyncDisposable {
     const site = captureCallSite(this.run)
     checkNonEmptyString(image, 'image')
     const { native, stdio, rest } = parseCreateOptions(options, 'options', RUN_KEYS, image)
+    // No input: the program reads end-of-file from /dev/null, with no pipe
+    // and stream to make and tear down (a third of a piped run's cost).
+    if (rest.input === undefined && stdio[0].kind === 'pipe') stdio[0] = { kind: 'fd', fd: binding.devNull() }
     const signal = rest.signal === undefined ? undefined : checkSignal(rest.signal, 'options.signal')
     const input = rest.input
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))

@@ -122,7 +122,7 @@ export interface RunOptions extends Omit<CreateOptions, 'image' | 'detached'> {
   signal?: AbortSignal
   /**
    * Written to the container's stdin (when it is `'pipe'`), which is then
-   * closed. Without it a piped stdin is closed at once (the program reads EOF).
+   * closed. Without it a piped stdin reads EOF at once (it is /dev/null).
    */
   input?: string | Uint8Array
   /**

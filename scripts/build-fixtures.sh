@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the WebAssembly test fixtures: test/fixtures/src/NAME.c -> test/fixtures/NAME.wasm
-# (and bench/native/sha256 from the same sha256.c with the host compiler), and
+# (and bench/native/sha256 and nbody from the same sources with the host compiler), and
 # the hand-written test/fixtures/wat/NAME.wat -> test/fixtures/NAME.wasm (wat2wasm).
 #
 # Usage: scripts/build-fixtures.sh [NAME...]     (default: every fixture)
@@ -97,13 +97,13 @@ for name in "${names[@]}"; do
   mv "$tmp/$name.wasm" "$out_dir/$name.wasm"
   printf '%-32s %7d bytes\n' "test/fixtures/$name.wasm" "$(wc -c <"$out_dir/$name.wasm")"
 
-  if [[ "$name" == sha256 ]]; then
+  if [[ "$name" == sha256 || "$name" == nbody ]]; then
     if command -v "$HOST_CC" >/dev/null 2>&1; then
       mkdir -p "$native_dir"
-      "$HOST_CC" -O2 -o "$native_dir/sha256" "$src"
-      echo "bench/native/sha256 (native, $HOST_CC -O2)"
+      "$HOST_CC" -O2 -o "$native_dir/$name" "$src" -lm
+      echo "bench/native/$name (native, $HOST_CC -O2)"
     else
-      echo "build-fixtures: warning: $HOST_CC not found, bench/native/sha256 not built" >&2
+      echo "build-fixtures: warning: $HOST_CC not found, bench/native/$name not built" >&2
     fi
   fi
 done

@@ -33,6 +33,15 @@
 #define CONFIG_OCRE_CONTAINER_SCHED_IDLE 0
 #endif
 
+/* 1: container threads run under SCHED_BATCH (Linux; no privilege needed):
+ * the same CPU share as SCHED_OTHER at the same niceness, but a container
+ * thread that wakes up (a start, the end of a sleep) never preempts the
+ * thread that is running, such as the event loop that just started it; it
+ * waits for that thread's slice or a free CPU. */
+#ifndef CONFIG_OCRE_CONTAINER_SCHED_BATCH
+#define CONFIG_OCRE_CONTAINER_SCHED_BATCH 1
+#endif
+
 /* Container threads are reused: a finished run parks its thread for the
  * next start of the same context. At most CONFIG_OCRE_THREAD_POOL_IDLE stay
  * parked; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS ends. */

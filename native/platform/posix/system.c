@@ -1,6 +1,6 @@
 /* Linux services of the core (platform/system.h): container thread
- * priority (SCHED_IDLE, and a niceness on the thread's own id) and random ids
- * (getrandom). */
+ * priority (SCHED_BATCH or SCHED_IDLE, and a niceness on the thread's own id)
+ * and random ids (getrandom). */
 #define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
 #include <sched.h>
@@ -22,12 +22,18 @@ LOG_MODULE_REGISTER(threads);
  * of the thread's own id. */
 void ocre_platform_container_thread_init(void)
 {
-#if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
 	struct sched_param param;
 
 	memset(&param, 0, sizeof(param));
-	if (sched_setscheduler(0, SCHED_IDLE, &param) != 0)
-		LOG_DBG("SCHED_IDLE: %s", strerror(errno));
+	(void)param;
+#if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
+	if (sched_setscheduler(0, SCHED_IDLE, &param) == 0)
+		return;
+	LOG_DBG("SCHED_IDLE: %s", strerror(errno));
+#endif
+#if CONFIG_OCRE_CONTAINER_SCHED_BATCH && defined(SCHED_BATCH)
+	if (sched_setscheduler(0, SCHED_BATCH, &param) != 0)
+		LOG_DBG("SCHED_BATCH: %s", strerror(errno));
 #endif
 }
 
