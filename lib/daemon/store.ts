@@ -53,6 +53,11 @@ export interface State {
   running: boolean
   /** Stopped or killed through the API (unless-stopped then stays down). */
   manuallyStopped: boolean
+  /**
+   * Paused through the API (absent in records of earlier versions: false).
+   * A container that should run and was paused comes back paused.
+   */
+  paused?: boolean
   restartCount: number
   startedAt: string | null
   lastExit: LastExit | null

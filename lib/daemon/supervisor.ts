@@ -335,6 +335,8 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       m.startedReported = true
     }
     m.state.lastExit = { ...result, time: new Date().toISOString() }
+    // stopped by the shutdown, a paused container comes back paused; any other end unpauses it
+    if (!this.#shuttingDown) m.state.paused = false
     this.#emit(m, 'die', { exitCode: result.exitCode, reason: result.reason })
     if (m.removing) return
     if (this.#shuttingDown) {
@@ -442,6 +444,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     m.streak = 0
     m.state.restartCount = 0
     m.state.running = true
+    m.state.paused = false
     m.state.manuallyStopped = false
     await this.#startRun(m, c, 'start')
     await this.#persist(m)
@@ -489,11 +492,14 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     return this.info(m)
   }
 
+  /** Pause; the paused state is on disk before the reply (a new daemon brings it back paused). */
   async pause(id: string): Promise<ContainerInfo> {
     const m = this.#get(id)
     if (!m.container) throw new OcreError('ERR_OCRE_STATE', `cannot pause container ${id}: it is ${this.status(m)}`)
     await m.container.pause()
+    m.state.paused = true
     this.#emit(m, 'pause')
+    await this.#persist(m)
     return this.info(m)
   }
 
@@ -501,7 +507,9 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     const m = this.#get(id)
     if (!m.container) throw new OcreError('ERR_OCRE_STATE', `cannot unpause container ${id}: it is ${this.status(m)}`)
     await m.container.unpause()
+    m.state.paused = false
     this.#emit(m, 'unpause')
+    await this.#persist(m)
     return this.info(m)
   }
 
@@ -579,7 +587,14 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     for (const m of toStart) {
       try {
         m.state.running = true
-        await this.#startRun(m, m.container!, 'start')
+        const c = m.container!
+        await this.#startRun(m, c, 'start')
+        if (m.state.paused) {
+          if (c.status === 'running') {
+            await c.pause()
+            this.#emit(m, 'pause')
+          } else m.state.paused = false // it ended at once
+        }
         this.#persist(m).catch(() => {})
         started++
       } catch (err) {
