@@ -309,12 +309,23 @@ describe('ocre daemon', function () {
     )
     const ids = (await ok([...w(), 'ps', '-a', '-q'])).trim().split('\n')
     assert.equal(ids.length, 1000)
+    // the fast path (no commander) and commander's (--verbose is not taken by the fast path) agree
+    assert.equal(await ok([...w(), 'ps', '-a', '--format', 'json']), await ok([...w(), 'ps', '-a', '--format', 'json', '--verbose']))
     assert.deepEqual(
       [...ids].sort(),
       Array.from({ length: 1000 }, (_, k) => `k${String(k).padStart(4, '0')}`),
     )
     const table = (await ok([...w(), 'ps', '-a'])).trim().split('\n')
     assert.equal(table.length, 1001)
+    // through a shell pipe (more than a pipe holds at once): every line arrives before ocre exits
+    const q = (a: string) => `'${a.replace(/'/g, "'\\''")}'`
+    const piped = spawn('sh', ['-c', `${[process.execPath, BIN, ...w(), 'ps', '-a', '--format', 'json'].map(q).join(' ')} | wc -l`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let lines = ''
+    piped.stdout.setEncoding('utf8').on('data', (d) => (lines += d))
+    assert.equal(await new Promise((resolve) => piped.on('close', resolve)), 0)
+    assert.equal(lines.trim(), '1000')
     await Promise.all(
       Array.from({ length: 16 }, async (_, lane) => {
         for (let k = lane; k < 1000; k += 16) await (await client.get(`k${String(k).padStart(4, '0')}`))!.remove()
