@@ -6,6 +6,14 @@
 //   prebuilds/linux-arm64/ocre-node.napi.armv8.glibc.node (aarch64-linux-gnu-gcc)
 //   prebuilds/linux-arm/ocre-node.napi.armv7.glibc.node   (arm-linux-gnueabihf-gcc)
 //
+// and beside each addon the OCI runtime `ocre-oci` (native/oci/) with the
+// cJSON library it links, `libcjson.so.1`, and cJSON's copyright notice
+// (MIT): ocre-oci finds the library beside itself ($ORIGIN), so a prebuilt
+// install needs nothing more on the machine. Built against Debian's
+// libcjson-dev of that architecture (multiarch: `dpkg --add-architecture
+// arm64; dpkg --add-architecture armhf; apt-get update; apt-get install
+// libcjson-dev:arm64 libcjson-dev:armhf`, as .ci/run does).
+//
 // Each is CMakeLists.txt built with that target's compiler (WAMR for that
 // architecture, its AOT loader included), against the Node-API headers of
 // the `node-api-headers` package (Node-API only: one binary per target for
@@ -31,14 +39,41 @@ const require = createRequire(path.join(root, 'package.json'))
 
 /** The shipped targets: where the binary goes and how it is compiled. */
 export const TARGETS = {
-  x64: { dir: 'linux-x64', file: 'ocre-node.napi.glibc.node', triple: null, processor: 'x86_64' },
-  arm64: { dir: 'linux-arm64', file: 'ocre-node.napi.armv8.glibc.node', triple: 'aarch64-linux-gnu', processor: 'aarch64' },
-  armv7: { dir: 'linux-arm', file: 'ocre-node.napi.armv7.glibc.node', triple: 'arm-linux-gnueabihf', processor: 'armv7l' },
+  x64: { dir: 'linux-x64', file: 'ocre-node.napi.glibc.node', triple: null, multiarch: 'x86_64-linux-gnu', debArch: 'amd64', processor: 'x86_64' },
+  arm64: { dir: 'linux-arm64', file: 'ocre-node.napi.armv8.glibc.node', triple: 'aarch64-linux-gnu', multiarch: 'aarch64-linux-gnu', debArch: 'arm64', processor: 'aarch64' },
+  armv7: { dir: 'linux-arm', file: 'ocre-node.napi.armv7.glibc.node', triple: 'arm-linux-gnueabihf', multiarch: 'arm-linux-gnueabihf', debArch: 'armhf', processor: 'armv7l' },
 }
+
+/** What goes beside each addon: the OCI runtime, its cJSON and cJSON's notice. */
+export const OCI_FILES = ['ocre-oci', 'libcjson.so.1', 'libcjson.copyright']
 
 export function prebuildPath(arch) {
   const t = TARGETS[arch]
   return path.join(root, 'prebuilds', t.dir, t.file)
+}
+
+/** The files a complete prebuild of `arch` has. */
+export function prebuildFiles(arch) {
+  const dir = path.dirname(prebuildPath(arch))
+  return [prebuildPath(arch), ...OCI_FILES.map((f) => path.join(dir, f))]
+}
+
+/** Debian's cJSON of the target (libcjson-dev:ARCH), or why it cannot be used. */
+function cjsonOf(t) {
+  const lib = `/usr/lib/${t.multiarch}/libcjson.so`
+  if (!fs.existsSync('/usr/include/cjson/cJSON.h') || !fs.existsSync(lib))
+    fail(`${t.dir}: cJSON for ${t.debArch} is not installed (Debian: ` +
+      (t.debArch === 'amd64' ? 'apt-get install libcjson-dev' :
+        `dpkg --add-architecture ${t.debArch} && apt-get update && apt-get install libcjson-dev:${t.debArch}`) + ')')
+  return { include: '/usr/include', lib, copyright: '/usr/share/doc/libcjson1/copyright' }
+}
+
+/** Copy `from` to `to` atomically, stripped. */
+function install(from, to, strip) {
+  const tmp = `${to}.tmp-${process.pid}`
+  fs.copyFileSync(from, tmp)
+  if (strip) run(strip, ['--strip-unneeded', tmp])
+  fs.renameSync(tmp, to)
 }
 
 function fail(message) {
@@ -73,6 +108,7 @@ function build(arch) {
   } catch {
     fail('the node-api-headers package is missing (a development dependency: run npm ci)')
   }
+  const cjson = cjsonOf(t)
   const buildDir = path.join(root, 'build', 'prebuild', arch)
   const outDir = path.join(buildDir, 'out')
   const config = [
@@ -81,6 +117,10 @@ function build(arch) {
     '-DOCRE_BUILD_ADDON=ON',
     '-DOCRE_BUILD_TESTS=OFF',
     '-DOCRE_AOTC=OFF',
+    '-DOCRE_OCI=ON',
+    '-DOCRE_OCI_RPATH_ORIGIN=ON',
+    `-DOCRE_CJSON_INCLUDE_DIR=${cjson.include}`,
+    `-DOCRE_CJSON_LIBRARY=${cjson.lib}`,
     `-DOCRE_NODE_INCLUDE_DIR=${headers}`,
     `-DOCRE_ADDON_OUTPUT_DIR=${outDir}`,
     `-DCMAKE_C_COMPILER=${cc}`,
@@ -99,21 +139,22 @@ function build(arch) {
   }
   process.stdout.write(`\n== prebuild ${arch} (${t.triple ?? 'host'})\n`)
   run('cmake', config)
-  run('cmake', ['--build', buildDir, '--target', 'ocre_node'])
+  run('cmake', ['--build', buildDir, '--target', 'ocre_node', 'ocre-oci'])
   const dest = prebuildPath(arch)
-  fs.mkdirSync(path.dirname(dest), { recursive: true })
-  const tmp = `${dest}.tmp-${process.pid}`
-  fs.copyFileSync(path.join(outDir, 'ocre_node.node'), tmp)
-  run(strip, ['--strip-unneeded', tmp])
-  fs.renameSync(tmp, dest)
-  process.stdout.write(`${path.relative(root, dest)}: ${fs.statSync(dest).size} bytes\n`)
+  const dir = path.dirname(dest)
+  fs.mkdirSync(dir, { recursive: true })
+  install(path.join(outDir, 'ocre_node.node'), dest, strip)
+  install(path.join(outDir, 'ocre-oci'), path.join(dir, 'ocre-oci'), strip)
+  install(fs.realpathSync(cjson.lib), path.join(dir, 'libcjson.so.1'), strip)
+  install(cjson.copyright, path.join(dir, 'libcjson.copyright'), null)
+  for (const f of prebuildFiles(arch)) process.stdout.write(`${path.relative(root, f)}: ${fs.statSync(f).size} bytes\n`)
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const argv = process.argv.slice(2)
   if (argv.includes('--check')) {
-    const missing = Object.keys(TARGETS).filter((a) => !fs.existsSync(prebuildPath(a)))
+    const missing = Object.keys(TARGETS).filter((a) => !prebuildFiles(a).every((f) => fs.existsSync(f)))
     if (missing.length)
       fail(`prebuilds missing for ${missing.join(', ')}: run \`npm run prebuild:all\` before packing ` +
         '(the package must ship all three)')

