@@ -23,6 +23,8 @@ export interface CommandKit {
   withGlobals: (cmd: Command) => Command
   defineRun: (parent: Command) => Command
   io: Io
+  /** The exit status of the command line (attach: the container's). */
+  setStatus: (code: number) => void
 }
 
 function daemonGlobals(g: GlobalOptions) {
@@ -211,6 +213,22 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
           )
           .argument('<id...>', 'container ids'),
       ).action(withDaemon(async (t, _g, ids: string[]) => containers().simple(t, action, ids, io)))
+
+    withGlobals(
+      parent
+        .command('attach')
+        .summary("attach to a container's output and (-i containers) stdin")
+        .description(
+          "Show the container's output from now on and, if it was created with -i, send this terminal's stdin to " +
+            "its stdin: end-of-file (Ctrl-D, or the end of piped input) closes the container's stdin. Exits with " +
+            "the container's status when its run ends (a created container: its next run). Ctrl-C or SIGTERM " +
+            'detaches: the container keeps running with its stdin open, and can be attached to again.',
+        )
+        .argument('<id>', 'container id')
+        .option('--no-stdin', "do not send this terminal's stdin (output only)"),
+    ).action(
+      withDaemon(async (t, _g, id: string, o: { stdin?: boolean }) => kit.setStatus(await containers().attach(t, id, o, io))),
+    )
 
     withGlobals(
       parent

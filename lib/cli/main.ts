@@ -227,7 +227,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   defineRun(program)
 
   // --- daemon and its container commands -------------------------------------
-  addDaemonCommands(program, { globals, withGlobals, defineRun, io })
+  addDaemonCommands(program, { globals, withGlobals, defineRun, io, setStatus: (code) => (status = code) })
 
   // --- image ------------------------------------------------------------------
   const image = program

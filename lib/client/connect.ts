@@ -33,6 +33,8 @@ export interface RemoteCreateOptions extends Omit<CreateOptions, 'stdio' | 'deta
    * (exit 137) for its restart policy. Default: off.
    */
   liveness?: number
+  /** Keep its stdin open as a pipe held by the daemon, fed through attach (default: /dev/null). */
+  interactive?: boolean
 }
 
 /** What the daemon's list tells about a container (`GET /v1/containers`). */
@@ -62,6 +64,8 @@ export interface RemoteContainerInfo extends RemoteContainerSummary {
   restart: { name: RestartPolicyObject['name']; maxRetries: number }
   stopTimeout: number
   liveness?: number
+  /** Its stdin is a pipe the daemon keeps open (attach feeds it). */
+  interactive?: boolean
   desiredRunning: boolean
   runtimeName: string | null
   tierUsed: 'aot' | 'interpreter' | null
@@ -253,6 +257,7 @@ export class DaemonClient {
       'restart',
       'stopTimeout',
       'liveness',
+      'interactive',
     ])
     const body = { ...o, restart: restartObject(o.restart as RemoteCreateOptions['restart']) }
     if (body.restart === undefined) delete body.restart

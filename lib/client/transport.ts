@@ -120,6 +120,44 @@ export class Transport {
     return err
   }
 
+  /**
+   * A request whose body is streamed by the caller (`req`: write, then end)
+   * while its reply streams back: `reply` resolves with the response once
+   * its headers arrive (an error status rejects, with the daemon's error).
+   */
+  duplex(method: string, urlPath: string, signal?: AbortSignal): { req: http.ClientRequest; reply: Promise<http.IncomingMessage> } {
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/x-ndjson', 'transfer-encoding': 'chunked' }
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`
+    const options: http.RequestOptions & { servername: string } = {
+      ...this.endpoint,
+      method,
+      path: urlPath,
+      headers,
+      agent: false, // its own connection: it stays busy for the whole session
+      signal,
+      servername: '',
+    }
+    const req = http.request(options)
+    const reply = new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.once('response', (res) => {
+        const status = res.statusCode ?? 0
+        if (status < 400) resolve(res)
+        else Transport.#text(res).then((text) => reject(Transport.#error(status, text)), reject)
+      })
+      req.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.name === 'AbortError'
+            ? err
+            : new OcreError('ERR_OCRE_NO_DAEMON', `cannot reach the ocre daemon at ${describeEndpoint(this.endpoint)}: ${err.code ?? err.message}`, {
+                cause: err,
+              }),
+        ),
+      )
+    })
+    req.flushHeaders()
+    return { req, reply }
+  }
+
   /** A JSON request; resolves with the parsed reply (undefined for 204). */
   async json<T>(method: string, urlPath: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const res = await this.#request(method, urlPath, body, signal)

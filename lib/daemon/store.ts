@@ -38,6 +38,8 @@ export interface Definition {
   stopTimeout: number
   /** Liveness: ms without an output line after which a running container is killed as failed (absent: off). */
   liveness?: number
+  /** Its stdin is a pipe kept open by the daemon, fed through attach (absent: /dev/null). */
+  interactive?: boolean
   /** ISO time of creation. */
   created: string
 }
