@@ -9,10 +9,11 @@
 // and beside each addon the OCI runtime `ocre-oci` (native/oci/) with the
 // cJSON library it links, `libcjson.so.1`, and cJSON's copyright notice
 // (MIT): ocre-oci finds the library beside itself ($ORIGIN), so a prebuilt
-// install needs nothing more on the machine. Built against Debian's
-// libcjson-dev of that architecture (multiarch: `dpkg --add-architecture
-// arm64; dpkg --add-architecture armhf; apt-get update; apt-get install
-// libcjson-dev:arm64 libcjson-dev:armhf`, as .ci/run does).
+// install needs nothing more on the machine. Built against Debian's cJSON
+// of that architecture: the host's libcjson-dev (headers, x64 library), and
+// for arm64/armhf Debian's libcjson1 of that architecture, unpacked into
+// deps/cjson/<arch>/ by scripts/fetch-cjson.sh (as .ci/run does), or
+// installed through multiarch (libcjson-dev:arm64, /usr/lib/<triple>/).
 //
 // Each is CMakeLists.txt built with that target's compiler (WAMR for that
 // architecture, its AOT loader included), against the Node-API headers of
@@ -58,14 +59,32 @@ export function prebuildFiles(arch) {
   return [prebuildPath(arch), ...OCI_FILES.map((f) => path.join(dir, f))]
 }
 
-/** Debian's cJSON of the target (libcjson-dev:ARCH), or why it cannot be used. */
-function cjsonOf(t) {
-  const lib = `/usr/lib/${t.multiarch}/libcjson.so`
-  if (!fs.existsSync('/usr/include/cjson/cJSON.h') || !fs.existsSync(lib))
-    fail(`${t.dir}: cJSON for ${t.debArch} is not installed (Debian: ` +
-      (t.debArch === 'amd64' ? 'apt-get install libcjson-dev' :
-        `dpkg --add-architecture ${t.debArch} && apt-get update && apt-get install libcjson-dev:${t.debArch}`) + ')')
-  return { include: '/usr/include', lib, copyright: '/usr/share/doc/libcjson1/copyright' }
+/**
+ * Debian's cJSON of the target, or null: the headers (any architecture's),
+ * the library to link and ship, and its copyright notice.
+ */
+export function cjsonOf(arch) {
+  const t = TARGETS[arch]
+  if (!fs.existsSync('/usr/include/cjson/cJSON.h')) return null
+  const multiarch = `/usr/lib/${t.multiarch}/libcjson.so`
+  if (fs.existsSync(multiarch)) return { include: '/usr/include', lib: multiarch, copyright: '/usr/share/doc/libcjson1/copyright' }
+  const fetched = path.join(root, 'deps', 'cjson', t.debArch)
+  if (t.debArch !== 'amd64' && fs.existsSync(path.join(fetched, 'libcjson.so.1')))
+    return { include: '/usr/include', lib: path.join(fetched, 'libcjson.so.1'), copyright: path.join(fetched, 'copyright') }
+  return null
+}
+
+function requireCjson(arch) {
+  let c = cjsonOf(arch)
+  if (!c && TARGETS[arch].debArch !== 'amd64' && fs.existsSync('/usr/include/cjson/cJSON.h')) {
+    // as scripts/fetch-wamr.mjs does for WAMR: fetch what the build needs (from the user's cache, else apt)
+    process.stdout.write(`prebuild-all: fetching the ${TARGETS[arch].debArch} build of cJSON (scripts/fetch-cjson.sh)\n`)
+    spawnSync('bash', [path.join(root, 'scripts', 'fetch-cjson.sh')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+    c = cjsonOf(arch)
+  }
+  if (c) return c
+  fail(`${arch}: cJSON for ${TARGETS[arch].debArch} is missing (Debian: apt-get install libcjson-dev` +
+    (TARGETS[arch].debArch === 'amd64' ? ')' : `; then, as root, bash scripts/fetch-cjson.sh for the ARM builds)`))
 }
 
 /** Copy `from` to `to` atomically, stripped. */
@@ -108,7 +127,7 @@ function build(arch) {
   } catch {
     fail('the node-api-headers package is missing (a development dependency: run npm ci)')
   }
-  const cjson = cjsonOf(t)
+  const cjson = requireCjson(arch)
   const buildDir = path.join(root, 'build', 'prebuild', arch)
   const outDir = path.join(buildDir, 'out')
   const config = [

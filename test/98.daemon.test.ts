@@ -392,6 +392,43 @@ describe('ocre daemon', function () {
       await c.remove()
     })
 
+    it('the JS client: attach() before start() gets all output; stdin ends with the stream; detach() leaves it running', async () => {
+      const { PassThrough } = await import('node:stream')
+      const c = await client.create({ id: 'js-echo', image: 'cat.wasm', interactive: true })
+      const stdin = new PassThrough()
+      let out = ''
+      const waiters: (() => void)[] = []
+      const session = c.attach({ stdin, onOutput: (stream, text) => {
+        if (stream === 'stdout') out += text
+        for (const f of waiters.splice(0)) f()
+      } })
+      await session.ready
+      await c.start()
+      stdin.write('abc\n')
+      await new Promise<void>((resolve) => {
+        const check = () => (out === 'abc\n' ? resolve() : waiters.push(check))
+        check()
+      })
+      stdin.end('def\n')
+      assert.deepEqual(await session.done, { exitCode: 0, reason: 'exit' })
+      assert.equal(out, 'abc\ndef\n')
+      await c.remove()
+
+      const t = await client.create({ id: 'js-tick', image: 'ticker.wasm', args: ['20'], stopTimeout: 0 })
+      await t.start()
+      let ticks = ''
+      const watching = t.attach({ onOutput: (_s, text) => {
+        ticks += text
+        if (ticks.includes('\n')) watching.detach()
+      } })
+      assert.equal(await watching.done, null)
+      assert.match(ticks, /^tick \d+\n/)
+      assert.equal((await t.refresh()).status, 'running')
+      assert.throws(() => t.attach({} as never), /onOutput must be a function/)
+      assert.throws(() => t.attach({ onOutput: () => {}, colour: 1 } as never), TypeError)
+      await t.remove({ force: true })
+    })
+
     it('attach without -i shows the output only; refuses stdin and stopped containers with 409', async () => {
       const t = await client.create({ id: 'ticks', image: 'ticker.wasm', args: ['20'], stopTimeout: 0 })
       await t.start()

@@ -11,6 +11,8 @@ import { OcreError } from '../errors'
 import type { CreateOptions, ExitResult, RemoveOptions, StopOptions } from '../types'
 import { checkOptions, typeError } from '../validate'
 import { parseHost, readTokenFile, Transport } from './transport'
+import type { Readable } from 'node:stream'
+import { type AttachOptions, type AttachSession, attachSession } from './attach'
 
 /** A container's status as the daemon reports it (`restarting`: waiting for its restart policy's next start). */
 export type RemoteStatus = 'created' | 'running' | 'paused' | 'restarting' | 'stopped' | 'error'
@@ -196,6 +198,20 @@ export class RemoteContainer {
   async restart(options: StopOptions = {}): Promise<void> {
     const o = checkOptions(options, 'options', ['timeout'])
     await this.#act('restart', o.timeout === undefined ? {} : { timeout: o.timeout })
+  }
+
+  /**
+   * Attach: its output from now on through `onOutput`, and for an
+   * interactive container `stdin` to its stdin (the stream's end is
+   * end-of-file there). `done` resolves with the run's result when it ends,
+   * or with null after `detach()`, which leaves it running, stdin open.
+   */
+  attach(options: AttachOptions): AttachSession {
+    const o = checkOptions(options, 'options', ['stdin', 'onOutput'])
+    if (typeof o.onOutput !== 'function') throw new TypeError('options.onOutput must be a function')
+    if (o.stdin !== undefined && o.stdin !== null && typeof (o.stdin as Readable).pipe !== 'function')
+      throw new TypeError('options.stdin must be a readable stream or null')
+    return attachSession(this.#client.transport, this.id, o as unknown as AttachOptions)
   }
 
   /** Wait for the end of the current run (the last result at once when stopped). */
