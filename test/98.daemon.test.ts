@@ -110,6 +110,13 @@ describe('ocre daemon', function () {
     const logs = await ok([...w(), 'logs', '--tail', '2', 'tick'])
     assert.equal(logs.split('\n').filter(Boolean).length, 2)
     assert.match(logs, /^tick \d+\n/)
+    const records = (await ok([...w(), 'logs', '--tail', '2', '--format', 'json', 'tick'])).trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(records.length, 2)
+    for (const r of records) {
+      assert.deepEqual(Object.keys(r).sort(), ['line', 'stream', 'time'])
+      assert.equal(r.stream, 'stdout')
+      assert.match(r.line, /^tick \d+$/)
+    }
     await ok([...w(), 'pause', 'tick'])
     assert.match(await ok([...w(), 'ps']), /Up .*\(Paused\)/)
     const json = JSON.parse((await ok([...w(), 'ps', '--format', 'json'])).trim())

@@ -165,6 +165,8 @@ export interface LogsCliOptions {
   tail?: string
   since?: string
   timestamps?: boolean
+  /** json: each record as a JSON line on stdout (`{ time, stream, line }`), whatever its stream. */
+  format?: string
 }
 
 function logsQuery(o: LogsCliOptions): string {
@@ -188,6 +190,10 @@ function logsQuery(o: LogsCliOptions): string {
 /** `logs`: the container's stdout records to stdout, stderr records to stderr. */
 export async function logs(t: Transport, id: string, o: LogsCliOptions, io: Io, signal?: AbortSignal): Promise<void> {
   for await (const r of t.stream<LogRecord>(cpath(id, 'logs') + logsQuery(o), signal)) {
+    if (o.format === 'json') {
+      io.out(JSON.stringify(r) + '\n')
+      continue
+    }
     const text = (o.timestamps ? `${r.time} ` : '') + r.line + '\n'
     if (r.stream === 'stderr') io.err.write(text)
     else io.out(text)

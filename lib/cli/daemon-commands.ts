@@ -272,7 +272,13 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
         .option('-f, --follow', 'keep printing new output until the container ends (no restart due) or Ctrl-C')
         .option('-n, --tail <n>', "only the last N lines ('all': every line)")
         .option('--since <time>', 'only output since TIME: ISO time, Unix seconds, or a duration like 10m')
-        .option('-t, --timestamps', 'prefix each line with its time'),
+        .option('-t, --timestamps', 'prefix each line with its time')
+        .addOption(
+          new Option('--format <format>', 'text, or json (each record as a JSON line on stdout: time, stream, line)').choices([
+            'text',
+            'json',
+          ]),
+        ),
     ).action(
       withDaemon(async (t, _g, id: string, o: Record<string, unknown>) => {
         const ac = new AbortController()
