@@ -7,11 +7,11 @@
 //   const c = await client.create({ image: 'app.wasm', restart: 'on-failure:5' })
 //   await c.start()
 import path from 'node:path'
+import type { Readable } from 'node:stream'
 import { OcreError } from '../errors'
-import type { CreateOptions, ExitResult, RemoveOptions, StopOptions } from '../types'
+import { CONTAINER_OPTION_KEYS, type CreateOptions, type ExitResult, type RemoveOptions, type StopOptions } from '../types'
 import { checkOptions, typeError } from '../validate'
 import { parseHost, readTokenFile, Transport } from './transport'
-import type { Readable } from 'node:stream'
 import { type AttachOptions, type AttachSession, attachSession } from './attach'
 
 /** A container's status as the daemon reports it (`restarting`: waiting for its restart policy's next start). */
@@ -258,23 +258,7 @@ export class DaemonClient {
 
   /** Create a container (stored by the daemon; it survives restarts). */
   async create(options: RemoteCreateOptions): Promise<RemoteContainer> {
-    const o = checkOptions(options, 'options', [
-      'image',
-      'id',
-      'runtime',
-      'args',
-      'env',
-      'capabilities',
-      'mounts',
-      'memoryLimit',
-      'maxOpenFiles',
-      'stackSize',
-      'tier',
-      'restart',
-      'stopTimeout',
-      'liveness',
-      'interactive',
-    ])
+    const o = checkOptions(options, 'options', [...CONTAINER_OPTION_KEYS, 'restart', 'stopTimeout', 'liveness', 'interactive'])
     const body = { ...o, restart: restartObject(o.restart as RemoteCreateOptions['restart']) }
     if (body.restart === undefined) delete body.restart
     return new RemoteContainer(this, await this.transport.json<RemoteContainerInfo>('POST', '/v1/containers', body))
