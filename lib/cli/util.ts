@@ -85,7 +85,7 @@ export function parseCount(value: string): number {
 /** A niceness for --nice: a whole number from 0 to 19. */
 export function parseNice(value: string): number {
   const n = Number(value)
-  if (!/^\s*\d+\s*$/.test(value) || n > 19) throw new InvalidArgumentError('Expected a whole number from 0 to 19.')
+  if (!/^\s*\d+\s*$/.test(value) || n > 19) throw invalidArgument('Expected a whole number from 0 to 19.')
   return n
 }
 
