@@ -6,9 +6,11 @@
  *  - fd_close of a preopen and fd_renumber from or onto one fail with
  *    ENOTSUP (a guest cannot drop a directory it was given, and programs
  *    that dup2() over fd 3 abort);
- *  - fd_renumber counts one fd too few each time (its table's `used` then
- *    drifts below the fds really open, defeating the open-file limit of
- *    wasi_fdlimit.c), and fd_renumber(n, n) closes n.
+ *  - fd_renumber counts one fd too few each time: its table's `used` drifts
+ *    below the fds really open, which defeats the open-file limit of
+ *    wasi_fdlimit.c and keeps the table from growing until it is full, when
+ *    the next open spins forever looking for a free slot; and
+ *    fd_renumber(n, n) closes n, then uses it (the host process crashed).
  * So the engine keeps its own table: wamr_dir.fd is the guest fd each preopen
  * is at (-1 once closed), set at every instantiation (3 + index). Names come
  * from it; closing a preopen drops it there and from WAMR's prestat table
