@@ -124,15 +124,10 @@ if (runJs) {
   }
 }
 
-if (runJs) {
-  // the WASI preview1 conformance suite in both tiers, when the suite is
-  // there (scripts/wasi-testsuite.mjs says where it looks); one count per
-  // test and tier
-  const r = step('WASI preview1 testsuite (npm run test:wasi)', process.execPath, ['scripts/wasi-testsuite.mjs'], {
-    capture: true,
-  })
-  const m = /^wasi-testsuite: (\d+) passed, (\d+) failed$/m.exec(r.stdout ?? '')
-  if (/^wasi-testsuite: skipped: /m.test(r.stdout ?? '')) {
+/** Counts a script's summary line `PREFIX: N passed, N failed` (or `PREFIX: skipped: ...`). */
+function countSummary(r, prefix) {
+  const m = new RegExp(`^${prefix}: (\\d+) passed, (\\d+) failed$`, 'm').exec(r.stdout ?? '')
+  if (new RegExp(`^${prefix}: skipped: `, 'm').test(r.stdout ?? '')) {
     skipped += 1
   } else if (!m) {
     failed += 1
@@ -143,19 +138,20 @@ if (runJs) {
   }
 }
 
+if (runJs) {
+  // the WASI preview1 conformance suite in both tiers, when the suite is
+  // there (scripts/wasi-testsuite.mjs says where it looks); one count per
+  // test and tier
+  const r = step('WASI preview1 testsuite (npm run test:wasi)', process.execPath, ['scripts/wasi-testsuite.mjs'], {
+    capture: true,
+  })
+  countSummary(r, 'wasi-testsuite')
+}
+
 if (runCross) {
   // after mocha: its packaging test has brought the prebuilds up to date
   const r = step('ARM prebuilds under emulation (qemu-user)', process.execPath, ['scripts/test-cross.mjs'], { capture: true })
-  const m = /^cross: (\d+) passed, (\d+) failed$/m.exec(r.stdout ?? '')
-  if (/^cross: skipped: /m.test(r.stdout ?? '')) {
-    skipped += 1
-  } else if (!m) {
-    failed += 1
-  } else {
-    passed += Number(m[1])
-    failed += Number(m[2])
-    if (r.status !== 0 && Number(m[2]) === 0) failed += 1
-  }
+  countSummary(r, 'cross')
 }
 
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`)
