@@ -8,8 +8,9 @@
  *  - replace the calls WAMR 1.1.2 gets wrong for us:
  *      poll_oneoff           sleeps on a condition variable a kill/pause wakes;
  *                            with fds, one ppoll() with the wake eventfd
- *      fd_read, fd_write, sock_accept/recv/send...: never block in the OS
- *                            longer than a kill (wasi_io.c)
+ *      fd_read, fd_write, sock_accept/connect/recv/send..., path_open of
+ *                            a FIFO: never block in the OS longer than a
+ *                            kill (wasi_io.c)
  *      path_open, sock_open  the open-file limit (wasi_fdlimit.c)
  *      path_symlink          targets checked lexically (wasi_symlink.c)
  *      fd_prestat_get/dir_name  report the guest path of each preopen
@@ -461,21 +462,14 @@ static const struct {
 	const char *name;
 	void *fn;
 } overrides[] = {
-    {"fd_read", (void *)ocre_wasi_fd_read},
-    {"fd_write", (void *)ocre_wasi_fd_write},
-    {"sock_accept", (void *)ocre_wasi_sock_accept},
-    {"fd_renumber", (void *)ocre_wasi_fd_renumber},
-    {"path_open", (void *)ocre_wasi_path_open},
-    {"path_symlink", (void *)ocre_wasi_path_symlink},
-    {"sock_open", (void *)ocre_wasi_sock_open},
-    {"sock_recv", (void *)ocre_wasi_sock_recv},
-    {"sock_recv_from", (void *)ocre_wasi_sock_recv},
-    {"sock_send", (void *)ocre_wasi_sock_send},
-    {"sock_send_to", (void *)ocre_wasi_sock_send_to},
-    {"fd_prestat_get", (void *)ocre_fd_prestat_get},
-    {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
-    {"poll_oneoff", (void *)ocre_poll_oneoff},
-    {"proc_exit", (void *)trampoline_proc_exit},
+    {"fd_read", (void *)ocre_wasi_fd_read},           {"fd_write", (void *)ocre_wasi_fd_write},
+    {"sock_accept", (void *)ocre_wasi_sock_accept},   {"sock_connect", (void *)ocre_wasi_sock_connect},
+    {"fd_renumber", (void *)ocre_wasi_fd_renumber},   {"path_open", (void *)ocre_wasi_path_open},
+    {"path_symlink", (void *)ocre_wasi_path_symlink}, {"sock_open", (void *)ocre_wasi_sock_open},
+    {"sock_recv", (void *)ocre_wasi_sock_recv},       {"sock_recv_from", (void *)ocre_wasi_sock_recv},
+    {"sock_send", (void *)ocre_wasi_sock_send},       {"sock_send_to", (void *)ocre_wasi_sock_send_to},
+    {"fd_prestat_get", (void *)ocre_fd_prestat_get},  {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
+    {"poll_oneoff", (void *)ocre_poll_oneoff},        {"proc_exit", (void *)trampoline_proc_exit},
 };
 
 /* The parameter shape of a WAMR signature such as "(i*~I)i", in W/P/L
