@@ -86,7 +86,7 @@ export interface CompileOptions {
    * LLVM optimisation level, 0-3, or `'auto'` (the default): 3 for modules
    * with up to 4 MiB of code, 2 up to 12 MiB, 1 above (WAMR optimises the
    * whole module at once; the cost of O3 grows much faster than the code:
-   * docs/platform.md "AOT compile cost").
+   * BENCHMARKS.md "AOT compile of a large module").
    */
   opt?: 0 | 1 | 2 | 3 | 'auto'
   /**

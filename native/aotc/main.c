@@ -20,7 +20,7 @@
  * the size of the module's code: WAMR 1.1.2 optimises the whole module as
  * one LLVM module (its LTO pre-link pipeline at O3, inlining across every
  * function), whose time and memory grow much faster than the code; see
- * docs/platform.md "AOT compile cost" for the measurements behind the
+ * BENCHMARKS.md "AOT compile of a large module" for the measurements behind the
  * thresholds. --opt=N forces a level (the default, without --opt, is 3).
  *
  * --memory-limit: the compiler's data (heap and anonymous mappings,
@@ -57,7 +57,7 @@
 #include "version.h"
 #include "wasm_export.h"
 
-/* --opt=auto thresholds (bytes of function bodies): see docs/platform.md */
+/* --opt=auto thresholds (bytes of function bodies): see BENCHMARKS.md (AOT compile of a large module) */
 #define AUTO_O3_MAX_CODE (4u << 20)
 #define AUTO_O2_MAX_CODE (12u << 20)
 
