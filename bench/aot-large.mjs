@@ -119,6 +119,7 @@ function compile(opt) {
     // the compiler runs under nice(1): sample the nice child's own child too
     const poll = setInterval(() => {
       hwm = Math.max(hwm, peak(child.pid))
+      cpu = Math.max(cpu, cpuSeconds(child.pid)) // nice(1) execs the compiler: same pid
       try {
         for (const c of fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/))
           if (c) {
