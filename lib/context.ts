@@ -13,7 +13,7 @@ import { ImageStore } from './images/store'
 import './log'
 import { Messaging } from './messaging'
 import { normalizeStdio } from './stdio'
-import type { CreateOptions, OpenOptions, RunOptions, RunResult, Tier } from './types'
+import { CONTAINER_OPTION_KEYS, type CreateOptions, type OpenOptions, type RunOptions, type RunResult, type Tier } from './types'
 import {
   checkAbsolutePath,
   checkBoolean,
@@ -28,22 +28,7 @@ import {
   typeError,
 } from './validate'
 
-const CREATE_KEYS = [
-  'image',
-  'id',
-  'runtime',
-  'args',
-  'env',
-  'capabilities',
-  'mounts',
-  'stdio',
-  'detached',
-  'memoryLimit',
-  'maxOpenFiles',
-  'stackSize',
-  'tier',
-  'restoreDirectory',
-] as const
+const CREATE_KEYS = [...CONTAINER_OPTION_KEYS, 'stdio', 'detached', 'restoreDirectory'] as const
 const TIERS = ['auto', 'aot', 'interpreter'] as const
 const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input', 'maxBuffer'] as const
 /** run()'s default maxBuffer, child_process.execFile's. */

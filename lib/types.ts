@@ -48,6 +48,25 @@ export type StdioSpec = 'pipe' | 'inherit' | 'ignore' | number | { fd: number } 
 /** stdio option: one spec for all three streams, or `[stdin, stdout, stderr]` (missing entries are `'pipe'`). */
 export type StdioOptions = 'pipe' | 'inherit' | 'ignore' | readonly StdioSpec[]
 
+/**
+ * The options of {@link CreateOptions} that describe the container itself
+ * (what a daemon stores too); `ctx.create()` adds the process-local ones.
+ * @internal
+ */
+export const CONTAINER_OPTION_KEYS = [
+  'image',
+  'id',
+  'runtime',
+  'args',
+  'env',
+  'capabilities',
+  'mounts',
+  'memoryLimit',
+  'maxOpenFiles',
+  'stackSize',
+  'tier',
+] as const
+
 /** Options of {@link Context.create}. */
 export interface CreateOptions {
   /** Image file name in `<workdir>/images/`, e.g. `hello.wasm`. */

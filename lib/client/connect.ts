@@ -8,7 +8,7 @@
 //   await c.start()
 import path from 'node:path'
 import { OcreError } from '../errors'
-import type { CreateOptions, ExitResult, RemoveOptions, StopOptions } from '../types'
+import { CONTAINER_OPTION_KEYS, type CreateOptions, type ExitResult, type RemoveOptions, type StopOptions } from '../types'
 import { checkOptions, typeError } from '../validate'
 import { parseHost, readTokenFile, Transport } from './transport'
 
@@ -238,22 +238,7 @@ export class DaemonClient {
 
   /** Create a container (stored by the daemon; it survives restarts). */
   async create(options: RemoteCreateOptions): Promise<RemoteContainer> {
-    const o = checkOptions(options, 'options', [
-      'image',
-      'id',
-      'runtime',
-      'args',
-      'env',
-      'capabilities',
-      'mounts',
-      'memoryLimit',
-      'maxOpenFiles',
-      'stackSize',
-      'tier',
-      'restart',
-      'stopTimeout',
-      'liveness',
-    ])
+    const o = checkOptions(options, 'options', [...CONTAINER_OPTION_KEYS, 'restart', 'stopTimeout', 'liveness'])
     const body = { ...o, restart: restartObject(o.restart as RemoteCreateOptions['restart']) }
     if (body.restart === undefined) delete body.restart
     return new RemoteContainer(this, await this.transport.json<RemoteContainerInfo>('POST', '/v1/containers', body))

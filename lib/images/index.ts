@@ -4,6 +4,9 @@
 //   gate.ts      the V8 validation gate and its process-wide verdict cache
 //   tempfile.ts  temp files of the store: write, fsync, sweep
 //   http.ts      the HTTP client of pulls (redirects, timeout, abort)
+//   meta.ts      sidecars, digests of files without one, sweeps
+//   admit.ts     the one way into the store (temp file, checks, atomic naming)
+//   errors.ts    the store's errors (always an OcreError with a code)
 //   store.ts     ImageStore, which uses all of the above
 export { ImageStore, type HashProgress, type ImageInfo, type ImageSource, type ListOptions } from './store'
 export { imageNameProblem, isValidImageName, suggestImageName } from './names'

@@ -11,24 +11,39 @@
 //
 // Only valid WebAssembly enters the store: every write goes to a temp file in
 // the same directory, is fsync'ed, validated (gate.ts) and digest-checked, and
-// only then renamed (replace) or hard-linked (no-clobber) to its name. A
+// only then renamed (replace) or hard-linked (no-clobber) to its name
+// (admit.ts). A
 // failed or aborted write removes its temp file; one left by a process that
 // was killed is swept by the next store operation of any process (its pid is
 // no longer alive).
 //
 // The sha256 is computed once at admission and kept in the sidecar; a sidecar
 // is trusted only while the image's size, mtime and inode still match, so an
-// image that another tool dropped in or replaced is hashed once by list().
+// image that another tool dropped in or replaced is hashed once by list()
+// (meta.ts). Every failure is an OcreError with a code (errors.ts).
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { AotStore, type AotInfo, type CompileOptions, type PreparedArtifact } from '../aot'
+import { AotStore, type AotInfo, type CompileOptions } from '../aot'
 import { abortError, errnoCode as errno, OcreError } from '../errors'
 import { describe, typeError } from '../validate'
+import { admit } from './admit'
+import { notFound, storeError } from './errors'
 import { checkLoadable, checkWasm } from './gate'
 import { DEFAULT_PULL_TIMEOUT, displayUrl, download } from './http'
+import {
+  type HashProgress,
+  type ImageInfo,
+  type ImageSource,
+  imageInfo,
+  type ListOptions,
+  META_DIR,
+  type StoreDirs,
+  sweepSidecars,
+  sweepTemps,
+} from './meta'
 import { checkName, derivedName, isValidImageName } from './names'
 import {
   ADD_OPTIONS,
@@ -37,13 +52,12 @@ import {
   checkCompileOptions,
   checkListOptions,
   DEFAULT_MAX_BYTES,
-  normalizeDigest,
   PULL_OPTIONS,
   type PullOptions,
   checkPushOptions,
   type PushOptions,
 } from './options'
-import { fsyncDir, type Progress, staleTmp, TempFile, tmpName } from './tempfile'
+import { fsyncDir, staleTmp, tmpName } from './tempfile'
 import {
   defaultImageName,
   parseOciReference,
@@ -53,85 +67,7 @@ import {
   registryClient,
 } from '../registry'
 
-const META_DIR = '.meta'
-const HASH_CHUNK = 1 << 20
-
-/** One image of the store. */
-export interface ImageInfo {
-  /** File name in the store, e.g. `hello.wasm`: what `ctx.create({ image })` takes. */
-  name: string
-  /** Absolute path of the image file. */
-  path: string
-  /** Size in bytes. */
-  size: number
-  /** Lower-case hex SHA-256 of the file. */
-  sha256: string
-  /** Last modification time of the file. */
-  modified: Date
-  /** Its AOT artifact (see {@link ImageStore.compile}), or null if it has none. */
-  aot: AotInfo | null
-}
-
-export type ImageSource = string | URL | Uint8Array | ArrayBuffer
-
-interface Sidecar {
-  sha256: string
-  size: number
-  mtimeMs: number
-  ino: number
-}
-
-/** What list()/get() report while they hash a file the store has no digest of. */
-export interface HashProgress extends Progress {
-  /** The image being hashed. */
-  name: string
-}
-
-/** Options of {@link ImageStore.list} and {@link ImageStore.get}. */
-export interface ListOptions {
-  /**
-   * Called after every chunk (1 MiB) hashed of an image that has no valid
-   * sidecar (dropped in or replaced by another tool): `received` bytes of
-   * `total`. An exception thrown here aborts the call with it.
-   */
-  onProgress?: (progress: HashProgress) => void
-}
-
-/**
- * SHA-256 of a file, read in 1 MiB chunks by libuv's thread pool: the event
- * loop runs between chunks (a 2 GiB file never blocks it for more than one
- * chunk's digest update).
- */
-async function hashFile(file: string, name: string, size: number, onProgress?: (p: HashProgress) => void): Promise<string> {
-  const hash = createHash('sha256')
-  let received = 0
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: HASH_CHUNK })) {
-    hash.update(chunk as Buffer)
-    received += (chunk as Buffer).length
-    onProgress?.({ name, received, total: size })
-  }
-  return hash.digest('hex')
-}
-
-/**
- * Every failure of the store is an OcreError with a code: a file-system error
- * that is not already one (e.g. another process removed a file between two
- * steps) becomes ERR_OCRE_IO, its message naming the operation, with the
- * original as `cause`. Bad input (TypeError, RangeError) and aborts pass.
- */
-function storeError(err: unknown, what: string): unknown {
-  if (err instanceof OcreError || err instanceof TypeError || err instanceof RangeError) return err
-  if ((err as { name?: string })?.name === 'AbortError') return err
-  const e = err as { code?: unknown; message?: unknown }
-  if (typeof e?.code === 'string' && e.code.startsWith('ERR_OCRE_')) return err
-  return new OcreError('ERR_OCRE_IO', `${what}: ${typeof e?.message === 'string' ? e.message : String(err)}`, {
-    cause: err,
-  })
-}
-
-function notFound(name: string, dir: string): OcreError {
-  return new OcreError('ERR_OCRE_IMAGE_NOT_FOUND', `image '${name}' not found in ${dir}`)
-}
+export type { HashProgress, ImageInfo, ImageSource, ListOptions } from './meta'
 
 /**
  * The images of one working directory. `ctx.images` is one of these; it can
@@ -143,6 +79,7 @@ export class ImageStore {
   readonly #isInUse: (image: string) => boolean
   readonly #metaDir: string
   readonly #aot: AotStore
+  readonly #where: StoreDirs
 
   /**
    * @param imagesDir the images directory (created on the first write)
@@ -157,6 +94,7 @@ export class ImageStore {
     this.#isInUse = isInUse
     this.#metaDir = path.join(this.dir, META_DIR)
     this.#aot = new AotStore(this.dir)
+    this.#where = { dir: this.dir, metaDir: this.#metaDir, aot: this.#aot }
   }
 
   /** Path of an image file (whether or not it exists). */
@@ -194,8 +132,8 @@ export class ImageStore {
     checkName(name)
     const onProgress = checkListOptions<HashProgress>(options)
     try {
-      this.#sweep()
-      return await this.#info(name, onProgress)
+      sweepTemps(this.#where)
+      return await imageInfo(this.#where, name, onProgress)
     } catch (err) {
       throw storeError(err, `cannot read image '${name}'`)
     }
@@ -212,15 +150,15 @@ export class ImageStore {
         if (errno(err) === 'ENOENT') return []
         throw err
       }
-      this.#sweep(entries)
+      sweepTemps(this.#where, entries)
       const out: ImageInfo[] = []
       for (const name of entries.sort()) {
         if (!isValidImageName(name)) continue
-        const info = await this.#info(name, onProgress)
+        const info = await imageInfo(this.#where, name, onProgress)
         if (info) out.push(info)
       }
       const names = new Set(out.map((i) => i.name))
-      this.#sweepSidecars(names)
+      sweepSidecars(this.#metaDir, names)
       this.#aot.sweep(names, staleTmp)
       return out
     } catch (err) {
@@ -295,7 +233,7 @@ export class ImageStore {
       if (src === '') throw new TypeError('Expected a file path for source but received ""')
       const file = path.resolve(src)
       const imageName = name ?? derivedName(path.basename(file), file)
-      return this.#admit(imageName, opts, async (tmp, signal) => {
+      return admit(this.#where, imageName, opts, async (tmp, signal) => {
         let stat: fs.Stats
         try {
           stat = await fsp.stat(file)
@@ -319,7 +257,8 @@ export class ImageStore {
       throw typeError('a string', 'name (required when source is a buffer)', name)
     // reject invalid bytes before touching the disk
     checkWasm(name, bytes)
-    return this.#admit(
+    return admit(
+      this.#where,
       name,
       opts,
       async (tmp) => {
@@ -341,7 +280,7 @@ export class ImageStore {
       const { name, authFile, insecure, ...rest } = opts
       if (name !== undefined && name !== null) checkName(name, 'options.name')
       const timeout = rest.timeout ?? DEFAULT_PULL_TIMEOUT
-      return this.#admit(name ?? defaultImageName(oci), { ...rest, maxBytes: rest.maxBytes ?? DEFAULT_MAX_BYTES }, async (tmp, signal) => {
+      return admit(this.#where, name ?? defaultImageName(oci), { ...rest, maxBytes: rest.maxBytes ?? DEFAULT_MAX_BYTES }, async (tmp, signal) => {
         await pullModule(registryClient(oci, { authFile, insecure, timeout, signal }, 'ERR_OCRE_PULL'), tmp)
       })
     }
@@ -371,7 +310,7 @@ export class ImageStore {
     const imageName = name ?? derivedName(base, displayUrl(u))
     const maxBytes = rest.maxBytes ?? DEFAULT_MAX_BYTES
     const timeout = rest.timeout ?? DEFAULT_PULL_TIMEOUT
-    return this.#admit(imageName, { ...rest, maxBytes }, (tmp, signal) => download(u, tmp, signal, timeout))
+    return admit(this.#where, imageName, { ...rest, maxBytes }, (tmp, signal) => download(u, tmp, signal, timeout))
   }
 
   /**
@@ -427,192 +366,5 @@ export class ImageStore {
     await fsp.rm(file, { force: true })
     await fsp.rm(path.join(this.#metaDir, name), { force: true })
     await fsyncDir(this.dir)
-  }
-
-  // -------------------------------------------------------------------------
-
-  async #info(name: string, onProgress?: (p: HashProgress) => void): Promise<ImageInfo | undefined> {
-    const file = path.join(this.dir, name)
-    let stat: fs.Stats
-    try {
-      stat = await fsp.stat(file)
-    } catch (err) {
-      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return undefined
-      throw err
-    }
-    if (!stat.isFile()) return undefined
-    let sha256: string | undefined
-    const metaFile = path.join(this.#metaDir, name)
-    try {
-      const meta = JSON.parse(await fsp.readFile(metaFile, 'utf8')) as Sidecar
-      if (
-        meta.size === stat.size &&
-        meta.mtimeMs === stat.mtimeMs &&
-        meta.ino === stat.ino &&
-        typeof meta.sha256 === 'string' &&
-        /^[0-9a-f]{64}$/.test(meta.sha256)
-      )
-        sha256 = meta.sha256
-    } catch {
-      // no sidecar (dropped in by another tool) or a broken one
-    }
-    if (!sha256) {
-      try {
-        sha256 = await hashFile(file, name, stat.size, onProgress)
-      } catch (err) {
-        if (errno(err) === 'ENOENT') return undefined // removed meanwhile
-        throw err
-      }
-      try {
-        // hash once: a later list() reads it (ignored if the store is read-only)
-        await this.#writeSidecar(name, { sha256, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino })
-      } catch {
-        // best effort
-      }
-    }
-    return { name, path: file, size: stat.size, sha256, modified: stat.mtime, aot: this.#aot.info(name, sha256) }
-  }
-
-  async #writeSidecar(name: string, meta: Sidecar): Promise<void> {
-    await fsp.mkdir(this.#metaDir, { recursive: true })
-    const tmp = path.join(this.#metaDir, tmpName())
-    try {
-      await fsp.writeFile(tmp, JSON.stringify(meta) + '\n', { mode: 0o644 })
-      await fsp.rename(tmp, path.join(this.#metaDir, name))
-    } catch (err) {
-      await fsp.rm(tmp, { force: true })
-      throw err
-    }
-  }
-
-  /** Remove temp files left by processes that died mid-write. */
-  #sweep(entries?: string[]): void {
-    for (const [dir, list] of [
-      [this.dir, entries],
-      [this.#metaDir, undefined],
-    ] as const) {
-      let names: string[]
-      try {
-        names = list ?? fs.readdirSync(dir)
-      } catch {
-        continue
-      }
-      for (const n of names) {
-        const file = path.join(dir, n)
-        try {
-          if (staleTmp(file, n)) fs.rmSync(file, { force: true })
-        } catch {
-          // raced with its owner or another sweeper
-        }
-      }
-    }
-  }
-
-  /** Remove sidecars of images that are gone. */
-  #sweepSidecars(images: Set<string>): void {
-    let names: string[]
-    try {
-      names = fs.readdirSync(this.#metaDir)
-    } catch {
-      return
-    }
-    for (const n of names)
-      if (isValidImageName(n) && !images.has(n)) fs.rmSync(path.join(this.#metaDir, n), { force: true })
-  }
-
-  /**
-   * The one way into the store: fill a temp file with `fill`, fsync it, check
-   * size, digest and WebAssembly validity, then give it its name atomically.
-   */
-  async #admit(
-    name: string,
-    opts: AddOptions,
-    fill: (tmp: TempFile, signal: AbortSignal | undefined) => Promise<void>,
-    prevalidated = false,
-  ): Promise<ImageInfo> {
-    try {
-      return await this.#admitUnwrapped(name, opts, fill, prevalidated)
-    } catch (err) {
-      throw storeError(err, `cannot add image '${name}'`)
-    }
-  }
-
-  async #admitUnwrapped(
-    name: string,
-    opts: AddOptions,
-    fill: (tmp: TempFile, signal: AbortSignal | undefined) => Promise<void>,
-    prevalidated: boolean,
-  ): Promise<ImageInfo> {
-    const { signal, replace = false } = opts
-    const expected = opts.sha256 === undefined ? undefined : normalizeDigest(opts.sha256, 'options.sha256')
-    if (signal?.aborted) throw abortError(signal)
-    const final = path.join(this.dir, name)
-    if (!replace && fs.existsSync(final)) throw this.#exists(name)
-    await fsp.mkdir(this.dir, { recursive: true })
-    this.#sweep()
-
-    const tmp = new TempFile(
-      path.join(this.dir, tmpName()),
-      opts.maxBytes ?? Number.MAX_SAFE_INTEGER,
-      name,
-      opts.onProgress,
-    )
-    let prepared: PreparedArtifact | null = null
-    try {
-      await tmp.open()
-      try {
-        await fill(tmp, signal)
-      } catch (err) {
-        if (signal?.aborted) throw abortError(signal)
-        throw err
-      }
-      if (signal?.aborted) throw abortError(signal)
-      const sha256 = await tmp.finish()
-      if (expected && expected !== sha256)
-        throw new OcreError('ERR_OCRE_DIGEST_MISMATCH', `sha256 of '${name}' is ${sha256}, expected ${expected}`)
-      if (!prevalidated) checkWasm(name, await fsp.readFile(tmp.path))
-      if (signal?.aborted) throw abortError(signal)
-      // compiled before it gets its name: an image that does not compile is not admitted
-      prepared = opts.aot
-        ? await this.#aot.prepare(name, tmp.path, sha256, {
-            ...(typeof opts.aot === 'object' ? opts.aot : {}),
-            signal,
-          })
-        : null
-      if (signal?.aborted) throw abortError(signal)
-
-      // the image's identity now: after the rename another process may
-      // already have removed or replaced it
-      const stat = await fsp.stat(tmp.path)
-      if (replace) {
-        await fsp.rename(tmp.path, final)
-      } else {
-        try {
-          await fsp.link(tmp.path, final) // fails if the name appeared meanwhile: never clobbers
-        } catch (err) {
-          if (errno(err) === 'EEXIST') throw this.#exists(name)
-          // no hard links on this file system: check, then rename
-          if (fs.existsSync(final)) throw this.#exists(name)
-          await fsp.rename(tmp.path, final)
-        }
-        await fsp.rm(tmp.path, { force: true })
-      }
-      await fsyncDir(this.dir)
-      try {
-        await this.#writeSidecar(name, { sha256, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino })
-      } catch {
-        // list() recomputes a missing sidecar
-      }
-      // a replaced image's old artifact is stale: it goes (or is replaced)
-      const aot = prepared ? await prepared.install() : (await this.#aot.remove(name), null)
-      return { name, path: final, size: stat.size, sha256, modified: stat.mtime, aot }
-    } finally {
-      await tmp.discard()
-      await prepared?.discard()
-    }
-  }
-
-  #exists(name: string): Error {
-    return new OcreError('ERR_OCRE_EXISTS', `image '${name}' already exists (replace it with { replace: true })`)
   }
 }

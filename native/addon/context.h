@@ -69,6 +69,8 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap>
 	Napi::Value RegisterRandomSensor(const Napi::CallbackInfo &info);
 	Napi::Value RegisterGpio(const Napi::CallbackInfo &info);
 	Napi::Value GpioChanged(const Napi::CallbackInfo &info);
+	DeviceProvider *BeginProvider(const Napi::CallbackInfo &info, const char *list_what, const char *list_name,
+	                              void (*add)(DeviceProvider *, Napi::Value));
 	Napi::Value AdoptProvider(Napi::Env env, DeviceProvider *p, int r);
 	// Release the JS providers (after the C context is gone). Any thread.
 	void ReleaseProviders();

@@ -105,6 +105,27 @@ static DeviceProvider *NewProvider(Napi::Env env, const std::string &name, Napi:
 	return p;
 }
 
+// The start of a registration (name, list, dispatcher): checks the arguments,
+// enters the context and makes the provider, giving it each element of the
+// list through @p add.
+DeviceProvider *ContextWrap::BeginProvider(const Napi::CallbackInfo &info, const char *list_what, const char *list_name,
+                                           void (*add)(DeviceProvider *, Napi::Value))
+{
+	Napi::Env env = info.Env();
+	std::string name = ArgString(info, 0, "name");
+	if (!info[1].IsArray())
+		ThrowType(env, list_what, list_name, info[1]);
+	if (!info[2].IsFunction())
+		ThrowType(env, "a function", "dispatcher", info[2]);
+	Napi::Array list = info[1].As<Napi::Array>();
+	if (!Enter())
+		throw ClosedContext(env);
+	DeviceProvider *p = NewProvider(env, name, info[2].As<Napi::Function>());
+	for (uint32_t i = 0; i < list.Length(); i++)
+		add(p, list.Get(i));
+	return p;
+}
+
 // The end of a registration (Enter() held): keep the provider on success
 // (released after the context is destroyed), drop it and throw on failure.
 Napi::Value ContextWrap::AdoptProvider(Napi::Env env, DeviceProvider *p, int r)
@@ -126,25 +147,17 @@ Napi::Value ContextWrap::AdoptProvider(Napi::Env env, DeviceProvider *p, int r)
 // registerSensor(name, channelTypes: number[], dispatcher): the sensor's index.
 Napi::Value ContextWrap::RegisterSensor(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-	std::string name = ArgString(info, 0, "name");
-	if (!info[1].IsArray())
-		ThrowType(env, "an array of integers", "channels", info[1]);
-	if (!info[2].IsFunction())
-		ThrowType(env, "a function", "dispatcher", info[2]);
-	Napi::Array types = info[1].As<Napi::Array>();
-	if (!Enter())
-		throw ClosedContext(env);
-	DeviceProvider *p = NewProvider(env, name, info[2].As<Napi::Function>());
-	for (uint32_t i = 0; i < types.Length(); i++)
-		p->channel_types.push_back(types.Get(i).As<Napi::Number>().Int32Value());
+	DeviceProvider *p =
+	    BeginProvider(info, "an array of integers", "channels", [](DeviceProvider *d, Napi::Value v) {
+		    d->channel_types.push_back(v.As<Napi::Number>().Int32Value());
+	    });
 	ocre_sensor_provider sp = {};
 	sp.name = p->name.c_str();
 	sp.channels = (unsigned)p->channel_types.size();
 	sp.channel_types = p->channel_types.data();
 	sp.read = SensorRead;
 	sp.user = p;
-	return AdoptProvider(env, p, ocre_context_register_sensor(ctx_, &sp));
+	return AdoptProvider(info.Env(), p, ocre_context_register_sensor(ctx_, &sp));
 }
 
 Napi::Value ContextWrap::RegisterRandomSensor(const Napi::CallbackInfo &info)
@@ -165,20 +178,9 @@ Napi::Value ContextWrap::RegisterRandomSensor(const Napi::CallbackInfo &info)
 // registerGpio(name, pinNames: (string|null)[], dispatcher): the port number.
 Napi::Value ContextWrap::RegisterGpio(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-	std::string name = ArgString(info, 0, "name");
-	if (!info[1].IsArray())
-		ThrowType(env, "an array", "pins", info[1]);
-	if (!info[2].IsFunction())
-		ThrowType(env, "a function", "dispatcher", info[2]);
-	Napi::Array pins = info[1].As<Napi::Array>();
-	if (!Enter())
-		throw ClosedContext(env);
-	DeviceProvider *p = NewProvider(env, name, info[2].As<Napi::Function>());
-	for (uint32_t i = 0; i < pins.Length(); i++) {
-		Napi::Value v = pins.Get(i);
-		p->pin_names.push_back(v.IsString() ? v.As<Napi::String>().Utf8Value() : "");
-	}
+	DeviceProvider *p = BeginProvider(info, "an array", "pins", [](DeviceProvider *d, Napi::Value v) {
+		d->pin_names.push_back(v.IsString() ? v.As<Napi::String>().Utf8Value() : "");
+	});
 	for (const std::string &n : p->pin_names)
 		p->pin_name_ptrs.push_back(n.empty() ? nullptr : n.c_str());
 	ocre_gpio_provider gp = {};
@@ -189,7 +191,7 @@ Napi::Value ContextWrap::RegisterGpio(const Napi::CallbackInfo &info)
 	gp.set = GpioSet;
 	gp.get = GpioGet;
 	gp.user = p;
-	return AdoptProvider(env, p, ocre_context_register_gpio(ctx_, &gp));
+	return AdoptProvider(info.Env(), p, ocre_context_register_gpio(ctx_, &gp));
 }
 
 // gpioChanged(port, pin, state): containers notified.

@@ -464,32 +464,35 @@ static void test_config_paths_escaping(void)
 		CHECK(cfg.module && strstr(cfg.module, "/rootfs/app.wasm") != NULL);
 		oci_config_free(&cfg);
 	}
-	check_config_error("{" V "," ROOT_OK "," PROC_OK ",\"mounts\":{}}", "mounts must be an array");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK ",\"mounts\":[1]}", "mounts[0] must be an object");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK ",\"mounts\":[{\"type\":\"bind\",\"source\":\"/tmp\"}]}",
-	                   "mounts[0].destination is required");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"bind\"}]}",
-	                   "must be an absolute path without ..");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK
-	                   ",\"mounts\":[{\"destination\":\"/a/../b\",\"type\":\"bind\",\"source\":\"/tmp\"}]}",
-	                   "must be an absolute path without ..");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK
-	                   ",\"mounts\":[{\"destination\":\"/\",\"type\":\"bind\",\"source\":\"/tmp\"}]}",
-	                   "destination must not be /");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\"}]}",
-	                   "source is required for a bind mount");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK
-	                   ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"../..\"}]}",
-	                   "outside");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK
-	                   ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"/no/such/dir\"}]}",
-	                   "No such file or directory");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK
-	                   ",\"mounts\":[{\"destination\":\"/d\",\"type\":7,\"source\":\"/tmp\"}]}",
-	                   "mounts[0].type must be a string");
-	check_config_error("{" V "," ROOT_OK "," PROC_OK
-	                   ",\"mounts\":[{\"destination\":\"/d\",\"options\":[\"bind\",1],\"source\":\"/tmp\"}]}",
-	                   "mounts[0].options must hold strings");
+	{
+		/* each "mounts" value, refused with the message */
+		static const struct {
+			const char *mounts;
+			const char *error;
+		} cases[] = {
+		    {"{}", "mounts must be an array"},
+		    {"[1]", "mounts[0] must be an object"},
+		    {"[{\"type\":\"bind\",\"source\":\"/tmp\"}]", "mounts[0].destination is required"},
+		    {"[{\"destination\":\"rel\",\"type\":\"bind\"}]", "must be an absolute path without .."},
+		    {"[{\"destination\":\"/a/../b\",\"type\":\"bind\",\"source\":\"/tmp\"}]",
+		     "must be an absolute path without .."},
+		    {"[{\"destination\":\"/\",\"type\":\"bind\",\"source\":\"/tmp\"}]", "destination must not be /"},
+		    {"[{\"destination\":\"/d\",\"type\":\"bind\"}]", "source is required for a bind mount"},
+		    {"[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"../..\"}]", "outside"},
+		    {"[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"/no/such/dir\"}]",
+		     "No such file or directory"},
+		    {"[{\"destination\":\"/d\",\"type\":7,\"source\":\"/tmp\"}]", "mounts[0].type must be a string"},
+		    {"[{\"destination\":\"/d\",\"options\":[\"bind\",1],\"source\":\"/tmp\"}]",
+		     "mounts[0].options must hold strings"},
+		};
+		char json[512];
+		size_t i;
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			snprintf(json, sizeof(json), "{" V "," ROOT_OK "," PROC_OK ",\"mounts\":%s}", cases[i].mounts);
+			check_config_error(json, cases[i].error);
+		}
+	}
 }
 
 static void test_config_load(void)

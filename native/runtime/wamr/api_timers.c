@@ -251,7 +251,8 @@ static int api_timer_create(wasm_exec_env_t exec_env, int id)
 	return err;
 }
 
-static int api_timer_delete(wasm_exec_env_t exec_env, int id)
+/* Stop timer @p id; @p forget: delete it too. */
+static int timer_remove(wasm_exec_env_t exec_env, int id, bool forget)
 {
 	struct ocre_api_timer *t;
 	struct ocre_api *api;
@@ -262,12 +263,18 @@ static int api_timer_delete(wasm_exec_env_t exec_env, int id)
 	pthread_mutex_lock(&lock);
 	if ((t = find_locked(api, id))) {
 		heap_remove(t);
-		t->created = false;
+		if (forget)
+			t->created = false;
 	} else {
 		err = -EINVAL;
 	}
 	pthread_mutex_unlock(&lock);
 	return err;
+}
+
+static int api_timer_delete(wasm_exec_env_t exec_env, int id)
+{
+	return timer_remove(exec_env, id, true);
 }
 
 static int api_timer_start(wasm_exec_env_t exec_env, int id, int interval, int periodic)
@@ -301,19 +308,7 @@ static int api_timer_start(wasm_exec_env_t exec_env, int id, int interval, int p
 
 static int api_timer_stop(wasm_exec_env_t exec_env, int id)
 {
-	struct ocre_api_timer *t;
-	struct ocre_api *api;
-	int err = 0;
-
-	if (!(api = ocre_api_enter(exec_env, &err)))
-		return err;
-	pthread_mutex_lock(&lock);
-	if ((t = find_locked(api, id)))
-		heap_remove(t);
-	else
-		err = -EINVAL;
-	pthread_mutex_unlock(&lock);
-	return err;
+	return timer_remove(exec_env, id, false);
 }
 
 /* Milliseconds until the next expiry (rounded up), 0 when not running. */

@@ -3,6 +3,7 @@
 #define OCRE_WAMR_ENGINE_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,7 +130,21 @@ void ocre_wamr_entry_detach(struct wamr_module *m);
 bool ocre_wamr_entry_call(const struct wamr_module *m, wasm_exec_env_t exec_env, wasm_module_inst_t inst,
                           uint32_t index);
 
-/* engine.c */
+/* engine_create.c: the vtable's create, destroy, configure, set_stdio and
+ * prepare (see <ocre/runtime/vtable.h>) */
+void *ocre_wamr_create_with(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+                            const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                            int stderr_fd, const struct ocre_engine_options *options);
+void *ocre_wamr_create(const char *id, const char *img_path, const char *workdir, const char **capabilities,
+                       const char **argv, const char **envp, const char **mounts, int stdin_fd, int stdout_fd,
+                       int stderr_fd);
+int ocre_wamr_destroy(void *ctx);
+int ocre_wamr_configure(void *ctx, const struct ocre_container_args *args);
+int ocre_wamr_set_stdio(void *ctx, int stdin_fd, int stdout_fd, int stderr_fd);
+int ocre_wamr_prepare(void *ctx);
+
+/* engine_run.c: the vtable's thread_execute */
+int ocre_wamr_thread_execute(void *ctx, sem_t *sem);
 /* The container a host function was called for. Every host function (WASI
  * override, Ocre API) finds its container here, and nowhere else: the exec
  * env's user data when WAMR passes the run's exec env, else the container

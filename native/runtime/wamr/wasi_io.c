@@ -126,6 +126,18 @@ static void kill_guest(wasm_exec_env_t exec_env)
 	wasm_runtime_set_exception(wasm_runtime_get_module_inst(exec_env), OCRE_KILLED_EXCEPTION);
 }
 
+/* The start of every override: the caller's container, parked while it is
+ * paused; NULL once it is killed (the guest's exception set). */
+static struct wamr_container *enter_call(wasm_exec_env_t exec_env)
+{
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+
+	if (ocre_wasi_checkpoint(wc))
+		return wc;
+	kill_guest(exec_env);
+	return NULL;
+}
+
 /* Take the container's lock and park while it is paused. false if killed
  * (lock released, exception set); true with the lock held. */
 static bool park_locked(wasm_exec_env_t exec_env, struct wamr_container *wc)
@@ -196,14 +208,12 @@ static int run_stdin(struct wamr_container *wc)
 
 uint32_t ocre_wasi_fd_read(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nread)
 {
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	struct wamr_container *wc;
 	bool stopped = false;
 	int host;
 
-	if (!ocre_wasi_checkpoint(wc)) {
-		kill_guest(exec_env);
+	if (!(wc = enter_call(exec_env)))
 		return __WASI_EINTR;
-	}
 	if (discarded(exec_env, wc, (uint32_t)fd)) {
 		uint32_t *out = (uint32_t *)(uintptr_t)nread;
 		if (!wasm_runtime_validate_native_addr(wasm_runtime_get_module_inst(exec_env), out, sizeof(*out)))
@@ -342,21 +352,28 @@ static uint32_t stream_write(wasm_exec_env_t exec_env, struct wamr_container *wc
 	}
 }
 
+/* The host fd of guest fd @p fd if it may block and the guest may write to
+ * it, else -1 (WAMR's own function then serves, or reports the missing
+ * right). */
+static int writable_host_fd(wasm_exec_env_t exec_env, uint32_t fd)
+{
+	__wasi_rights_t rights = 0;
+	int host = blocking_host_fd(exec_env, fd, &rights);
+
+	return host >= 0 && (rights & __WASI_RIGHT_FD_WRITE) ? host : -1;
+}
+
 uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nwritten)
 {
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
-	__wasi_rights_t rights = 0;
+	struct wamr_container *wc;
 	int host;
 
-	if (!ocre_wasi_checkpoint(wc)) {
-		kill_guest(exec_env);
+	if (!(wc = enter_call(exec_env)))
 		return __WASI_EINTR;
-	}
 	if (discarded(exec_env, wc, (uint32_t)fd))
 		return discard_write(exec_env, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
 		                     (uint32_t *)(uintptr_t)nwritten);
-	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
-	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE)) /* WAMR reports a missing right */
+	if ((host = writable_host_fd(exec_env, (uint32_t)fd)) < 0)
 		return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, void *))ORIGINAL(exec_env))(
 			   exec_env, fd, iovs, iovs_len, nwritten) &
 		       0xffffu;
@@ -368,16 +385,12 @@ uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, u
 uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, uint32_t flags,
                              void *sent)
 {
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
-	__wasi_rights_t rights = 0;
-	int host;
+	struct wamr_container *wc;
+	int host = -1;
 
-	if (!ocre_wasi_checkpoint(wc)) {
-		kill_guest(exec_env);
+	if (!(wc = enter_call(exec_env)))
 		return __WASI_EINTR;
-	}
-	host = blocking_host_fd(exec_env, (uint32_t)fd, &rights);
-	if (host < 0 || !(rights & __WASI_RIGHT_FD_WRITE) || (uint32_t)flags != 0)
+	if ((uint32_t)flags != 0 || (host = writable_host_fd(exec_env, (uint32_t)fd)) < 0)
 		return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, uint32_t, void *))ORIGINAL(exec_env))(
 			   exec_env, fd, iovs, iovs_len, flags, sent) &
 		       0xffffu;
@@ -390,13 +403,11 @@ uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, 
  * then WAMR's function, called with the same parameter types. */
 static bool wait_for(wasm_exec_env_t exec_env, uint32_t fd, short events)
 {
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	struct wamr_container *wc;
 	int host;
 
-	if (!ocre_wasi_checkpoint(wc)) {
-		kill_guest(exec_env);
+	if (!(wc = enter_call(exec_env)))
 		return false;
-	}
 	host = blocking_host_fd(exec_env, (uint32_t)fd, NULL);
 	return host < 0 || wait_fd(exec_env, wc, host, events, NULL);
 }
@@ -538,13 +549,11 @@ uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_
  * guest sees what it would with /dev/null as that stream. */
 uint32_t ocre_wasi_fd_renumber(wasm_exec_env_t exec_env, uint32_t from, uint32_t to)
 {
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	struct wamr_container *wc;
 	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
 
-	if (!ocre_wasi_checkpoint(wc)) {
-		kill_guest(exec_env);
+	if (!(wc = enter_call(exec_env)))
 		return __WASI_EINTR;
-	}
 	if (wasi && discarded(exec_env, wc, (uint32_t)to) && any_host_fd(exec_env, (uint32_t)from) >= 0) {
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC), fd = nul < 0 ? -1 : fcntl(nul, F_DUPFD_CLOEXEC, 3);
 		if (nul >= 0)
