@@ -1,20 +1,24 @@
 #!/usr/bin/env node
-// The `ocre` command: runs the compiled command line (lib/cli/main.ts -> dist/cli/main.js).
+// The `ocre` command: runs the compiled command line (lib/cli/main.ts -> dist/cli/main.js),
+// or for `ocre ps` its fast path (lib/cli/fast.ts), which does not load commander.
 'use strict'
-let cli
+let fast, exit
 try {
-  cli = require('../dist/cli/main.js')
+  fast = require('../dist/cli/fast.js')
+  exit = require('../dist/cli/exit.js')
 } catch (err) {
-  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+  if (err && err.code === 'MODULE_NOT_FOUND' && /dist\/cli\/(fast|exit)\.js/.test(String(err.message))) {
     process.stderr.write('ocre: dist/ is missing: run `npm run build:ts` (or `npx tsc -p tsconfig.json`) first\n')
     process.exit(125)
   }
   throw err
 }
-cli.main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+const argv = process.argv.slice(2)
+const running = fast.fastCommand(argv) ?? require('../dist/cli/main.js').main(argv)
+running.then(
+  (code) => exit.exitAfterOutput(code),
   (err) => {
     process.stderr.write(`ocre: ${err && err.message ? err.message : err}\n`)
-    process.exit(125)
+    exit.exitAfterOutput(125)
   },
 )

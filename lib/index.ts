@@ -28,6 +28,7 @@ export {
   type RemoteStatus,
   type RestartPolicyObject,
 } from './client/connect'
+export type { AttachOptions, AttachSession } from './client/attach'
 export type {
   ImageStore,
   ImageInfo,

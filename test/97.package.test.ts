@@ -7,7 +7,7 @@
 // cmake is missing. The cross prebuilds are packed only where the cross
 // compilers are installed (otherwise the arm checks skip, saying why).
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,8 +18,13 @@ const CROSS = ['aarch64-linux-gnu-g++', 'arm-linux-gnueabihf-g++']
 const haveCross = CROSS.every((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0)
 const NPM_CLI = path.join(path.dirname(path.dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')
 
-/** At most this many bytes packed: three stripped addons (~0.5-0.7 MB each, compressed ~0.3 MB) and text. */
-const MAX_PACKED = 2 * 1024 * 1024
+/**
+ * At most this many bytes packed: three stripped addons and three ocre-oci
+ * (~0.5-0.8 MB each, compressed ~0.25-0.3 MB), three libcjson (35 KB) and text.
+ */
+const MAX_PACKED = 3 * 1024 * 1024
+/** Beside each prebuilt addon: the OCI runtime, the cJSON it links and cJSON's notice. */
+const OCI_FILES = ['ocre-oci', 'libcjson.so.1', 'libcjson.copyright']
 
 let work: string
 let tarball: string
@@ -144,9 +149,12 @@ describe('npm package (npm pack, install from the tarball)', function () {
       'native/addon/CMakeLists.txt',
     ])
       assert.ok(files.includes(f), `${f} is missing from the tarball`)
+    for (const f of OCI_FILES) assert.ok(files.includes(`prebuilds/linux-x64/${f}`), `prebuilds/linux-x64/${f} is missing`)
     if (haveCross) {
       assert.ok(files.includes('prebuilds/linux-arm64/ocre-node.napi.armv8.glibc.node'))
       assert.ok(files.includes('prebuilds/linux-arm/ocre-node.napi.armv7.glibc.node'))
+      for (const dir of ['linux-arm64', 'linux-arm'])
+        for (const f of OCI_FILES) assert.ok(files.includes(`prebuilds/${dir}/${f}`), `prebuilds/${dir}/${f} is missing`)
     }
   })
 
@@ -161,14 +169,50 @@ describe('npm package (npm pack, install from the tarball)', function () {
   })
 
   it('every packed prebuild is stripped, and the arm ones are packed (where the cross compilers exist)', function () {
-    const prebuilds = files.filter((x) => x.startsWith('prebuilds/'))
+    const prebuilds = files.filter((x) => x.startsWith('prebuilds/') && !x.endsWith('.copyright'))
     for (const f of prebuilds) {
       const r = spawnSync('readelf', ['-S', path.join(project, 'node_modules', 'ocre-node', f)], { encoding: 'utf8' })
       assert.equal(r.status, 0, r.stderr)
       assert.doesNotMatch(r.stdout, /\.symtab|\.debug_/, `${f} is not stripped`)
     }
     if (!haveCross) this.skip() // reason printed below
-    assert.equal(prebuilds.length, 3)
+    assert.equal(prebuilds.filter((f) => f.endsWith('.node')).length, 3)
+    assert.equal(prebuilds.filter((f) => f.endsWith('/ocre-oci')).length, 3)
+  })
+
+  it('ships the OCI runtime: `npx ocre oci-path` names the prebuilt ocre-oci, which runs a container with the libcjson beside it', async () => {
+    const dir = path.join(project, 'node_modules', 'ocre-node', 'prebuilds', 'linux-x64')
+    const p = npm(['exec', '--offline', '--', 'ocre', 'oci-path'], project, { PATH: bareBin })
+    assert.equal(p.status, 0, p.stderr)
+    const bin = p.stdout.trim()
+    assert.equal(fs.realpathSync(bin), fs.realpathSync(path.join(dir, 'ocre-oci')))
+    assert.ok(fs.statSync(bin).mode & 0o111, 'ocre-oci is not executable')
+    // the dynamic loader takes libcjson from beside it ($ORIGIN), not from the system
+    const v = spawnSync(bin, ['--version'], { encoding: 'utf8', env: { PATH: bareBin, LD_DEBUG: 'libs' } })
+    assert.equal(v.status, 0, v.stderr)
+    assert.match(v.stdout, /^ocre-oci version 0\.1\.0\n/)
+    assert.match(v.stderr, new RegExp(`calling init: ${fs.realpathSync(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/libcjson\\.so\\.1\\n`))
+    // a hello run: create (its container process inherits the pipe), start, the output, the pipe's end
+    const tmp = fs.mkdtempSync(path.join(work, 'oci-'))
+    fs.mkdirSync(path.join(tmp, 'bundle', 'rootfs'), { recursive: true })
+    fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'hello.wasm'), path.join(tmp, 'bundle', 'rootfs', 'hello.wasm'))
+    fs.writeFileSync(path.join(tmp, 'bundle', 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2', root: { path: 'rootfs' }, process: { args: ['/hello.wasm'], cwd: '/', env: [] },
+    }))
+    const state = path.join(tmp, 'state')
+    const create = spawn(bin, ['--root', state, 'create', '--bundle', path.join(tmp, 'bundle'), 'hello'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: bareBin },
+    })
+    let out = ''
+    create.stdout!.setEncoding('utf8').on('data', (d) => (out += d))
+    const ended = new Promise((resolve) => create.stdout!.on('end', resolve))
+    assert.equal(await new Promise((resolve) => create.on('exit', resolve)), 0)
+    const start = spawnSync(bin, ['--root', state, 'start', 'hello'], { encoding: 'utf8', env: { PATH: bareBin } })
+    assert.equal(start.status, 0, start.stderr)
+    await ended
+    assert.equal(out, 'Hello from WebAssembly!\n')
+    assert.equal(spawnSync(bin, ['--root', state, 'delete', 'hello']).status, 0)
   })
 
   it('installed with no compiler on PATH: nothing was built, the prebuild loads (CJS)', () => {

@@ -110,6 +110,13 @@ describe('ocre daemon', function () {
     const logs = await ok([...w(), 'logs', '--tail', '2', 'tick'])
     assert.equal(logs.split('\n').filter(Boolean).length, 2)
     assert.match(logs, /^tick \d+\n/)
+    const records = (await ok([...w(), 'logs', '--tail', '2', '--format', 'json', 'tick'])).trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(records.length, 2)
+    for (const r of records) {
+      assert.deepEqual(Object.keys(r).sort(), ['line', 'stream', 'time'])
+      assert.equal(r.stream, 'stdout')
+      assert.match(r.line, /^tick \d+$/)
+    }
     await ok([...w(), 'pause', 'tick'])
     assert.match(await ok([...w(), 'ps']), /Up .*\(Paused\)/)
     const json = JSON.parse((await ok([...w(), 'ps', '--format', 'json'])).trim())
@@ -309,18 +316,147 @@ describe('ocre daemon', function () {
     )
     const ids = (await ok([...w(), 'ps', '-a', '-q'])).trim().split('\n')
     assert.equal(ids.length, 1000)
+    // the fast path (no commander) and commander's (--verbose is not taken by the fast path) agree
+    assert.equal(await ok([...w(), 'ps', '-a', '--format', 'json']), await ok([...w(), 'ps', '-a', '--format', 'json', '--verbose']))
     assert.deepEqual(
       [...ids].sort(),
       Array.from({ length: 1000 }, (_, k) => `k${String(k).padStart(4, '0')}`),
     )
     const table = (await ok([...w(), 'ps', '-a'])).trim().split('\n')
     assert.equal(table.length, 1001)
+    // through a shell pipe (more than a pipe holds at once): every line arrives before ocre exits
+    const q = (a: string) => `'${a.replace(/'/g, "'\\''")}'`
+    const piped = spawn('sh', ['-c', `${[process.execPath, BIN, ...w(), 'ps', '-a', '--format', 'json'].map(q).join(' ')} | wc -l`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let lines = ''
+    piped.stdout.setEncoding('utf8').on('data', (d) => (lines += d))
+    assert.equal(await new Promise((resolve) => piped.on('close', resolve)), 0)
+    assert.equal(lines.trim(), '1000')
     await Promise.all(
       Array.from({ length: 16 }, async (_, lane) => {
         for (let k = lane; k < 1000; k += 16) await (await client.get(`k${String(k).padStart(4, '0')}`))!.remove()
       }),
     )
     assert.equal((await client.list()).length, 0)
+  })
+
+  describe('attach and run -i (stdin through the daemon)', () => {
+    /** The CLI with a stdin pipe we hold: its output so far, a wait for some text, its exit status. */
+    function interactive(args: string[]) {
+      const child = spawn(process.execPath, [BIN, ...w(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+      const out = { stdout: '', stderr: '' }
+      const waiters: (() => void)[] = []
+      for (const name of ['stdout', 'stderr'] as const)
+        child[name].setEncoding('utf8').on('data', (d: string) => {
+          out[name] += d
+          for (const f of waiters.splice(0)) f()
+        })
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      const seen = (text: string) =>
+        new Promise<void>((resolve) => {
+          const check = () => (out.stdout.includes(text) ? resolve() : waiters.push(check))
+          check()
+        })
+      return { child, out, exited, seen }
+    }
+
+    it('run -i sends stdin to the container; its end is end-of-file there; exits with its status', async () => {
+      const r = interactive(['run', '-i', '--rm', 'cat.wasm'])
+      r.child.stdin.write('first line\n')
+      await r.seen('first line\n') // echoed while stdin is still open
+      r.child.stdin.end('second\n')
+      assert.equal(await r.exited, 0, r.out.stderr)
+      assert.equal(r.out.stdout, 'first line\nsecond\n')
+      const exitCode = interactive(['run', '-i', '--rm', 'exit-code.wasm', '3'])
+      exitCode.child.stdin.end()
+      assert.equal(await exitCode.exited, 3)
+    })
+
+    it('attach echoes through a running -i container; Ctrl-C detaches and leaves it running with stdin open; a second attach ends it with EOF', async () => {
+      const id = (await ok([...w(), 'create', '-i', '-n', 'echo', 'cat.wasm'])).trim()
+      assert.equal(id, 'echo')
+      assert.equal((await client.get('echo'))!.info.status, 'created')
+      assert.equal(((await (await client.get('echo'))!.refresh()) as { interactive?: boolean }).interactive, true)
+      await ok([...w(), 'start', 'echo'])
+      const a = interactive(['attach', 'echo'])
+      a.child.stdin.write('ping\n')
+      await a.seen('ping\n')
+      a.child.kill('SIGINT')
+      assert.equal(await a.exited, 0, a.out.stderr)
+      const c = (await client.get('echo'))!
+      assert.equal((await c.refresh()).status, 'running', 'detached: still running')
+      const b = interactive(['attach', 'echo'])
+      b.child.stdin.write('again\n')
+      await b.seen('again\n')
+      b.child.stdin.end()
+      assert.equal(await b.exited, 0, b.out.stderr)
+      assert.equal(b.out.stdout, 'again\n')
+      assert.equal((await c.refresh()).status, 'stopped')
+      assert.deepEqual((await c.refresh()).lastExit && { exitCode: (await c.refresh()).lastExit!.exitCode }, { exitCode: 0 })
+      // the output went to its log too
+      assert.deepEqual((await ok([...w(), 'logs', 'echo'])).split('\n'), ['ping', 'again', ''])
+      await c.remove()
+    })
+
+    it('the JS client: attach() before start() gets all output; stdin ends with the stream; detach() leaves it running', async () => {
+      const { PassThrough } = await import('node:stream')
+      const c = await client.create({ id: 'js-echo', image: 'cat.wasm', interactive: true })
+      const stdin = new PassThrough()
+      let out = ''
+      const waiters: (() => void)[] = []
+      const session = c.attach({ stdin, onOutput: (stream, text) => {
+        if (stream === 'stdout') out += text
+        for (const f of waiters.splice(0)) f()
+      } })
+      await session.ready
+      await c.start()
+      stdin.write('abc\n')
+      await new Promise<void>((resolve) => {
+        const check = () => (out === 'abc\n' ? resolve() : waiters.push(check))
+        check()
+      })
+      stdin.end('def\n')
+      assert.deepEqual(await session.done, { exitCode: 0, reason: 'exit' })
+      assert.equal(out, 'abc\ndef\n')
+      await c.remove()
+
+      const t = await client.create({ id: 'js-tick', image: 'ticker.wasm', args: ['20'], stopTimeout: 0 })
+      await t.start()
+      let ticks = ''
+      const watching = t.attach({ onOutput: (_s, text) => {
+        ticks += text
+        if (ticks.includes('\n')) watching.detach()
+      } })
+      assert.equal(await watching.done, null)
+      assert.match(ticks, /^tick \d+\n/)
+      assert.equal((await t.refresh()).status, 'running')
+      assert.throws(() => t.attach({} as never), /onOutput must be a function/)
+      assert.throws(() => t.attach({ onOutput: () => {}, colour: 1 } as never), TypeError)
+      await t.remove({ force: true })
+    })
+
+    it('attach without -i shows the output only; refuses stdin and stopped containers with 409', async () => {
+      const t = await client.create({ id: 'ticks', image: 'ticker.wasm', args: ['20'], stopTimeout: 0 })
+      await t.start()
+      const a = interactive(['attach', 'ticks'])
+      await a.seen('tick')
+      a.child.kill('SIGINT')
+      assert.equal(await a.exited, 0)
+      assert.equal((await t.refresh()).status, 'running')
+      const withStdin = await request(daemon.socket, 'POST', '/v1/containers/ticks/attach?stdin=true', '')
+      assert.equal(withStdin.status, 409)
+      assert.equal(withStdin.json?.code, 'ERR_OCRE_STATE')
+      assert.match(String(withStdin.json?.message), /interactive \(-i\)/)
+      await t.kill()
+      const stopped = await ocre([...w(), 'attach', 'ticks'])
+      assert.equal(stopped.code, 125)
+      assert.match(stopped.stderr, /cannot attach to container ticks: it is stopped/)
+      const unknown = await request(daemon.socket, 'POST', '/v1/containers/nope/attach', '')
+      assert.equal(unknown.status, 404)
+      assert.equal(unknown.json?.code, 'ERR_OCRE_NOT_FOUND')
+      await t.remove()
+    })
   })
 
   describe('bad requests get a 4xx JSON error with an ERR_OCRE_* code', () => {

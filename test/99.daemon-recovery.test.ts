@@ -94,6 +94,45 @@ describe('ocre daemon: crash recovery', function () {
     }
   })
 
+  it('a paused container comes back paused after a SIGKILL or a graceful stop of the daemon; unpause resumes it', async () => {
+    let d = await Daemon.start(workdir)
+    let client: DaemonClient = await d.client()
+    const t = await client.create({ id: 'tick', image: 'ticker.wasm', args: ['20'], stopTimeout: 0 })
+    await t.start()
+    await t.pause()
+    assert.equal((await t.refresh()).status, 'paused')
+    client.close()
+    for (const how of ['SIGKILL', 'SIGTERM'] as const) {
+      if (how === 'SIGKILL') await d.crash()
+      else await d.stop()
+      d = await Daemon.start(workdir)
+      const restored = await d.record((r) => r.msg === 'containers restored')
+      assert.equal(restored.started, 1, how)
+      client = await d.client()
+      const c = (await client.get('tick'))!
+      assert.equal((await c.refresh()).status, 'paused', `${how}: restored paused`)
+      assert.equal((await c.refresh()).desiredRunning, true)
+      if (how === 'SIGKILL') client.close()
+    }
+    const c = (await client.get('tick'))!
+    await c.unpause()
+    assert.equal((await c.refresh()).status, 'running')
+    let line = ''
+    for await (const rec of c.logs({ follow: true, since: new Date() })) if ((line = rec.line).startsWith('tick')) break
+    assert.match(line, /^tick \d+$/)
+    // unpaused is recorded too: the next daemon starts it running
+    client.close()
+    await d.crash()
+    d = await Daemon.start(workdir)
+    try {
+      client = await d.client()
+      assert.equal((await (await client.get('tick'))!.refresh()).status, 'running')
+      client.close()
+    } finally {
+      await d.stop()
+    }
+  })
+
   it('kill -9 at random points of create/rm loops loses no acknowledged operation and leaves no half-written record', async function () {
     this.timeout(240_000)
     const expected = new Set<string>()

@@ -14,8 +14,51 @@ import {
   workdirProblem,
 } from '../lib/cli/util'
 import { exitStatus } from '../lib/cli/run'
+import { parseFastPs } from '../lib/cli/fast'
 
 describe('cli helpers', function () {
+  describe('parseFastPs (the fast path of `ocre ps`)', function () {
+    it('takes the plain forms of ps and container ls|ps|list, globals before or after the command', function () {
+      assert.deepEqual(parseFastPs(['ps']), { globals: {}, own: {}, opts: {} })
+      assert.deepEqual(parseFastPs(['ps', '-a', '-q', '--no-trunc', '--format', 'json']), {
+        globals: {},
+        own: {},
+        opts: { all: true, quiet: true, trunc: false, format: 'json' },
+      })
+      assert.deepEqual(parseFastPs(['--workdir', '/w', '-H', 'unix:///s', 'container', 'ls', '--all', '--format=table']), {
+        globals: { workdir: '/w', host: 'unix:///s' },
+        own: {},
+        opts: { all: true, format: 'table' },
+      })
+      assert.deepEqual(parseFastPs(['--token-file=/t', 'container', 'list', '--workdir', '/x', '--host=tcp://:1']), {
+        globals: { tokenFile: '/t' },
+        own: { workdir: '/x', host: 'tcp://:1' },
+        opts: {},
+      })
+    })
+    it('leaves everything else to commander (help, -v, combined flags, arguments, bad or missing values)', function () {
+      for (const argv of [
+        [],
+        ['ps', '--help'],
+        ['ps', '-h'],
+        ['-v', 'ps'],
+        ['ps', '--verbose'],
+        ['ps', '-aq'],
+        ['ps', 'extra'],
+        ['ps', '--format', 'yaml'],
+        ['ps', '--format'],
+        ['--workdir'],
+        ['--workdir', '-a', 'ps'],
+        ['ps', '-H', 'unix:///s'],
+        ['container', 'rm', 'x'],
+        ['container'],
+        ['inspect', 'x'],
+        ['run', 'ps'],
+      ])
+        assert.equal(parseFastPs(argv), null, JSON.stringify(argv))
+    })
+  })
+
   describe('resolveWorkdir', function () {
     it('prefers --workdir, then $OCRE_WORKDIR (relative ones resolved)', function () {
       assert.equal(resolveWorkdir('/a', { OCRE_WORKDIR: '/b' }, 0, '/home/u'), '/a')

@@ -7,6 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { DaemonEvent, LogRecord, RemoteContainerInfo, RemoteContainerSummary, RemoteCreateOptions } from '../client/connect'
+import { attachSession } from '../client/attach'
 import { describeEndpoint, parseHost, readTokenFile, Transport } from '../client/transport'
 import type { ExitResult } from '../types'
 import type { RunOptions } from './run'
@@ -62,6 +63,7 @@ export type CreateCliOptions = Omit<RunOptions, 'rm' | 'stopTimeout' | 'tier'> &
   restart?: string
   stopTimeout?: number
   liveness?: number
+  interactive?: boolean
 }
 
 export function createBody(image: string, args: string[], o: CreateCliOptions): RemoteCreateOptions & { start?: boolean } {
@@ -78,6 +80,7 @@ export function createBody(image: string, args: string[], o: CreateCliOptions): 
   if (o.tier !== undefined) body.tier = o.tier
   if (o.stopTimeout !== undefined) body.stopTimeout = Math.round(o.stopTimeout * 1000)
   if (o.liveness !== undefined) body.liveness = Math.round(o.liveness * 1000)
+  if (o.interactive) body.interactive = true
   if (o.restart !== undefined) {
     const m = /^(no|always|unless-stopped|on-failure)(?::(\d{1,9}))?$/.exec(o.restart)
     if (!m || (m[2] !== undefined && m[1] !== 'on-failure'))
@@ -162,6 +165,8 @@ export interface LogsCliOptions {
   tail?: string
   since?: string
   timestamps?: boolean
+  /** json: each record as a JSON line on stdout (`{ time, stream, line }`), whatever its stream. */
+  format?: string
 }
 
 function logsQuery(o: LogsCliOptions): string {
@@ -185,6 +190,10 @@ function logsQuery(o: LogsCliOptions): string {
 /** `logs`: the container's stdout records to stdout, stderr records to stderr. */
 export async function logs(t: Transport, id: string, o: LogsCliOptions, io: Io, signal?: AbortSignal): Promise<void> {
   for await (const r of t.stream<LogRecord>(cpath(id, 'logs') + logsQuery(o), signal)) {
+    if (o.format === 'json') {
+      io.out(JSON.stringify(r) + '\n')
+      continue
+    }
     const text = (o.timestamps ? `${r.time} ` : '') + r.line + '\n'
     if (r.stream === 'stderr') io.err.write(text)
     else io.out(text)
@@ -195,6 +204,33 @@ export async function events(t: Transport, o: { since?: string; format?: string 
   const q = o.since === undefined ? '' : `?since=${enc(parseSinceArg(o.since).toISOString())}`
   for await (const e of t.stream<DaemonEvent>(`/v1/events${q}`, signal))
     io.out((o.format === 'json' ? JSON.stringify(e) : formatEvent(e)) + '\n')
+}
+
+function writeTo(stream: 'stdout' | 'stderr', text: string, io: Io): void {
+  if (stream === 'stdout') io.out(text)
+  else io.err.write(text)
+}
+
+/**
+ * `attach`: the container's output from now on and (interactive ones,
+ * unless `noStdin`) this terminal's stdin to its stdin, whose end (Ctrl-D)
+ * is end-of-file there; exits with the run's status when it ends. Ctrl-C or
+ * SIGTERM detaches: the container keeps running, its stdin open.
+ */
+export async function attach(t: Transport, id: string, o: { stdin?: boolean }, io: Io): Promise<number> {
+  const info = await t.json<RemoteContainerInfo>('GET', cpath(id))
+  const withStdin = o.stdin !== false && !!info.interactive
+  const session = attachSession(t, id, { stdin: withStdin ? process.stdin : null, onOutput: (s, text) => writeTo(s, text, io) })
+  const detach = () => session.detach()
+  process.on('SIGINT', detach)
+  process.on('SIGTERM', detach)
+  try {
+    const result = await session.done
+    return result ? runStatus(id, result, io) : 0
+  } finally {
+    process.off('SIGINT', detach)
+    process.off('SIGTERM', detach)
+  }
 }
 
 /** The exit status of an attached `run` for a container's result. */
@@ -226,6 +262,7 @@ export async function runViaDaemon(
   }
   const info = await t.json<RemoteContainerInfo>('POST', '/v1/containers', body)
   const id = info.id
+  const interactive = !!(body as { interactive?: boolean }).interactive
   let interrupts = 0
   const onSignal = () => {
     interrupts++
@@ -237,10 +274,20 @@ export async function runViaDaemon(
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    const following = logs(t, id, { follow: true }, io)
-    await t.json('POST', cpath(id, 'start'), {})
-    await following
-    const result = await t.json<ExitResult>('POST', cpath(id, 'wait'), {})
+    let result: ExitResult
+    if (interactive) {
+      // attached before the start: all its output, and this terminal's stdin to its stdin
+      const session = attachSession(t, id, { stdin: process.stdin, onOutput: (s, text) => writeTo(s, text, io) })
+      await session.ready
+      await t.json('POST', cpath(id, 'start'), {})
+      const r = await session.done
+      result = r ?? (await t.json<ExitResult>('POST', cpath(id, 'wait'), {}))
+    } else {
+      const following = logs(t, id, { follow: true }, io)
+      await t.json('POST', cpath(id, 'start'), {})
+      await following
+      result = await t.json<ExitResult>('POST', cpath(id, 'wait'), {})
+    }
     if (interrupts > 0 && result.reason === 'killed') return EXIT_KILLED
     return runStatus(id, result, io)
   } finally {

@@ -36,6 +36,11 @@ export function addContainerOptions(cmd: Command, stopTimeout: { description: st
           'aot: require the artifact; interpreter: never run native code',
       ).choices(['auto', 'aot', 'interpreter']),
     )
+    .option(
+      '-i, --interactive',
+      "with a daemon: keep the container's stdin open (a pipe the daemon holds; `ocre attach` feeds it; " +
+        'attached `run -i` sends this terminal\'s stdin). Without a daemon, `run` always connects stdin',
+    )
     .option('--restart <policy>', 'with a daemon: no (default), on-failure[:N], always or unless-stopped')
     .option(
       '--liveness <seconds>',

@@ -23,6 +23,8 @@ export interface CommandKit {
   withGlobals: (cmd: Command) => Command
   defineRun: (parent: Command) => Command
   io: Io
+  /** The exit status of the command line (attach: the container's). */
+  setStatus: (code: number) => void
 }
 
 function daemonGlobals(g: GlobalOptions) {
@@ -214,6 +216,22 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
 
     withGlobals(
       parent
+        .command('attach')
+        .summary("attach to a container's output and (-i containers) stdin")
+        .description(
+          "Show the container's output from now on and, if it was created with -i, send this terminal's stdin to " +
+            "its stdin: end-of-file (Ctrl-D, or the end of piped input) closes the container's stdin. Exits with " +
+            "the container's status when its run ends (a created container: its next run). Ctrl-C or SIGTERM " +
+            'detaches: the container keeps running with its stdin open, and can be attached to again.',
+        )
+        .argument('<id>', 'container id')
+        .option('--no-stdin', "do not send this terminal's stdin (output only)"),
+    ).action(
+      withDaemon(async (t, _g, id: string, o: { stdin?: boolean }) => kit.setStatus(await containers().attach(t, id, o, io))),
+    )
+
+    withGlobals(
+      parent
         .command('wait')
         .summary('wait for containers to end; print their exit codes')
         .argument('<id...>', 'container ids'),
@@ -254,7 +272,13 @@ export function addDaemonCommands(program: Command, kit: CommandKit): void {
         .option('-f, --follow', 'keep printing new output until the container ends (no restart due) or Ctrl-C')
         .option('-n, --tail <n>', "only the last N lines ('all': every line)")
         .option('--since <time>', 'only output since TIME: ISO time, Unix seconds, or a duration like 10m')
-        .option('-t, --timestamps', 'prefix each line with its time'),
+        .option('-t, --timestamps', 'prefix each line with its time')
+        .addOption(
+          new Option('--format <format>', 'text, or json (each record as a JSON line on stdout: time, stream, line)').choices([
+            'text',
+            'json',
+          ]),
+        ),
     ).action(
       withDaemon(async (t, _g, id: string, o: Record<string, unknown>) => {
         const ac = new AbortController()

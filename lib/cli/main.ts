@@ -11,6 +11,7 @@ import path from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { noOciRuntime, ociRuntimePath } from '../oci-runtime'
 import { loadApi, type OcreApi } from './api'
+import { exitAfterOutput } from './exit'
 import type * as ImageCommands from './image'
 import type { Io } from './image'
 import { addContainerOptions } from './create-options'
@@ -227,7 +228,7 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
   defineRun(program)
 
   // --- daemon and its container commands -------------------------------------
-  addDaemonCommands(program, { globals, withGlobals, defineRun, io })
+  addDaemonCommands(program, { globals, withGlobals, defineRun, io, setStatus: (code) => (status = code) })
 
   // --- image ------------------------------------------------------------------
   const image = program
@@ -454,11 +455,8 @@ function leadingVerbose(argv: string[]): boolean {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`ocre: ${errorMessage(err)}\n`)
-      process.exit(EXIT_OCRE_ERROR)
-    },
-  )
+  main(process.argv.slice(2)).then(exitAfterOutput, (err) => {
+    process.stderr.write(`ocre: ${errorMessage(err)}\n`)
+    exitAfterOutput(EXIT_OCRE_ERROR)
+  })
 }

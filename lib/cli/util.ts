@@ -2,8 +2,18 @@
 // values, formatting. Kept free of I/O so they can be unit-tested.
 import os from 'node:os'
 import path from 'node:path'
-import { InvalidArgumentError } from 'commander'
+import type { InvalidArgumentError as CommanderInvalidArgument } from 'commander'
 import type { LogRecord, Mount } from '../index'
+
+/**
+ * commander's error for a bad option value (what the option parsers below
+ * throw). Loaded on use: `ocre ps` runs without commander (fast.ts).
+ */
+function invalidArgument(message: string): CommanderInvalidArgument {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { InvalidArgumentError } = require('commander') as typeof import('commander')
+  return new InvalidArgumentError(message)
+}
 
 /** Exit status for errors of ocre itself (bad flags, missing image, ...), as Docker does. */
 export const EXIT_OCRE_ERROR = 125
@@ -55,12 +65,12 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 /** Bytes from `123`, `64k`, `16m`, `1g`, `16MiB`, `16MB` (units are powers of 1024). */
 export function parseBytes(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|(b))?\s*$/i.exec(value)
-  if (!m) throw new InvalidArgumentError('Expected a size in bytes such as 1048576, 64k, 16m or 1g.')
+  if (!m) throw invalidArgument('Expected a size in bytes such as 1048576, 64k, 16m or 1g.')
   const unit = (m[2] ?? m[3] ?? '').toLowerCase()
   const n = Math.floor(Number(m[1]) * UNITS[unit])
-  if (n <= 0) throw new InvalidArgumentError('Expected a size greater than 0.')
+  if (n <= 0) throw invalidArgument('Expected a size greater than 0.')
   if (!Number.isSafeInteger(n))
-    throw new InvalidArgumentError(`Expected a size of at most 8 PiB (${Number.MAX_SAFE_INTEGER} bytes).`)
+    throw invalidArgument(`Expected a size of at most 8 PiB (${Number.MAX_SAFE_INTEGER} bytes).`)
   return n
 }
 
@@ -75,7 +85,7 @@ export function parseOptLevel(value: string): 0 | 1 | 2 | 3 | 'auto' {
 export function parseCount(value: string): number {
   const n = Number(value)
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
-    throw new InvalidArgumentError('Expected a whole number greater than 0.')
+    throw invalidArgument('Expected a whole number greater than 0.')
   return n
 }
 
@@ -102,7 +112,7 @@ export function workdirProblem(dir: string, stat: (p: string) => { isDirectory()
 export function parseSeconds(value: string): number {
   const n = Number(value)
   if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw new InvalidArgumentError('Expected a number of seconds >= 0.')
+    throw invalidArgument('Expected a number of seconds >= 0.')
   return n
 }
 
@@ -115,9 +125,9 @@ export function parseVolume(value: string, cwd = process.cwd()): Mount {
     parts.pop()
   }
   if (parts.length !== 2 || !parts[0] || !parts[1])
-    throw new InvalidArgumentError(`Expected SRC:DST or SRC:DST:ro, got '${value}'.`)
+    throw invalidArgument(`Expected SRC:DST or SRC:DST:ro, got '${value}'.`)
   if (!parts[1].startsWith('/'))
-    throw new InvalidArgumentError(`The container path must be absolute, got '${parts[1]}'.`)
+    throw invalidArgument(`The container path must be absolute, got '${parts[1]}'.`)
   const mount: Mount = { source: path.resolve(cwd, parts[0]), target: parts[1] }
   if (readonly) mount.readonly = true
   return mount

@@ -7,10 +7,12 @@
 //   const c = await client.create({ image: 'app.wasm', restart: 'on-failure:5' })
 //   await c.start()
 import path from 'node:path'
+import type { Readable } from 'node:stream'
 import { OcreError } from '../errors'
 import { CONTAINER_OPTION_KEYS, type CreateOptions, type ExitResult, type RemoveOptions, type StopOptions } from '../types'
 import { checkOptions, typeError } from '../validate'
 import { parseHost, readTokenFile, Transport } from './transport'
+import { type AttachOptions, type AttachSession, attachSession } from './attach'
 
 /** A container's status as the daemon reports it (`restarting`: waiting for its restart policy's next start). */
 export type RemoteStatus = 'created' | 'running' | 'paused' | 'restarting' | 'stopped' | 'error'
@@ -33,6 +35,8 @@ export interface RemoteCreateOptions extends Omit<CreateOptions, 'stdio' | 'deta
    * (exit 137) for its restart policy. Default: off.
    */
   liveness?: number
+  /** Keep its stdin open as a pipe held by the daemon, fed through attach (default: /dev/null). */
+  interactive?: boolean
 }
 
 /** What the daemon's list tells about a container (`GET /v1/containers`). */
@@ -62,6 +66,8 @@ export interface RemoteContainerInfo extends RemoteContainerSummary {
   restart: { name: RestartPolicyObject['name']; maxRetries: number }
   stopTimeout: number
   liveness?: number
+  /** Its stdin is a pipe the daemon keeps open (attach feeds it). */
+  interactive?: boolean
   desiredRunning: boolean
   runtimeName: string | null
   tierUsed: 'aot' | 'interpreter' | null
@@ -194,6 +200,20 @@ export class RemoteContainer {
     await this.#act('restart', o.timeout === undefined ? {} : { timeout: o.timeout })
   }
 
+  /**
+   * Attach: its output from now on through `onOutput`, and for an
+   * interactive container `stdin` to its stdin (the stream's end is
+   * end-of-file there). `done` resolves with the run's result when it ends,
+   * or with null after `detach()`, which leaves it running, stdin open.
+   */
+  attach(options: AttachOptions): AttachSession {
+    const o = checkOptions(options, 'options', ['stdin', 'onOutput'])
+    if (typeof o.onOutput !== 'function') throw new TypeError('options.onOutput must be a function')
+    if (o.stdin !== undefined && o.stdin !== null && typeof (o.stdin as Readable).pipe !== 'function')
+      throw new TypeError('options.stdin must be a readable stream or null')
+    return attachSession(this.#client.transport, this.id, o as unknown as AttachOptions)
+  }
+
   /** Wait for the end of the current run (the last result at once when stopped). */
   async wait(): Promise<ExitResult> {
     return this.#client.transport.json<ExitResult>('POST', this.#path('wait'), {})
@@ -238,7 +258,7 @@ export class DaemonClient {
 
   /** Create a container (stored by the daemon; it survives restarts). */
   async create(options: RemoteCreateOptions): Promise<RemoteContainer> {
-    const o = checkOptions(options, 'options', [...CONTAINER_OPTION_KEYS, 'restart', 'stopTimeout', 'liveness'])
+    const o = checkOptions(options, 'options', [...CONTAINER_OPTION_KEYS, 'restart', 'stopTimeout', 'liveness', 'interactive'])
     const body = { ...o, restart: restartObject(o.restart as RemoteCreateOptions['restart']) }
     if (body.restart === undefined) delete body.restart
     return new RemoteContainer(this, await this.transport.json<RemoteContainerInfo>('POST', '/v1/containers', body))

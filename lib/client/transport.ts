@@ -67,7 +67,18 @@ export class Transport {
     }
     if (this.#token) headers.authorization = `Bearer ${this.#token}`
     return new Promise((resolve, reject) => {
-      const req = http.request({ ...this.endpoint, method, path: urlPath, headers, agent: this.#agent, signal }, resolve)
+      // servername '': plain HTTP has no TLS name to derive (deriving it costs the command line ~4 ms: Node
+      // compiles its IPv6 regular expression to check 'localhost')
+      const options: http.RequestOptions & { servername: string } = {
+        ...this.endpoint,
+        method,
+        path: urlPath,
+        headers,
+        agent: this.#agent,
+        signal,
+        servername: '',
+      }
+      const req = http.request(options, resolve)
       req.once('error', (err: NodeJS.ErrnoException) => {
         if (err.name === 'AbortError') reject(err)
         else
@@ -83,11 +94,15 @@ export class Transport {
     })
   }
 
-  static async #text(res: http.IncomingMessage): Promise<string> {
-    res.setEncoding('utf8')
-    let text = ''
-    for await (const chunk of res) text += chunk
-    return text
+  static #text(res: http.IncomingMessage): Promise<string> {
+    // events rather than `for await`: the stream's async iterator is slower to start (the command line's ps)
+    return new Promise((resolve, reject) => {
+      res.setEncoding('utf8')
+      let text = ''
+      res.on('data', (chunk: string) => (text += chunk))
+      res.once('end', () => resolve(text))
+      res.once('error', reject)
+    })
   }
 
   static #error(status: number, text: string): OcreError {
@@ -103,6 +118,44 @@ export class Transport {
     const err = new OcreError(code, message)
     ;(err as { status?: number }).status = status
     return err
+  }
+
+  /**
+   * A request whose body is streamed by the caller (`req`: write, then end)
+   * while its reply streams back: `reply` resolves with the response once
+   * its headers arrive (an error status rejects, with the daemon's error).
+   */
+  duplex(method: string, urlPath: string, signal?: AbortSignal): { req: http.ClientRequest; reply: Promise<http.IncomingMessage> } {
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/x-ndjson', 'transfer-encoding': 'chunked' }
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`
+    const options: http.RequestOptions & { servername: string } = {
+      ...this.endpoint,
+      method,
+      path: urlPath,
+      headers,
+      agent: false, // its own connection: it stays busy for the whole session
+      signal,
+      servername: '',
+    }
+    const req = http.request(options)
+    const reply = new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.once('response', (res) => {
+        const status = res.statusCode ?? 0
+        if (status < 400) resolve(res)
+        else Transport.#text(res).then((text) => reject(Transport.#error(status, text)), reject)
+      })
+      req.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.name === 'AbortError'
+            ? err
+            : new OcreError('ERR_OCRE_NO_DAEMON', `cannot reach the ocre daemon at ${describeEndpoint(this.endpoint)}: ${err.code ?? err.message}`, {
+                cause: err,
+              }),
+        ),
+      )
+    })
+    req.flushHeaders()
+    return { req, reply }
   }
 
   /** A JSON request; resolves with the parsed reply (undefined for 204). */

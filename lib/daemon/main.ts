@@ -33,6 +33,13 @@ export interface DaemonOptions {
 
 export const DEFAULT_LOG_LIMITS: LogLimits = { maxBytes: 10 * 1024 * 1024, maxFiles: 3 }
 const SOCKET_MODE = 0o660
+/**
+ * The listeners' HTTP options. requestTimeout 0: an attach session's
+ * request body (a container's stdin) lasts as long as the session, past
+ * Node's default of 5 minutes for a whole request; headersTimeout (60 s)
+ * still bounds a client that never finishes its headers.
+ */
+const SERVER_OPTIONS: http.ServerOptions = { keepAliveTimeout: 30_000, requestTimeout: 0 }
 
 /** `PORT` or `HOST:PORT` or `[V6]:PORT`. */
 export function parseTcp(text: string): { host: string; port: number } {
@@ -112,7 +119,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       sockets.add(s)
       s.once('close', () => sockets.delete(s))
     })
-  const unixServer = http.createServer({ keepAliveTimeout: 30_000 }, createApi(sup, { log }))
+  const unixServer = http.createServer(SERVER_OPTIONS, createApi(sup, { log }))
   track(unixServer)
   fs.mkdirSync(path.dirname(socketPath), { recursive: true })
   const mask = process.umask(0o117)
@@ -125,7 +132,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (socketPath !== linkPath) fs.symlinkSync(socketPath, linkPath)
   let tcpServer: http.Server | undefined
   if (tcp) {
-    tcpServer = http.createServer({ keepAliveTimeout: 30_000 }, createApi(sup, { log, token }))
+    tcpServer = http.createServer(SERVER_OPTIONS, createApi(sup, { log, token }))
     track(tcpServer)
     await listen(tcpServer, tcp)
     const a = tcpServer.address()

@@ -28,6 +28,7 @@ export function buildOpenApi(): Record<string, unknown> {
       },
     }
     if (r.body) op.requestBody = { required: false, content: { 'application/json': { schema: r.body } } }
+    if (r.rawBody) op.requestBody = { required: false, content: { [r.rawBody]: { schema: { type: 'string', format: 'binary' } } } }
     ;(paths[p] ??= {})[r.method.toLowerCase()] = op
   }
   paths['/v1/openapi.json'] = {

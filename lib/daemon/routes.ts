@@ -1,7 +1,8 @@
 // The daemon's API: one table of routes (method, path, schemas, handler).
 // server.ts serves it; openapi.ts describes it. Paths are under /v1.
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { OcreError } from '../errors'
+import { serveAttach } from './attach'
 import type { LogRecord } from './logs'
 import * as S from './schemas'
 import type { CreateRequest, DaemonEvent, Supervisor } from './supervisor'
@@ -10,6 +11,8 @@ export interface RequestContext {
   params: Record<string, string>
   query: Record<string, string>
   body: Record<string, unknown>
+  /** The request itself: its body is the handler's to read (routes with `rawBody`). */
+  req: IncomingMessage
   res: ServerResponse
   /** Aborted when the client goes away. */
   signal: AbortSignal
@@ -24,6 +27,8 @@ export interface Route {
   operationId: string
   summary: string
   body?: object
+  /** The request body is a byte stream for the handler (not JSON, not size-capped; described as this media type). */
+  rawBody?: string
   query: object
   /** JSON schema of a 2xx reply (for an NDJSON stream: of one line). */
   response: { status: number; schema?: object; stream?: boolean }
@@ -161,6 +166,23 @@ export const routes: Route[] = [
     query: S.noQuery,
     response: { status: 200, schema: S.exitSchema },
     handler: async (sup, { params }) => ok(await sup.wait(params.id)),
+  },
+  {
+    method: 'POST',
+    path: '/v1/containers/:id/attach',
+    operationId: 'attachContainer',
+    summary:
+      "Attach: the container's output as NDJSON frames ({stream, data}) from now on, ended by {exit} when its run " +
+      'ends (a created or restarting container: its next run). With stdin=true (interactive containers) the request ' +
+      "body, sent chunked as it comes, is its stdin: the body's end is end-of-file; closing the connection before " +
+      'that detaches and leaves the container running with its stdin open.',
+    rawBody: 'application/octet-stream',
+    query: S.attachQuery,
+    response: { status: 200, schema: S.attachFrameSchema, stream: true },
+    handler: async (sup, { params, query, req, res, signal }) => {
+      await serveAttach(sup, params.id, { req, res, signal, stdin: flag(query.stdin) })
+      return null
+    },
   },
   {
     method: 'GET',

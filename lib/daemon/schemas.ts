@@ -56,6 +56,10 @@ export const createBody = {
       maximum: 0xffffffff,
       description: 'ms: a running container that writes no output line for this long is killed as failed (0: off)',
     },
+    interactive: {
+      type: 'boolean',
+      description: 'its stdin is a pipe the daemon keeps open, fed through attach (default false: /dev/null)',
+    },
     start: { type: 'boolean', description: 'start it once created (run -d)' },
   },
 } as const
@@ -112,6 +116,12 @@ export const eventsQuery = {
   properties: { since: logsQuery.properties.since },
 } as const
 
+export const attachQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { stdin: { ...BOOL_Q, description: "feed the request body to the container's stdin (interactive containers)" } },
+} as const
+
 export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const
 
 export const errorSchema = {
@@ -132,6 +142,18 @@ const EXIT = {
 
 export const exitSchema = EXIT
 
+/** One line of an attach stream: output, or the end of the run. */
+export const attachFrameSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      required: ['stream', 'data'],
+      properties: { stream: { enum: ['stdout', 'stderr'] }, data: { type: 'string', description: 'UTF-8 text' } },
+    },
+    { type: 'object', required: ['exit'], properties: { exit: EXIT } },
+  ],
+} as const
+
 export const containerSchema = {
   type: 'object',
   properties: {
@@ -151,6 +173,7 @@ export const containerSchema = {
     restartCount: { type: 'integer' },
     stopTimeout: { type: 'integer' },
     liveness: { type: 'integer' },
+    interactive: { type: 'boolean' },
     created: { type: 'string' },
     startedAt: { type: ['string', 'null'] },
     lastExit: { oneOf: [EXIT, { type: 'null' }] },

@@ -169,7 +169,7 @@ export function createApi(sup: Supervisor, opts: ServerOptions): http.RequestLis
     const params: Record<string, string> = {}
     for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v
     let body: Record<string, unknown> = {}
-    const raw = await readBody(req)
+    const raw = route.rawBody ? Buffer.alloc(0) : await readBody(req)
     if (route.body) {
       if (raw.length > 0) {
         const type = String(req.headers['content-type'] ?? '')
@@ -185,7 +185,7 @@ export function createApi(sup: Supervisor, opts: ServerOptions): http.RequestLis
     } else if (raw.length > 0) {
       throw new HttpError(400, 'ERR_OCRE_INVALID_ARGUMENT', `${route.method} ${route.path} takes no body`)
     }
-    const reply = await route.handler(sup, { params, query, body, res, signal })
+    const reply = await route.handler(sup, { params, query, body, req, res, signal })
     if (reply) send(res, reply.status, reply.body)
   }
 

@@ -38,6 +38,8 @@ export interface Definition {
   stopTimeout: number
   /** Liveness: ms without an output line after which a running container is killed as failed (absent: off). */
   liveness?: number
+  /** Its stdin is a pipe kept open by the daemon, fed through attach (absent: /dev/null). */
+  interactive?: boolean
   /** ISO time of creation. */
   created: string
 }
@@ -53,6 +55,11 @@ export interface State {
   running: boolean
   /** Stopped or killed through the API (unless-stopped then stays down). */
   manuallyStopped: boolean
+  /**
+   * Paused through the API (absent in records of earlier versions: false).
+   * A container that should run and was paused comes back paused.
+   */
+  paused?: boolean
   restartCount: number
   startedAt: string | null
   lastExit: LastExit | null

@@ -65,6 +65,7 @@ export interface CreateRequest {
   restart?: Definition['restart']
   stopTimeout?: number
   liveness?: number
+  interactive?: boolean
 }
 
 export interface SupervisorOptions {
@@ -96,6 +97,8 @@ class Managed {
   /** Liveness timer of the current run (refreshed by every output line). */
   liveness: NodeJS.Timeout | null = null
   disarm: (() => void) | null = null
+  /** Attach sessions: each is given every run's container as the run begins. */
+  attachers = new Set<(c: Container) => void>()
 
   settleDone(): void {
     const waiters = this.doneWaiters
@@ -261,7 +264,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       ...(d.maxOpenFiles !== undefined && { maxOpenFiles: d.maxOpenFiles }),
       ...(d.stackSize !== undefined && { stackSize: d.stackSize }),
       ...(d.tier !== undefined && { tier: d.tier }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [d.interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
       // a restored container keeps its private directory (containers/<id>/)
       ...(restore && d.capabilities.includes('filesystem') && { restoreDirectory: true }),
@@ -283,6 +286,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     const starting = c.start()
     m.log.capture(c.stdout, 'stdout')
     m.log.capture(c.stderr, 'stderr')
+    for (const onRun of m.attachers) onRun(c)
     this.#armLiveness(m, c)
     try {
       await starting
@@ -335,6 +339,8 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
       m.startedReported = true
     }
     m.state.lastExit = { ...result, time: new Date().toISOString() }
+    // stopped by the shutdown, a paused container comes back paused; any other end unpauses it
+    if (!this.#shuttingDown) m.state.paused = false
     this.#emit(m, 'die', { exitCode: result.exitCode, reason: result.reason })
     if (m.removing) return
     if (this.#shuttingDown) {
@@ -410,6 +416,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
         restart: req.restart ?? { name: 'no', maxRetries: 0 },
         stopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
         ...(req.liveness && { liveness: req.liveness }),
+        ...(req.interactive && { interactive: true }),
         created: new Date().toISOString(),
       }
       const state: State = { running: false, manuallyStopped: false, restartCount: 0, startedAt: null, lastExit: null }
@@ -442,6 +449,7 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     m.streak = 0
     m.state.restartCount = 0
     m.state.running = true
+    m.state.paused = false
     m.state.manuallyStopped = false
     await this.#startRun(m, c, 'start')
     await this.#persist(m)
@@ -489,11 +497,14 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     return this.info(m)
   }
 
+  /** Pause; the paused state is on disk before the reply (a new daemon brings it back paused). */
   async pause(id: string): Promise<ContainerInfo> {
     const m = this.#get(id)
     if (!m.container) throw new OcreError('ERR_OCRE_STATE', `cannot pause container ${id}: it is ${this.status(m)}`)
     await m.container.pause()
+    m.state.paused = true
     this.#emit(m, 'pause')
+    await this.#persist(m)
     return this.info(m)
   }
 
@@ -501,8 +512,31 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     const m = this.#get(id)
     if (!m.container) throw new OcreError('ERR_OCRE_STATE', `cannot unpause container ${id}: it is ${this.status(m)}`)
     await m.container.unpause()
+    m.state.paused = false
     this.#emit(m, 'unpause')
+    await this.#persist(m)
     return this.info(m)
+  }
+
+  /**
+   * Attach: `onRun` is given the container of its current run (at once, if
+   * one is under way) and of every run that begins, until the returned
+   * function is called. `stdin`: the session feeds the container's stdin,
+   * which only an interactive container has. A stopped container cannot be
+   * attached to (start it first), a created or restarting one waits for its
+   * run.
+   */
+  attach(id: string, stdin: boolean, onRun: (c: Container) => void): () => void {
+    const m = this.#get(id)
+    if (stdin && !m.def.interactive)
+      throw new OcreError('ERR_OCRE_STATE', `container ${id} has no stdin to attach to: create it interactive (-i)`)
+    const status = this.status(m)
+    if (status === 'stopped' || status === 'error')
+      throw new OcreError('ERR_OCRE_STATE', `cannot attach to container ${id}: it is ${status} (start it first)`)
+    m.attachers.add(onRun)
+    const c = m.container
+    if (c && (m.pendingStart || c.status === 'running' || c.status === 'paused')) onRun(c)
+    return () => void m.attachers.delete(onRun)
   }
 
   /** The end of the current run (the last one's at once when stopped). */
@@ -579,7 +613,14 @@ export class Supervisor extends EventEmitter<{ event: [DaemonEvent] }> {
     for (const m of toStart) {
       try {
         m.state.running = true
-        await this.#startRun(m, m.container!, 'start')
+        const c = m.container!
+        await this.#startRun(m, c, 'start')
+        if (m.state.paused) {
+          if (c.status === 'running') {
+            await c.pause()
+            this.#emit(m, 'pause')
+          } else m.state.paused = false // it ended at once
+        }
         this.#persist(m).catch(() => {})
         started++
       } catch (err) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "log.h"
 
 /* One option: its long name, short alias (or NULL), whether it takes a value,
@@ -128,6 +130,49 @@ static int take_option(const struct opt *opts, int argc, char **argv, int *i, st
 	return oci_errf(err, "unknown option %.*s%s", (int)(len + (size_t)(name - arg)), arg, where);
 }
 
+bool oci_use_xdg_runtime_dir(unsigned euid, const char *uid_map, long xdg_owner)
+{
+	unsigned long inside, outside, count;
+
+	if (euid != 0)
+		return true;
+	/* the initial namespace maps everything: one line "0 0 4294967295" */
+	if (!uid_map || (sscanf(uid_map, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+	                 outside == 0 && count == 4294967295UL))
+		return false;
+	return xdg_owner == (long)euid;
+}
+
+const char *oci_default_root(bool use_xdg, const char *xdg_runtime_dir, char *buf, size_t size)
+{
+	int n;
+
+	if (!use_xdg || !xdg_runtime_dir || xdg_runtime_dir[0] != '/')
+		return OCI_DEFAULT_ROOT;
+	n = snprintf(buf, size, "%s/ocre-oci", xdg_runtime_dir);
+	return n > 0 && (size_t)n < size ? buf : OCI_DEFAULT_ROOT;
+}
+
+/** The default root of this process (its euid, user namespace and $XDG_RUNTIME_DIR). */
+static const char *default_root(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char map[256] = "";
+	struct stat st;
+	FILE *f;
+	long owner = -1;
+	bool readable = false;
+
+	if ((f = fopen("/proc/self/uid_map", "re"))) {
+		readable = fgets(map, sizeof map, f) != NULL;
+		fclose(f);
+	}
+	if (xdg && stat(xdg, &st) == 0)
+		owner = (long)st.st_uid;
+	return oci_default_root(oci_use_xdg_runtime_dir((unsigned)geteuid(), readable ? map : NULL, owner), xdg, buf,
+	                        size);
+}
+
 int oci_args_parse(int argc, char **argv, struct oci_args *a, char *err)
 {
 	const struct command *cmd;
@@ -135,7 +180,7 @@ int oci_args_parse(int argc, char **argv, struct oci_args *a, char *err)
 	int i = 1, n = 0, k;
 
 	memset(a, 0, sizeof(*a));
-	a->root = OCI_DEFAULT_ROOT;
+	a->root = default_root(a->root_buf, sizeof a->root_buf);
 	a->bundle = ".";
 	a->signal = "TERM";
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {

@@ -9,6 +9,7 @@
 #define OCRE_OCI_ARGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -30,7 +31,7 @@ enum oci_command {
 
 /** Pointers into argv: valid as long as argv is. */
 struct oci_args {
-	const char *root; /**< --root, default OCI_DEFAULT_ROOT */
+	const char *root; /**< --root, default oci_default_root() */
 	const char *log;  /**< --log */
 	bool log_json;    /**< --log-format json */
 	enum oci_command command;
@@ -42,7 +43,24 @@ struct oci_args {
 	bool force;                 /**< delete --force/-f */
 	bool json;                  /**< ps/list --format json */
 	int command_index;          /**< argv index of the command (global options before it) */
+	char root_buf[4096];        /**< holds a default root built from $XDG_RUNTIME_DIR */
 };
+
+/**
+ * Whether $XDG_RUNTIME_DIR holds the state, as runc decides it: for a user
+ * other than root, and for root of a user namespace (rootless Podman runs
+ * its runtime as the namespace's root) that owns that directory.
+ * @p uid_map is /proc/self/uid_map's text (NULL: unreadable), @p xdg_owner
+ * the owner of $XDG_RUNTIME_DIR (-1: none).
+ */
+bool oci_use_xdg_runtime_dir(unsigned euid, const char *uid_map, long xdg_owner);
+
+/**
+ * The state directory when --root is not given: $XDG_RUNTIME_DIR/ocre-oci
+ * when @p use_xdg, that variable is an absolute path and the result fits
+ * in @p buf; else OCI_DEFAULT_ROOT. Returns @p buf or OCI_DEFAULT_ROOT.
+ */
+const char *oci_default_root(bool use_xdg, const char *xdg_runtime_dir, char *buf, size_t size);
 
 /** Parse argv (argv[0] the program). 0, or -1 with a usage error in @p err. */
 int oci_args_parse(int argc, char **argv, struct oci_args *out, char *err);

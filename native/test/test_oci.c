@@ -70,7 +70,8 @@ static void test_args_create_as_conmon_calls_it(void)
 	CHECK_STR(a.id, "X_y.z+1");
 
 	CHECK_INT(parse(&a, "create id1"), 0);
-	CHECK_STR(a.root, OCI_DEFAULT_ROOT);
+	if (geteuid() == 0 && !getenv("XDG_RUNTIME_DIR"))
+		CHECK_STR(a.root, OCI_DEFAULT_ROOT);
 	CHECK_STR(a.bundle, ".");
 	CHECK(a.pid_file == NULL && a.console_socket == NULL && a.log == NULL);
 	CHECK_INT(parse(&a, "-root /single create -bundle /b id1"), 0);
@@ -160,6 +161,31 @@ static void test_args_errors(void)
 		CHECK(!oci_valid_id(""));
 		CHECK(!oci_valid_id(NULL));
 	}
+}
+
+static void test_default_root(void)
+{
+	char buf[64];
+	const char *full = "         0          0 4294967295\n";
+	const char *rootless = "         0       1000          1\n         1     100000      65536\n";
+
+	/* runc's rule: a user's state goes under $XDG_RUNTIME_DIR; root's too inside a user namespace
+	 * (rootless Podman: its runtime runs as the namespace's root, which owns that directory) */
+	CHECK(oci_use_xdg_runtime_dir(1000, full, 1000));
+	CHECK(oci_use_xdg_runtime_dir(1000, NULL, -1));
+	CHECK(!oci_use_xdg_runtime_dir(0, full, 0));
+	CHECK(!oci_use_xdg_runtime_dir(0, NULL, 0));
+	CHECK(oci_use_xdg_runtime_dir(0, rootless, 0));
+	CHECK(!oci_use_xdg_runtime_dir(0, rootless, 1000)); /* not owned by the namespace's root */
+	CHECK(!oci_use_xdg_runtime_dir(0, rootless, -1));
+	CHECK_STR(oci_default_root(true, "/run/user/1000", buf, sizeof buf), "/run/user/1000/ocre-oci");
+	CHECK_STR(oci_default_root(false, "/run/user/1000", buf, sizeof buf), OCI_DEFAULT_ROOT);
+	CHECK_STR(oci_default_root(true, NULL, buf, sizeof buf), OCI_DEFAULT_ROOT);
+	CHECK_STR(oci_default_root(true, "", buf, sizeof buf), OCI_DEFAULT_ROOT);
+	CHECK_STR(oci_default_root(true, "relative/dir", buf, sizeof buf), OCI_DEFAULT_ROOT);
+	/* too long for the buffer: not truncated, the fixed default instead */
+	CHECK_STR(oci_default_root(true, "/a-long-runtime-directory-name-xxxxxxxxxxxxxxxxxxxxxxxxx", buf, sizeof buf),
+	          OCI_DEFAULT_ROOT);
 }
 
 static void test_signal_names(void)
@@ -628,6 +654,7 @@ int main(void)
 	RUN(test_args_create_as_conmon_calls_it);
 	RUN(test_args_other_commands);
 	RUN(test_args_errors);
+	RUN(test_default_root);
 	RUN(test_signal_names);
 	RUN(test_config_minimal);
 	RUN(test_config_full);
