@@ -77,7 +77,7 @@ export function parseBytes(value: string): number {
 /** An AOT optimisation level: 0-3 or auto. */
 export function parseOptLevel(value: string): 0 | 1 | 2 | 3 | 'auto' {
   if (value === 'auto') return 'auto'
-  if (!/^[0-3]$/.test(value)) throw new InvalidArgumentError('Expected 0, 1, 2, 3 or auto.')
+  if (!/^[0-3]$/.test(value)) throw invalidArgument('Expected 0, 1, 2, 3 or auto.')
   return Number(value) as 0 | 1 | 2 | 3
 }
 
