@@ -29,7 +29,12 @@ export type Capability = 'filesystem' | 'networking' | 'ocre:api'
 export interface Mount {
   /** Absolute host path of an existing directory. */
   source: string
-  /** Absolute guest path (not `/`). */
+  /**
+   * Guest path: absolute (`/` makes `source` the guest's root; not with the
+   * `filesystem` capability), or relative, such as `.` (a preopen named `.`,
+   * which older WASI programs resolve relative paths against). No `.` or `..`
+   * components; each target at most once.
+   */
   target: string
   /** Mount read-only (default false). */
   readonly?: boolean

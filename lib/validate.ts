@@ -125,10 +125,13 @@ export function checkMounts(value: unknown, name: string): string[] {
     const n = `${name}[${i}]`
     const o = checkOptions(m, n, ['source', 'target', 'readonly'])
     const source = checkAbsolutePath(o.source, `${n}.source`)
-    const target = checkAbsolutePath(o.target, `${n}.target`)
+    // absolute, `/` included (the guest's root), or relative (`.`: the
+    // preopen older WASI programs resolve relative paths against); `.` and
+    // `..` components are refused by the runtime (ERR_OCRE_INVALID_MOUNT)
+    const target = checkString(o.target, `${n}.target`)
     if (source.includes(':')) throw typeError("a path without ':'", `${n}.source`, source)
-    if (target.includes(':')) throw typeError("a path without ':'", `${n}.target`, target)
-    if (target.replace(/\/+$/, '') === '') throw typeError('an absolute path other than /', `${n}.target`, target)
+    if (target === '' || target.includes(':') || target.includes('\0'))
+      throw typeError("a non-empty path without ':'", `${n}.target`, target)
     const ro = o.readonly === undefined ? false : checkBoolean(o.readonly, `${n}.readonly`)
     return `${source}:${target}${ro ? ':ro' : ''}`
   })

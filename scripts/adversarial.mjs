@@ -70,6 +70,17 @@ function cases(env) {
       { args: ['openmany', '/data/many'], mounts: data, maxOpenFiles: 16 },
       { exit: 0, stdout: 'opened 13: No file descriptors available\n' },
     ],
+    // WASI calls the engine implements itself (wasi_preopen.c, wasi_checks.c)
+    ['fd_renumber(n, n)', 'wasi-edge.wasm', { args: ['renumber-self'] }, { exit: 0, stdout: 'renumber 0\nstill open\n' }],
+    [
+      'renumbering to get past the open-file limit',
+      'wasi-edge.wasm',
+      { args: ['fd-count', '/data', '20'], mounts: data, maxOpenFiles: 16 },
+      { exit: 0, stdout: 'open 16 33\n' },
+    ],
+    ['closing a preopen', 'wasi-edge.wasm', { args: ['close-preopen', '/data'], mounts: data }, { exit: 0, stdout: 'close 0\nprestat 8\nfdstat 8\n' }],
+    ['fd_prestat_get past the end of memory', 'wasi-edge.wasm', { args: ['bad-pointer'], mounts: data }, { trap: /out of bounds memory access/ }],
+    ['sock_shutdown of a pipe', 'wasi-edge.wasm', { args: ['shutdown'] }, { exit: 0, stdout: 'stdout 57\nbadfd 8\n' }],
     ['absolute symlink target', 'hostile.wasm', { args: ['symlink', '/etc/passwd', '/data/l1'], mounts: data }, { exit: 0, stdout: 'error: Operation not permitted\n' }],
     ['escaping symlink target', 'hostile.wasm', { args: ['symlink', '../..', '/data/l2'], mounts: data }, { exit: 0, stdout: 'error: Operation not permitted\n' }],
     ['runaway recursion', 'hostile.wasm', { args: ['recurse', '100000000'] }, { trap: /call stack overflow/ }],

@@ -3,7 +3,8 @@
 // summary line "N passed, N failed" over both suites. The mocha suites include
 // test/oci/ (the OCI runtime ocre-oci, alone and under Podman; `npm run
 // test:oci` runs only those); they print why they skip when ocre-oci is not
-// built (no libcjson-dev) or podman is not installed.
+// built (no libcjson-dev) or podman is not installed. Then the WASI preview1
+// testsuite (scripts/wasi-testsuite.mjs, when the suite is present).
 //
 //   --only c|js|cross    run one suite (cross: the ARM prebuilds under qemu,
 //                        scripts/test-cross.mjs)
@@ -123,11 +124,10 @@ if (runJs) {
   }
 }
 
-if (runCross) {
-  // after mocha: its packaging test has brought the prebuilds up to date
-  const r = step('ARM prebuilds under emulation (qemu-user)', process.execPath, ['scripts/test-cross.mjs'], { capture: true })
-  const m = /^cross: (\d+) passed, (\d+) failed$/m.exec(r.stdout ?? '')
-  if (/^cross: skipped: /m.test(r.stdout ?? '')) {
+/** Counts a script's summary line `PREFIX: N passed, N failed` (or `PREFIX: skipped: ...`). */
+function countSummary(r, prefix) {
+  const m = new RegExp(`^${prefix}: (\\d+) passed, (\\d+) failed$`, 'm').exec(r.stdout ?? '')
+  if (new RegExp(`^${prefix}: skipped: `, 'm').test(r.stdout ?? '')) {
     skipped += 1
   } else if (!m) {
     failed += 1
@@ -136,6 +136,22 @@ if (runCross) {
     failed += Number(m[2])
     if (r.status !== 0 && Number(m[2]) === 0) failed += 1
   }
+}
+
+if (runJs) {
+  // the WASI preview1 conformance suite in both tiers, when the suite is
+  // there (scripts/wasi-testsuite.mjs says where it looks); one count per
+  // test and tier
+  const r = step('WASI preview1 testsuite (npm run test:wasi)', process.execPath, ['scripts/wasi-testsuite.mjs'], {
+    capture: true,
+  })
+  countSummary(r, 'wasi-testsuite')
+}
+
+if (runCross) {
+  // after mocha: its packaging test has brought the prebuilds up to date
+  const r = step('ARM prebuilds under emulation (qemu-user)', process.execPath, ['scripts/test-cross.mjs'], { capture: true })
+  countSummary(r, 'cross')
 }
 
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`)

@@ -100,8 +100,12 @@ describe('cli helpers', function () {
       assert.deepEqual(parseVolume('/h:/g:ro'), { source: '/h', target: '/g', readonly: true })
       assert.deepEqual(parseVolume('/h:/g:rw'), { source: '/h', target: '/g' })
       assert.deepEqual(parseVolume('data:/data', '/cwd'), { source: '/cwd/data', target: '/data' })
-      for (const bad of ['/h', '/h:', ':/g', '/h:/g:xx', '/h:g', 'a:b:c:d'])
-        assert.throws(() => parseVolume(bad), /Expected SRC:DST|must be absolute/, bad)
+      // the guest's root, and relative guest names (wasmtime's --dir . is -v .:.)
+      assert.deepEqual(parseVolume('/h:/'), { source: '/h', target: '/' })
+      assert.deepEqual(parseVolume('.:.', '/cwd'), { source: '/cwd', target: '.' })
+      assert.deepEqual(parseVolume('/h:g'), { source: '/h', target: 'g' })
+      for (const bad of ['/h', '/h:', ':/g', '/h:/g:xx', 'a:b:c:d'])
+        assert.throws(() => parseVolume(bad), /Expected SRC:DST/, bad)
     })
 
     it('builds the environment from -e values in order', function () {

@@ -126,8 +126,6 @@ export function parseVolume(value: string, cwd = process.cwd()): Mount {
   }
   if (parts.length !== 2 || !parts[0] || !parts[1])
     throw invalidArgument(`Expected SRC:DST or SRC:DST:ro, got '${value}'.`)
-  if (!parts[1].startsWith('/'))
-    throw invalidArgument(`The container path must be absolute, got '${parts[1]}'.`)
   const mount: Mount = { source: path.resolve(cwd, parts[0]), target: parts[1] }
   if (readonly) mount.readonly = true
   return mount

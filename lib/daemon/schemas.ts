@@ -4,6 +4,8 @@
 
 const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-z0-9_-][a-z0-9._-]*$' } as const
 const ABS_PATH = { type: 'string', minLength: 1, maxLength: 4096, pattern: '^/' } as const
+/** A mount's guest path: absolute (`/` too) or relative (`.`), without ':'. */
+const GUEST_PATH = { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[^:]+$' } as const
 const MS = { type: 'integer', minimum: 0, maximum: 0xffffffff } as const
 
 export const createBody = {
@@ -33,7 +35,7 @@ export const createBody = {
         type: 'object',
         additionalProperties: false,
         required: ['source', 'target'],
-        properties: { source: ABS_PATH, target: ABS_PATH, readonly: { type: 'boolean' } },
+        properties: { source: ABS_PATH, target: GUEST_PATH, readonly: { type: 'boolean' } },
       },
     },
     memoryLimit: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },

@@ -260,10 +260,47 @@ static bool private_dir_exists(struct ocre_context *ctx, const char *id)
 	return exists;
 }
 
-static int check_mount(const char *mount)
+/* The destination of mount @p mount (after its ':'), normalized as the guest
+ * sees it: no repeated or trailing slashes; "." alone names the working
+ * directory. NULL (the error set) if it is empty or has a "." or ".."
+ * component. */
+static char *mount_destination(const char *mount, const char *rest, size_t dlen)
+{
+	size_t i, seg = 0, n = 0;
+	char *dst;
+
+	if (dlen == 0)
+		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination is empty", mount), NULL;
+	if (!(dlen == 1 && rest[0] == '.') && !(dlen == 2 && rest[0] == '.' && rest[1] == '/')) {
+		/* a destination names one directory, as typed: no "." or ".." */
+		for (i = 0; i <= dlen; i++) {
+			if (i < dlen && rest[i] != '/')
+				continue;
+			if ((i - seg == 1 && rest[seg] == '.') ||
+			    (i - seg == 2 && rest[seg] == '.' && rest[seg + 1] == '.'))
+				return ocre_fail(OCRE_ERR_INVALID_MOUNT,
+				                 "mount '%s': destination must not contain . or .. components", mount),
+				       NULL;
+			seg = i + 1;
+		}
+	}
+	if (!(dst = malloc(dlen + 1)))
+		return ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory"), NULL;
+	for (i = 0; i < dlen; i++)
+		if (rest[i] != '/' || n == 0 || dst[n - 1] != '/')
+			dst[n++] = rest[i];
+	while (n > 1 && dst[n - 1] == '/')
+		n--;
+	dst[n] = '\0';
+	return dst;
+}
+
+/* Checks one mount SOURCE:DESTINATION[:ro|:rw]; on success *@p dst is its
+ * normalized destination (to free). */
+static int check_mount(const char *mount, char **dst)
 {
 	const char *colon = strchr(mount, ':');
-	const char *rest;
+	const char *rest, *opt;
 	char *src;
 	struct stat st;
 	int ok;
@@ -273,31 +310,11 @@ static int check_mount(const char *mount)
 	if (!colon)
 		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': expected SOURCE:DESTINATION", mount);
 	rest = colon + 1;
-	if (rest[0] != '/')
-		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination must be an absolute path", mount);
-	{
-		const char *opt = strchr(rest, ':');
-		size_t dlen = opt ? (size_t)(opt - rest) : strlen(rest);
-		size_t i, seg = 0;
-		/* Repeated and trailing slashes are dropped (the guest sees the
-		 * normalized path); "." and ".." components are refused: a
-		 * destination names one directory, as typed. */
-		for (i = 0; i <= dlen; i++) {
-			if (i < dlen && rest[i] != '/')
-				continue;
-			if ((i - seg == 1 && rest[seg] == '.') ||
-			    (i - seg == 2 && rest[seg] == '.' && rest[seg + 1] == '.'))
-				return ocre_fail(OCRE_ERR_INVALID_MOUNT,
-				                 "mount '%s': destination must not contain . or .. components", mount);
-			seg = i + 1;
-		}
-		while (dlen > 1 && rest[dlen - 1] == '/')
-			dlen--;
-		if (dlen == 1)
-			return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination must not be /", mount);
-		if (opt && strcmp(opt, ":ro") != 0 && strcmp(opt, ":rw") != 0)
-			return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': option must be ro or rw", mount);
-	}
+	opt = strchr(rest, ':');
+	if (opt && strcmp(opt, ":ro") != 0 && strcmp(opt, ":rw") != 0)
+		return ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': option must be ro or rw", mount);
+	if (!(*dst = mount_destination(mount, rest, opt ? (size_t)(opt - rest) : strlen(rest))))
+		return ocre_last_error();
 	src = strndup(mount, (size_t)(colon - mount));
 	if (!src)
 		return ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
@@ -309,6 +326,41 @@ static int check_mount(const char *mount)
 	}
 	free(src);
 	return OCRE_OK;
+}
+
+/* Every mount valid, no destination twice, and no mount at "/" when the
+ * `filesystem` capability's directory is the guest's "/". */
+static int check_mounts(const struct ocre_container_args *args)
+{
+	size_t i, j, n = 0;
+	char **dsts;
+	bool filesystem = false;
+	int ret = OCRE_OK;
+
+	for (i = 0; args && args->capabilities && args->capabilities[i]; i++)
+		filesystem = filesystem || strcmp(args->capabilities[i], "filesystem") == 0;
+	while (args && args->mounts && args->mounts[n])
+		n++;
+	if (n == 0)
+		return OCRE_OK;
+	if (!(dsts = calloc(n, sizeof(*dsts))))
+		return ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
+	for (i = 0; i < n && ret == OCRE_OK; i++) {
+		if ((ret = check_mount(args->mounts[i], &dsts[i])) != OCRE_OK)
+			break;
+		if (filesystem && strcmp(dsts[i], "/") == 0)
+			ret = ocre_fail(OCRE_ERR_INVALID_MOUNT,
+			                "mount '%s': the filesystem capability's directory is already the guest's /",
+			                args->mounts[i]);
+		for (j = 0; j < i && ret == OCRE_OK; j++)
+			if (strcmp(dsts[i], dsts[j]) == 0)
+				ret = ocre_fail(OCRE_ERR_INVALID_MOUNT, "mount '%s': destination %s is mounted twice",
+				                args->mounts[i], dsts[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(dsts[i]);
+	free(dsts);
+	return ret;
 }
 
 static int check_capability(const char *cap)
@@ -348,12 +400,11 @@ struct ocre_container *ocre_context_create_container(struct ocre_context *ctx, c
 	} else {
 		engine = ocre_default_engine();
 	}
-	for (i = 0; args && args->mounts && args->mounts[i]; i++)
-		if (check_mount(args->mounts[i]) != OCRE_OK)
-			return NULL;
 	for (i = 0; args && args->capabilities && args->capabilities[i]; i++)
 		if (check_capability(args->capabilities[i]) != OCRE_OK)
 			return NULL;
+	if (check_mounts(args) != OCRE_OK)
+		return NULL;
 	for (i = 0; args && args->envp && args->envp[i]; i++) {
 		const char *eq = strchr(args->envp[i], '=');
 		if (!eq || eq == args->envp[i]) {

@@ -94,7 +94,7 @@ static void invalid_names_are_rejected(void)
 static void invalid_mounts_and_capabilities_are_rejected(void)
 {
 	static const char *const bad[] = {
-	    "relative:/data", "/tmp", "/tmp:", "/tmp:relative", "/tmp:/", "/tmp:/x:rx", "/does/not/exist:/x", "", NULL};
+	    "relative:/data", "/tmp", "/tmp:", "/tmp:./x", "/tmp:a/../b", "/tmp:/x:rx", "/does/not/exist:/x", "", NULL};
 	int i;
 
 	for (i = 0; bad[i]; i++) {

@@ -358,6 +358,42 @@ static void mount_destinations_are_normalized(void)
 	}
 }
 
+/* A mount at "/" is the guest's root (fd 3 whatever the order), mounts
+ * nested under it still hold their paths; a relative destination such as "."
+ * is a preopen under that name; "/" with the filesystem capability, or a
+ * destination twice, is refused. */
+static void root_and_relative_mounts(void)
+{
+	const char *root = test_tmpdir("root"), *data = test_tmpdir("rootdata");
+	char m_root[700], m_data[700], m_dot[700], m_root2[700], path[800];
+	const char *mounts[] = {m_data, m_root, NULL};
+	const char *dot[] = {m_dot, NULL};
+	const char *twice[] = {m_root, m_root2, NULL};
+	const char *caps[] = {"filesystem", NULL};
+	struct ocre_container_args args = {.mounts = mounts, .capabilities = caps};
+
+	snprintf(path, sizeof(path), "%s/r.txt", root);
+	write_file(path, "r");
+	snprintf(path, sizeof(path), "%s/d.txt", data);
+	write_file(path, "d");
+	snprintf(m_root, sizeof(m_root), "%s:/", root);
+	snprintf(m_root2, sizeof(m_root2), "%s://", data);
+	snprintf(m_data, sizeof(m_data), "%s:/data", data);
+	snprintf(m_dot, sizeof(m_dot), "%s:.", root);
+	EXPECT_RUN("root1", NULL, mounts, "r.txt\n", 0, "ls", "/");
+	EXPECT_RUN("root2", NULL, mounts, "d", 0, "read", "/data/d.txt");
+	EXPECT_RUN("root3", NULL, mounts, "r", 0, "read", "r.txt");
+	EXPECT_RUN("dot1", NULL, dot, "r.txt\n", 0, "ls", ".");
+	CHECK(ocre_context_create_container(test_context(), "fs.wasm", NULL, NULL, true, &args, -1, -1, -1) == NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_MOUNT);
+	CHECK(strstr(ocre_last_error_message(), "already the guest's /") != NULL);
+	args.capabilities = NULL;
+	args.mounts = twice;
+	CHECK(ocre_context_create_container(test_context(), "fs.wasm", NULL, NULL, true, &args, -1, -1, -1) == NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_MOUNT);
+	CHECK(strstr(ocre_last_error_message(), "destination / is mounted twice") != NULL);
+}
+
 /* A guest opening files without end stops at its open-file limit (EMFILE in
  * the guest), default or its own; nothing else in the process is affected. */
 static void open_files_are_limited_per_container(void)
@@ -415,6 +451,7 @@ int main(void)
 	RUN(open_files_are_limited_per_container);
 	RUN(symlinks_cannot_point_out);
 	RUN(mount_destinations_are_normalized);
+	RUN(root_and_relative_mounts);
 	test_teardown();
 	return test_finish();
 }

@@ -26,7 +26,8 @@ struct ocre_container_args {
 	const char **argv;         /**< arguments after argv[0] (argv[0] is the image name) */
 	const char **envp;         /**< "KEY=VALUE" entries */
 	const char **capabilities; /**< "filesystem", "networking", "ocre:api" */
-	const char **mounts;       /**< "/host/abs:/guest/abs" or "/host/abs:/guest/abs:ro" */
+	const char **mounts;       /**< "/host/abs:GUEST" or "/host/abs:GUEST:ro"; GUEST absolute ("/": the root, not
+	                                with the "filesystem" capability) or relative ("."), each at most once */
 	/**
 	 * Execution tier (ocre-node addition; zero-initialised structs get
 	 * OCRE_TIER_AUTO): AUTO runs the image's AOT artifact when one compiled by

@@ -22,6 +22,7 @@ struct wamr_dir {
 	char *guest;
 	char *real; /* realpath of host at create (NULL if it failed) */
 	bool readonly;
+	int fd; /* the guest fd it is at in the current run, -1 once closed (wasi_preopen.c) */
 };
 
 struct wamr_container {
@@ -32,7 +33,7 @@ struct wamr_container {
 	int argc;
 	char **envp;
 	int envc;
-	struct wamr_dir *dirs; /* preopened at wasi fd 3 + index */
+	struct wamr_dir *dirs; /* preopened at wasi fd 3 + index; the guest's "/" (if any) first */
 	int ndirs;
 	const char **dir_hosts; /* views for wasm_runtime_set_wasi_args_ex */
 	bool networking;
@@ -92,6 +93,20 @@ uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint32_t fd, void *a2,
  * deadline passed first. 0 or a WASI errno (EINTR: killed). */
 uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_t *in, __wasi_event_t *out,
                             uint32_t nsubs, uint64_t deadline, uint32_t *nevents);
+
+/* wasi_preopen.c: preopens under their guest names, closable, renumberable */
+/* Every preopen at its first fd (3 + index): at each instantiation. */
+void ocre_wasi_preopens_reset(struct wamr_container *wc);
+uint32_t ocre_wasi_fd_prestat_get(wasm_exec_env_t exec_env, uint32_t fd, void *prestat);
+uint32_t ocre_wasi_fd_prestat_dir_name(wasm_exec_env_t exec_env, uint32_t fd, void *path, uint32_t path_len);
+uint32_t ocre_wasi_fd_close(wasm_exec_env_t exec_env, uint32_t fd);
+/* fd_renumber itself (after the checkpoint; wasi_io.c's override calls it). */
+uint32_t ocre_wasi_renumber(wasm_exec_env_t exec_env, uint32_t from, uint32_t to);
+
+/* wasi_checks.c: argument checks WAMR misses */
+uint32_t ocre_wasi_fd_filestat_set_times(wasm_exec_env_t exec_env, uint32_t fd, uint64_t atim, uint64_t mtim,
+                                         uint32_t fstflags);
+uint32_t ocre_wasi_sock_shutdown(wasm_exec_env_t exec_env, uint32_t fd, uint32_t how);
 
 /* wasi_symlink.c */
 uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32_t old_len, uint32_t fd, void *new_path,

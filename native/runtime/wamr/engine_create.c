@@ -98,6 +98,7 @@ void *ocre_wamr_create_with(const char *id, const char *img_path, const char *wo
 	struct wamr_container *wc;
 	const char *image_name = strrchr(img_path, '/');
 	size_t nmounts = ocre_strv_len(mounts), i;
+	int pass;
 	const char **argv0;
 	pthread_condattr_t cattr;
 
@@ -137,14 +138,20 @@ void *ocre_wamr_create_with(const char *id, const char *img_path, const char *wo
 	wc->argc = (int)ocre_strv_len((const char *const *)wc->argv);
 	wc->envc = (int)ocre_strv_len((const char *const *)wc->envp);
 
-	/* Preopens: the private directory as the guest's "/", then the mounts. */
+	/* Preopens: the guest's "/" first (the private directory, or a mount
+	 * at "/": the core allows only one of them), then the other mounts in
+	 * order. */
 	if (workdir && !add_dir(wc, workdir, strlen(workdir), "/", 1, false))
 		goto err_nomem;
-	for (i = 0; i < nmounts; i++) {
-		const char *m = mounts[i], *colon = strchr(m, ':'), *dst = colon + 1, *opt = strchr(dst, ':');
-		size_t dst_len = opt ? (size_t)(opt - dst) : strlen(dst);
-		if (!add_dir(wc, m, (size_t)(colon - m), dst, dst_len, opt && strcmp(opt, ":ro") == 0))
-			goto err_nomem;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < nmounts; i++) {
+			const char *m = mounts[i], *colon = strchr(m, ':'), *dst = colon + 1, *opt = strchr(dst, ':');
+			size_t dst_len = opt ? (size_t)(opt - dst) : strlen(dst);
+			if ((pass == 0) != (strspn(dst, "/") == dst_len))
+				continue;
+			if (!add_dir(wc, m, (size_t)(colon - m), dst, dst_len, opt && strcmp(opt, ":ro") == 0))
+				goto err_nomem;
+		}
 	}
 	for (i = 0; capabilities && capabilities[i]; i++)
 		if (strcmp(capabilities[i], "networking") == 0)

@@ -186,6 +186,7 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	wasm_runtime_set_user_data(exec_env, wc);
 	ocre_wasi_restrict(wc, inst);
+	ocre_wasi_preopens_reset(wc);
 
 	pthread_mutex_lock(&wc->lock);
 	wc->inst = inst;

@@ -12,8 +12,10 @@
  *                            longer than a kill (wasi_io.c)
  *      path_open, sock_open  the open-file limit (wasi_fdlimit.c)
  *      path_symlink          targets checked lexically (wasi_symlink.c)
- *      fd_prestat_get/dir_name  report the guest path of each preopen
- *                            (1.1.2 ignores "map dirs" and shows host paths)
+ *      fd_prestat_get/dir_name, fd_close, fd_renumber  preopens under their
+ *                            guest names, closable and renumberable
+ *                            (wasi_preopen.c)
+ *      fd_filestat_set_times, sock_shutdown  argument checks (wasi_checks.c)
  *  - before a long sleep, hand the OS back the all-zero pages of the run's
  *    linear memory and operand stack (see release_zero_pages).
  */
@@ -164,64 +166,6 @@ static void trampoline_proc_exit(wasm_exec_env_t exec_env, W code)
 	}
 	wc->proc_exited = true; /* only this thread reads it, after the call */
 	((void (*)(wasm_exec_env_t, W))ORIGINAL(exec_env))(exec_env, code);
-}
-
-/* ---- preopens under their guest names ---- */
-
-struct wasi_prestat_abi {
-	uint8_t tag;
-	uint8_t pad[3];
-	uint32_t name_len;
-};
-
-static const struct wamr_dir *preopen_of(struct wamr_container *wc, uint32_t fd)
-{
-	if (fd < 3 || fd - 3 >= (uint32_t)wc->ndirs)
-		return NULL;
-	return &wc->dirs[fd - 3];
-}
-
-static uint32_t ocre_fd_prestat_get(wasm_exec_env_t exec_env, W fd, P prestat)
-{
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
-	const struct wamr_dir *dir;
-	uint32_t err;
-
-	CHECKPOINT(exec_env);
-	err = ((uint32_t(*)(wasm_exec_env_t, W, P))ORIGINAL(exec_env))(exec_env, fd, prestat) & 0xffffu;
-	if (err == 0 && (dir = preopen_of(wc, (uint32_t)fd))) {
-		struct wasi_prestat_abi *p = (struct wasi_prestat_abi *)(uintptr_t)prestat;
-		p->name_len = (uint32_t)strlen(dir->guest);
-	}
-	return err;
-}
-
-static bool is_preopen(wasm_exec_env_t exec_env, uint32_t fd)
-{
-	WASIContext *wasi = wasm_runtime_get_wasi_ctx(wasm_runtime_get_module_inst(exec_env));
-	__wasi_prestat_t prestat;
-	return wasi && wasmtime_ssp_fd_prestat_get(wasi->prestats, fd, &prestat) == 0;
-}
-
-static uint32_t ocre_fd_prestat_dir_name(wasm_exec_env_t exec_env, W fd, P path, W path_len)
-{
-	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
-	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
-	const struct wamr_dir *dir = preopen_of(wc, (uint32_t)fd);
-	size_t len;
-
-	CHECKPOINT(exec_env);
-	/* Only answer for fds that are still preopens in WAMR's table. */
-	if (!dir || !is_preopen(exec_env, (uint32_t)fd))
-		return ((uint32_t(*)(wasm_exec_env_t, W, P, W))ORIGINAL(exec_env))(exec_env, fd, path, path_len) &
-		       0xffffu;
-	len = strlen(dir->guest);
-	if ((uint32_t)path_len < len)
-		return __WASI_ENAMETOOLONG;
-	if (!wasm_runtime_validate_native_addr(inst, (void *)(uintptr_t)path, (uint32_t)path_len))
-		return __WASI_EFAULT;
-	memcpy((void *)(uintptr_t)path, dir->guest, len); /* not NUL-terminated, as WASI says */
-	return 0;
 }
 
 /* ---- poll_oneoff: sleeps that a kill or pause interrupts ---- */
@@ -472,8 +416,11 @@ static const struct {
     {"sock_recv_from", (void *)ocre_wasi_sock_recv},
     {"sock_send", (void *)ocre_wasi_sock_send},
     {"sock_send_to", (void *)ocre_wasi_sock_send_to},
-    {"fd_prestat_get", (void *)ocre_fd_prestat_get},
-    {"fd_prestat_dir_name", (void *)ocre_fd_prestat_dir_name},
+    {"fd_prestat_get", (void *)ocre_wasi_fd_prestat_get},
+    {"fd_prestat_dir_name", (void *)ocre_wasi_fd_prestat_dir_name},
+    {"fd_close", (void *)ocre_wasi_fd_close},
+    {"fd_filestat_set_times", (void *)ocre_wasi_fd_filestat_set_times},
+    {"sock_shutdown", (void *)ocre_wasi_sock_shutdown},
     {"poll_oneoff", (void *)ocre_poll_oneoff},
     {"proc_exit", (void *)trampoline_proc_exit},
 };

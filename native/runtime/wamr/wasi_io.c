@@ -544,9 +544,10 @@ uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_
 	return 0;
 }
 
-/* fd_renumber(from, to) onto a discarded stdio stream: WAMR needs an fd in
- * slot `to`, so one /dev/null goes there first (renumbering closes it); the
- * guest sees what it would with /dev/null as that stream. */
+/* fd_renumber(from, to) onto a discarded stdio stream: renumbering needs an
+ * fd in slot `to`, so one /dev/null goes there first (renumbering closes it);
+ * the guest sees what it would with /dev/null as that stream. The renumbering
+ * itself is wasi_preopen.c's. */
 uint32_t ocre_wasi_fd_renumber(wasm_exec_env_t exec_env, uint32_t from, uint32_t to)
 {
 	struct wamr_container *wc;
@@ -565,5 +566,5 @@ uint32_t ocre_wasi_fd_renumber(wasm_exec_env_t exec_env, uint32_t from, uint32_t
 			return __WASI_ENOMEM;
 		}
 	}
-	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, uint32_t))ORIGINAL(exec_env))(exec_env, from, to) & 0xffffu;
+	return ocre_wasi_renumber(exec_env, from, to);
 }

@@ -100,7 +100,7 @@ uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32
 	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
 	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
 	const char *target = (const char *)(uintptr_t)old_path, *link = (const char *)(uintptr_t)new_path;
-	size_t target_len = (size_t)(uint32_t)old_len, link_len = (size_t)(uint32_t)new_len, base_at;
+	size_t target_len = (size_t)(uint32_t)old_len, link_len = (size_t)(uint32_t)new_len, name_len, base_at;
 	const struct wamr_fd_entry *dir;
 	char *parent = NULL, *base = NULL, *text = NULL;
 	__wasi_fd_t parent_fd = (__wasi_fd_t)-1;
@@ -120,13 +120,14 @@ uint32_t ocre_wasi_path_symlink(wasm_exec_env_t exec_env, void *old_path, uint32
 	if (target[0] == '/' && target_len > 0)
 		return __WASI_EPERM;
 	/* split the link's path: its directory (opened through the sandbox)
-	 * and its name */
-	while (link_len > 1 && link[link_len - 1] == '/')
-		link_len--;
-	for (base_at = link_len; base_at > 0 && link[base_at - 1] != '/'; base_at--)
+	 * and its name, which keeps its trailing slashes: symlinkat() then
+	 * fails as POSIX says (ENOENT, or EEXIST when it exists) */
+	for (name_len = link_len; name_len > 1 && link[name_len - 1] == '/'; name_len--)
 		;
-	if ((link_len - base_at == 1 && link[base_at] == '.') ||
-	    (link_len - base_at == 2 && link[base_at] == '.' && link[base_at + 1] == '.'))
+	for (base_at = name_len; base_at > 0 && link[base_at - 1] != '/'; base_at--)
+		;
+	if ((name_len - base_at == 1 && link[base_at] == '.') ||
+	    (name_len - base_at == 2 && link[base_at] == '.' && link[base_at + 1] == '.'))
 		return __WASI_EEXIST;
 	parent = base_at ? strndup(link, base_at) : strdup(".");
 	base = strndup(link + base_at, link_len - base_at);
