@@ -394,6 +394,47 @@ static void root_and_relative_mounts(void)
 	CHECK(strstr(ocre_last_error_message(), "destination / is mounted twice") != NULL);
 }
 
+/* The WASI calls the engine implements itself (wasi_preopen.c,
+ * wasi_checks.c), through the wasi-edge fixture: "CALL ERRNO" lines. */
+static void wasi_edges(void)
+{
+	static const struct {
+		const char *cmd, *out;
+	} cases[] = {
+	    {"close-preopen", "close 0\nprestat 8\nfdstat 8\n"},
+	    {"renumber-onto", "open 0\nrenumber 0\nprestat 8\nfdstat-from 8\nfilestat 0\n"},
+	    {"renumber-from", "open 0\nrenumber 0\nname 0\nmoved /e\nprestat-from 8\n"},
+	    {"renumber-self", "renumber 0\nstill open\n"},
+	    {"fd-count", "open 16 33\n"},
+	    {"shutdown", "stdout 57\nbadfd 8\n"},
+	    {"set-times", "create 0\natim+now 28\nmtim+now 28\natim 0\n"},
+	    {"symlink-slash", "missing/ 44\nmkdir 0\ndir/ 20\ndir 20\n"},
+	};
+	const char *host = test_tmpdir("edge");
+	char mount[700];
+	const char *mounts[] = {mount, NULL};
+	size_t i;
+
+	snprintf(mount, sizeof(mount), "%s:/e", host);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = {cases[i].cmd, "/e", "10", NULL};
+		struct ocre_container_args args = {.argv = argv, .mounts = mounts, .max_open_files = 16};
+		int status = -1;
+		char *out;
+
+		if (strcmp(cases[i].cmd, "set-times") == 0)
+			argv[2] = "f";
+		if (strcmp(cases[i].cmd, "renumber-self") == 0 || strcmp(cases[i].cmd, "shutdown") == 0)
+			argv[1] = NULL;
+		else if (strcmp(cases[i].cmd, "fd-count") != 0 && strcmp(cases[i].cmd, "set-times") != 0)
+			argv[2] = NULL;
+		out = test_run_capture("wasi-edge.wasm", NULL, &args, 0, &status, NULL);
+		CHECK_STR(out, cases[i].out);
+		CHECK_INT(status, 0);
+		free(out);
+	}
+}
+
 /* A guest opening files without end stops at its open-file limit (EMFILE in
  * the guest), default or its own; nothing else in the process is affected. */
 static void open_files_are_limited_per_container(void)
@@ -452,6 +493,7 @@ int main(void)
 	RUN(symlinks_cannot_point_out);
 	RUN(mount_destinations_are_normalized);
 	RUN(root_and_relative_mounts);
+	RUN(wasi_edges);
 	test_teardown();
 	return test_finish();
 }
