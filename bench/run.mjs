@@ -430,14 +430,28 @@ async function benchKillBlocked() {
   const fifoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-bench-fifo-'))
   execFileSync('mkfifo', [path.join(fifoDir, 'fifo')])
   const keep = fs.openSync(path.join(fifoDir, 'fifo'), fs.constants.O_RDWR) // a writer that never writes
+  execFileSync('mkfifo', [path.join(fifoDir, 'lonely')]) // nobody holds it: opens wait for the other end
   const mounts = [{ source: fifoDir, target: '/data' }]
   const caps = ['networking']
+  // a peer whose accept queue is full (backlog 0, one connection queued): a connect to it waits
+  const full = net.createServer(() => {})
+  await new Promise((r) => full.listen(0, '127.0.0.1', r))
+  const fullPort = String(full.address().port)
+  await new Promise((r) => full.close(r))
+  const listener = await ctx.create({ image: 'hostile.wasm', args: ['listen', fullPort], capabilities: caps, stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+  await listener.start()
+  await new Promise((resolve) => listener.stderr.on('data', (b) => /ready/.test(b.toString()) && resolve()))
+  const queued = net.connect(Number(fullPort), '127.0.0.1')
+  await new Promise((r) => queued.once('connect', r))
   const cases = [
     ['sock_accept', ['accept', freePort], { capabilities: caps }],
     ['sock_recv', ['recv', '127.0.0.1', port], { capabilities: caps }],
     ['sock_send (peer not reading)', ['send', '127.0.0.1', port], { capabilities: caps }],
     ['fd_read of a FIFO', ['read', '/data/fifo'], { mounts }],
     ['poll_oneoff on a FIFO', ['poll', '/data/fifo'], { mounts }],
+    ['path_open of a FIFO for reading, no writer', ['open-read', '/data/lonely'], { mounts }],
+    ['path_open of a FIFO for writing, no reader', ['open-write', '/data/lonely'], { mounts }],
+    ['sock_connect to a full accept queue', ['connect', '127.0.0.1', fullPort], { capabilities: caps }],
     ['fd_write to a full pipe after fd_renumber(1, 0)', ['renumber-write'], { stdio: ['ignore', 'pipe', 'pipe'] }],
     ['start section busy loop', null, {}],
   ]
@@ -466,6 +480,9 @@ async function benchKillBlocked() {
   }
   fs.closeSync(keep)
   fs.rmSync(fifoDir, { recursive: true, force: true })
+  queued.destroy()
+  await listener.kill()
+  await listener.remove()
   server.close()
   await done()
 }

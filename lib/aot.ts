@@ -16,10 +16,11 @@
 // addon (aotSign, aotInspect). A recompile writes the artifact under a new
 // name, renames the new record over the old one (atomic switch), then deletes
 // the old artifact.
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import type { NativeAotInspection, NativeBinding } from './binding'
 import { AbortError, OcreError } from './errors'
@@ -59,6 +60,19 @@ export interface AotInfo {
   compiled: Date
 }
 
+/** How far a compile is (see {@link CompileOptions.onProgress}). */
+export interface CompileProgress {
+  /**
+   * `translate`: `done` of `total` functions translated to LLVM IR (reported
+   * about 100 times); then `optimize` (LLVM's passes over the whole module)
+   * and `codegen` (machine code and the artifact), each once with `done` 0:
+   * LLVM does not report inside those.
+   */
+  phase: 'translate' | 'optimize' | 'codegen'
+  done: number
+  total: number
+}
+
 export interface CompileOptions {
   /**
    * CPU to compile for. Default: the architecture's baseline (`x86-64`, or
@@ -68,6 +82,27 @@ export interface CompileOptions {
    * model and feature flags.
    */
   cpu?: string
+  /**
+   * LLVM optimisation level, 0-3, or `'auto'` (the default): 3 for modules
+   * with up to 4 MiB of code, 2 up to 12 MiB, 1 above (WAMR optimises the
+   * whole module at once; the cost of O3 grows much faster than the code:
+   * BENCHMARKS.md "AOT compile of a large module").
+   */
+  opt?: 0 | 1 | 2 | 3 | 'auto'
+  /**
+   * Most memory the compiler may use, in bytes (default: half of the
+   * machine's physical memory). Past it the compile fails with
+   * ERR_OCRE_AOT_MEMORY and nothing is stored.
+   */
+  memoryLimit?: number
+  /**
+   * Most time the compile may take, in milliseconds (default 0: no limit).
+   * Past it the compiler is killed and the compile fails with
+   * ERR_OCRE_AOT_TIMEOUT; nothing is stored.
+   */
+  timeLimit?: number
+  /** Called as the compile progresses (see {@link CompileProgress}). */
+  onProgress?: (progress: CompileProgress) => void
   /** Aborts the compile (the compiler process is killed; nothing is left behind). */
   signal?: AbortSignal
 }
@@ -106,36 +141,105 @@ interface CompilerResult {
   bounds: string
 }
 
-function runCompiler(
-  src: string,
-  out: string,
-  cpu: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<CompilerResult> {
+/** How often the compiler's memory use is sampled (Linux /proc). */
+const RSS_POLL_MS = 100
+
+/** The compiler's resident memory in bytes (null: gone, or no /proc). */
+function residentBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : null
+  } catch {
+    return null
+  }
+}
+
+function runCompiler(src: string, out: string, options: CompileOptions): Promise<CompilerResult> {
   const aotc = compilerPath()
   if (!aotc) return Promise.reject(noCompiler())
+  const { cpu, signal, onProgress } = options
+  const memoryLimit = options.memoryLimit ?? Math.floor(os.totalmem() / 2)
+  const timeLimit = options.timeLimit ?? 0
+  const args = [
+    ...(cpu === undefined ? [] : [`--cpu=${cpu}`]),
+    `--opt=${options.opt ?? 'auto'}`,
+    `--memory-limit=${memoryLimit}`,
+    '--progress',
+    src,
+    out,
+  ]
   return new Promise((resolve, reject) => {
-    execFile(
-      aotc,
-      [...(cpu === undefined ? [] : [`--cpu=${cpu}`]), src, out],
-      { signal, maxBuffer: 1 << 20, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => {
-        if (signal?.aborted) return reject(new AbortError('The operation was aborted', { cause: signal.reason }))
-        if (err) {
-          const e = err as NodeJS.ErrnoException & { signal?: string }
-          const detail =
-            stderr.trim().replace(/^ocre-aotc: /gm, '') ||
-            (e.signal ? `the compiler was killed by ${e.signal}` : e.message)
-          if (e.code === 'ENOENT' || e.code === 'EACCES') return reject(noCompiler())
-          return reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: ${detail}`))
+    const child = spawn(aotc, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let partial = ''
+    let stopped: 'abort' | 'time' | 'memory' | 'callback' | null = null
+    let callbackError: unknown
+    let spawnError: NodeJS.ErrnoException | null = null
+    const stop = (why: NonNullable<typeof stopped>) => {
+      if (stopped) return
+      stopped = why
+      child.kill('SIGKILL')
+    }
+    const onAbort = () => stop('abort')
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) stop('abort')
+    const timer = timeLimit > 0 ? setTimeout(() => stop('time'), timeLimit) : null
+    const poll = setInterval(() => {
+      const rss = child.pid === undefined ? null : residentBytes(child.pid)
+      if (rss !== null && rss > memoryLimit) stop('memory')
+    }, RSS_POLL_MS)
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (stdout.length < 1 << 20) stdout += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      partial += d
+      let nl
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl)
+        partial = partial.slice(nl + 1)
+        const m = /^progress (translate|optimize|codegen) (\d+) (\d+)$/.exec(line)
+        if (!m) {
+          if (stderr.length < 64 * 1024) stderr += line + '\n'
+        } else if (onProgress && !stopped) {
+          try {
+            onProgress({ phase: m[1] as CompileProgress['phase'], done: Number(m[2]), total: Number(m[3]) })
+          } catch (err) {
+            callbackError = err
+            stop('callback')
+          }
         }
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CompilerResult)
-        } catch {
-          reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: unexpected compiler output`))
-        }
-      },
-    )
+      }
+    })
+    child.on('error', (err) => (spawnError = err))
+    child.on('close', (code, sig) => {
+      clearInterval(poll)
+      if (timer) clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      stderr += partial
+      if (stopped === 'abort') return reject(new AbortError('The operation was aborted', { cause: signal?.reason }))
+      if (stopped === 'callback') return reject(callbackError)
+      if (stopped === 'time')
+        return reject(new OcreError('ERR_OCRE_AOT_TIMEOUT', `AOT compilation took longer than its time limit (${timeLimit} ms); the compiler was stopped`))
+      const outOfMemory = /^ocre-aotc: out of memory|LLVM ERROR: out of memory/m.test(stderr)
+      if (stopped === 'memory' || code === 3 || (outOfMemory && sig === 'SIGABRT'))
+        return reject(
+          new OcreError('ERR_OCRE_AOT_MEMORY', `AOT compilation needs more memory than its limit (${memoryLimit} bytes); the compiler was stopped`),
+        )
+      if (spawnError) {
+        if (spawnError.code === 'ENOENT' || spawnError.code === 'EACCES') return reject(noCompiler())
+        return reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: ${spawnError.message}`))
+      }
+      if (code !== 0) {
+        const detail = stderr.trim().replace(/^ocre-aotc: /gm, '') || (sig ? `the compiler was killed by ${sig}` : `exit status ${code}`)
+        return reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: ${detail}`))
+      }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CompilerResult)
+      } catch {
+        reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: unexpected compiler output`))
+      }
+    })
   })
 }
 
@@ -248,11 +352,10 @@ export class AotStore {
     options: CompileOptions = {},
   ): Promise<PreparedArtifact> {
     const { signal } = options
-    const cpu = options.cpu
     const key = await this.#key()
     const tmp = path.join(this.dir, tmpName())
     try {
-      const result = await runCompiler(src, tmp, cpu, signal)
+      const result = await runCompiler(src, tmp, options)
       const bytes = await fsp.readFile(tmp)
       const st = await fsp.stat(tmp)
       const problem = privateFileProblem(st)

@@ -97,7 +97,9 @@ try {
 
   const unpack = path.join(work, 'unpack')
   fs.mkdirSync(unpack)
-  execFileSync('tar', ['-xzf', tarball, '-C', unpack, 'package/wasm-micro-runtime'], { stdio: 'inherit' })
+  // -m: the files get the time of extraction, so that a changed series (a patch
+  // dropped too) makes the build recompile WAMR, never keeping stale objects
+  execFileSync('tar', ['-xzmf', tarball, '-C', unpack, 'package/wasm-micro-runtime'], { stdio: 'inherit' })
   const tree = path.join(unpack, 'package', 'wasm-micro-runtime')
   if (notTree(tree)) fail(notTree(tree))
   for (const p of series) {

@@ -2,6 +2,9 @@
 // Mutation fuzzer for the public image path (issue #7, item 1).
 //
 //   npm run fuzz -- [--count N] [--seed S] [--jobs J] [--batch B] [--timeout MS] [--save DIR] [--json]
+//   npm run fuzz -- --libfuzzer SECONDS    the C API campaign instead (scripts/fuzz-c.sh --time SECONDS:
+//                                          libFuzzer + ASan + UBSan over ocre_context_create_container,
+//                                          load + instantiate + run, no V8; needs clang; docs/reliability.md)
 //
 // Every mutant of every fixture (test/fixtures/*.wasm) goes through the public
 // JavaScript path: ctx.images.add (the V8 admission gate), ctx.create (the
@@ -23,7 +26,7 @@
 // signal), hang (a child made no progress for 30 s), bad-error (a rejection
 // that is not an OcreError with a code and a message). Exit status 1 on any
 // failure.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -443,9 +446,11 @@ function parseArgs(argv) {
     else if (a === '--save') opts.save = path.resolve(val())
     else if (a === '--json') opts.json = true
     else if (a === '--no-adversarial') opts.adversarial = false
+    else if (a === '--libfuzzer') opts.libfuzzer = num()
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run fuzz -- [--count N] [--seed S] [--jobs J] [--batch B] [--timeout MS] [--memory-limit BYTES] [--save DIR] [--json] [--no-adversarial]\n',
+        'usage: npm run fuzz -- [--count N] [--seed S] [--jobs J] [--batch B] [--timeout MS] [--memory-limit BYTES] [--save DIR] [--json] [--no-adversarial]\n' +
+          '       npm run fuzz -- --libfuzzer SECONDS   (the C API campaign: scripts/fuzz-c.sh --time SECONDS)\n',
       )
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
@@ -464,6 +469,10 @@ if (process.argv[2] === '--child') {
   } catch (err) {
     process.stderr.write(`fuzz: ${err.message}\n`)
     process.exit(2)
+  }
+  if (opts.libfuzzer !== undefined) {
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'fuzz-c.sh'), '--time', String(opts.libfuzzer)], { stdio: 'inherit' })
+    process.exit(r.status ?? 1)
   }
   await parent(opts)
 }

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ROOT, makeWorkdir, readAll, rejectsType, removeWorkdir, sleep, useContext, waitForOutput, settles } from './helpers'
+import { ROOT, makeWorkdir, readAll, rejectsType, removeWorkdir, useContext, waitForOutput, settles } from './helpers'
 
 describe('stdio', () => {
   const t = useContext()
@@ -68,9 +68,9 @@ describe('stdio', () => {
     const in2 = c2.stdin!
     for (let i = 0; i < 20; i++) in2.write(Buffer.alloc(8192))
     await c2.wait()
-    await sleep(50)
-    in2.write('more')
-    await sleep(50)
+    // its callback reports the failure (EPIPE); nothing crashes meanwhile
+    const late = await new Promise<Error | null | undefined>((resolve) => in2.write('more', resolve))
+    assert.ok(late, 'the late write failed')
     await c.remove()
     await c2.remove()
   })
@@ -192,7 +192,8 @@ describe('stdio', () => {
       await t.ctx.run('cat.wasm', { input: 'x' })
       await t.ctx.run('hello.wasm', { stdio: 'ignore' })
     }
-    await sleep(50)
+    // streams close on their own events: give the loop turns, not time
+    for (let i = 0; i < 1000 && count() > before + 2; i++) await new Promise((r) => setImmediate(r))
     assert.ok(count() <= before + 2, `fds: ${before} -> ${count()}`)
   })
 })

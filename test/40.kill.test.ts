@@ -41,7 +41,10 @@ describe('kill, traps and aborts', () => {
   it('kills a container blocked reading an open, unwritten stdin pipe (cat)', async () => {
     const c = await t.ctx.create({ image: 'cat.wasm', detached: true })
     await c.start()
-    await sleep(100) // nothing written: it is blocked in read(0)
+    // one line echoed: cat is in its loop, back in read(0) with nothing more written
+    const echoed = waitForOutput(c.stdout!, /^ping\n$/)
+    c.stdin!.write('ping\n')
+    await settles(echoed, 'echo')
     assert.equal(c.status, 'running')
     assert.ok(c.stdin && !c.stdin.writableEnded, 'stdin still open')
     assert.deepEqual(await killed(c), KILLED)
@@ -111,7 +114,7 @@ describe('kill, traps and aborts', () => {
     it('abort kills the container and rejects with an AbortError; the container is removed', async () => {
       const ac = new AbortController()
       const p = t.ctx.run('sleeper.wasm', { args: ['60'], signal: ac.signal })
-      await sleep(100)
+      while (!t.ctx.list().some((c) => c.status === 'running')) await new Promise((r) => setImmediate(r))
       const sizeWhileRunning = t.ctx.size
       ac.abort(new Error('enough'))
       const err = await settles(rejectsType(() => p, AbortError), 'abort')

@@ -6,8 +6,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { Worker } from 'node:worker_threads'
+import { binding } from '../lib/binding'
 import { type LogRecord, setLogger } from '../lib/index'
-import { ROOT, makeWorkdir, rejectsCode, removeWorkdir, sleep, useContext, settles } from './helpers'
+import { ROOT, makeWorkdir, rejectsCode, removeWorkdir, useContext, settles } from './helpers'
 
 const LIB = JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))
 
@@ -163,7 +164,12 @@ describe('worker threads', function () {
       const got = (await w.next()) as string[]
       assert.ok(got.includes('container: container in-worker created from hello.wasm (wamr/wasip1)'), got.join('\n'))
       await w.worker.terminate()
-      await sleep(50)
+      // a marker through this thread's queue: whatever was queued before it has arrived
+      const marker = new Promise<void>((resolve) =>
+        setLogger((r) => (r.module === 'marker' ? resolve() : records.push(r))),
+      )
+      binding.emitLog(2, 'marker', 'end')
+      await settles(marker, 'marker record')
       assert.deepEqual(
         records.filter((r) => r.level === 'info'),
         [],

@@ -3,7 +3,7 @@
 // removed containers are collectable.
 import assert from 'node:assert/strict'
 import { open, type Context } from '../lib/index'
-import { makeWorkdir, removeWorkdir, sleep, useContext, settles } from './helpers'
+import { makeWorkdir, removeWorkdir, useContext, settles } from './helpers'
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -11,7 +11,7 @@ async function collect(): Promise<void> {
   assert.ok(gc, 'run with --expose-gc')
   for (let i = 0; i < 6; i++) {
     gc()
-    await sleep(10)
+    await new Promise((r) => setImmediate(r)) // finalizers and weak callbacks run between turns
   }
 }
 
@@ -49,7 +49,8 @@ describe('garbage collection', function () {
       const c = await t.ctx.create({ image: 'sleeper.wasm', args: ['0.3'], stdio: 'ignore' })
       return c.start()
     })()
-    await sleep(50)
+    // collect once the container runs (its start() still pending)
+    while (!t.ctx.list().some((c) => c.status === 'running')) await new Promise((r) => setImmediate(r))
     await collect()
     assert.deepEqual(await settles(pending, 'start'), { exitCode: 0, reason: 'exit' })
   })

@@ -2,9 +2,10 @@
 // The image commands do not load the runtime: containers exist only inside the
 // `ocre run` process that made them, so none is ever in use here.
 import path from 'node:path'
-import type { AotInfo } from '../aot'
+import type { AotInfo, CompileOptions } from '../aot'
 import { type HashProgress, ImageStore, type ImageInfo } from '../images'
 import { defaultImageName, type OciReference, parseOciReference } from '../registry'
+import { createCompileProgress } from './compile-progress'
 import { createProgress, type ProgressReporter } from './progress'
 import { CliError, EXIT_INTERRUPTED, formatBytes, formatDate, formatTable } from './util'
 
@@ -100,6 +101,10 @@ function aotSummary(aot: AotInfo | null): string {
 
 export interface BuildOptions {
   cpu?: string
+  opt?: CompileOptions['opt']
+  memoryLimit?: number
+  /** seconds (0: none) */
+  timeLimit?: number
 }
 
 /** Compile each image; with a SIGINT/SIGTERM handler that aborts (nothing is left behind). */
@@ -112,11 +117,21 @@ export async function imageBuild(store: ImageStore, names: string[], opts: Build
   try {
     for (const name of names) {
       const t0 = process.hrtime.bigint()
+      const progress = createCompileProgress(name, io.err)
       try {
-        const aot = await store.compile(name, { signal: ac.signal, ...(opts.cpu !== undefined ? { cpu: opts.cpu } : {}) })
+        const aot = await store.compile(name, {
+          signal: ac.signal,
+          onProgress: (p) => progress.update(p),
+          ...(opts.cpu !== undefined ? { cpu: opts.cpu } : {}),
+          ...(opts.opt !== undefined ? { opt: opts.opt } : {}),
+          ...(opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {}),
+          ...(opts.timeLimit ? { timeLimit: Math.ceil(opts.timeLimit * 1000) } : {}),
+        })
+        progress.end()
         const s = Number(process.hrtime.bigint() - t0) / 1e9
-        io.out(`Compiled ${name}: ${formatBytes(aot.size)} of ${aot.cpu} code in ${s.toFixed(2)} s\n`)
+        io.out(`Compiled ${name}: ${formatBytes(aot.size)} of ${aot.cpu} code (opt ${aot.opt}) in ${s.toFixed(2)} s\n`)
       } catch (err) {
+        progress.end()
         if (ac.signal.aborted) throw new CliError('build interrupted; nothing was stored', EXIT_INTERRUPTED)
         failures.push((err as Error).message)
       }

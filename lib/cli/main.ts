@@ -25,6 +25,7 @@ import {
   errorMessage,
   formatLogRecord,
   parseBytes,
+  parseOptLevel,
   parseSeconds,
   resolveWorkdir,
   workdirProblem,
@@ -374,7 +375,10 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
           'version and the options; recompiling replaces it atomically; removing the image removes it.',
       )
       .argument('<name...>', 'image names')
-      .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only'),
+      .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only')
+      .option('--opt <level>', 'LLVM optimisation level 0-3, or auto (default: by code size: 3 up to 4 MiB of code, 2 up to 12 MiB, 1 above)', parseOptLevel)
+      .option('--memory-limit <size>', 'most memory the compiler may use (default: half of physical memory), e.g. 2g', parseBytes)
+      .option('--time-limit <seconds>', 'stop the compiler after this long (default 0: no limit)', parseSeconds),
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     const { openStore, imageBuild } = imageCommands()

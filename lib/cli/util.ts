@@ -74,6 +74,13 @@ export function parseBytes(value: string): number {
   return n
 }
 
+/** An AOT optimisation level: 0-3 or auto. */
+export function parseOptLevel(value: string): 0 | 1 | 2 | 3 | 'auto' {
+  if (value === 'auto') return 'auto'
+  if (!/^[0-3]$/.test(value)) throw invalidArgument('Expected 0, 1, 2, 3 or auto.')
+  return Number(value) as 0 | 1 | 2 | 3
+}
+
 /** A whole number greater than 0. */
 export function parseCount(value: string): number {
   const n = Number(value)

@@ -32,7 +32,7 @@ export interface AddOptions {
    * Also compile it to native code (see {@link ImageStore.compile}; `true` or
    * the compile options). The image is admitted only if it compiles.
    */
-  aot?: boolean | Omit<CompileOptions, 'signal'>
+  aot?: boolean | Omit<CompileOptions, 'signal' | 'onProgress'>
 }
 
 export interface PullOptions extends AddOptions {
@@ -57,7 +57,9 @@ export interface PushOptions {
 }
 
 export const ADD_OPTIONS = ['replace', 'sha256', 'signal', 'onProgress', 'maxBytes', 'timeout', 'aot'] as const
-export const COMPILE_OPTIONS = ['cpu', 'signal'] as const
+export const COMPILE_OPTIONS = ['cpu', 'opt', 'memoryLimit', 'timeLimit', 'onProgress', 'signal'] as const
+/** The compile options add()'s `aot` takes. */
+export const AOT_ADD_OPTIONS = ['cpu', 'opt', 'memoryLimit', 'timeLimit'] as const
 export const PULL_OPTIONS = [...ADD_OPTIONS, 'name', 'authFile', 'insecure'] as const
 export const PUSH_OPTIONS = ['authFile', 'insecure', 'timeout', 'signal'] as const
 
@@ -90,7 +92,7 @@ export function checkAddOptions<T extends AddOptions>(
   if (o.sha256 !== undefined) normalizeDigest(o.sha256, `${what}.sha256`)
   if (o.signal !== undefined) checkSignal(o.signal, `${what}.signal`)
   if (o.onProgress !== undefined) checkFunction(o.onProgress, `${what}.onProgress`)
-  if (o.aot !== undefined && typeof o.aot !== 'boolean') checkCompileOptions(o.aot, `${what}.aot`, ['cpu'])
+  if (o.aot !== undefined && typeof o.aot !== 'boolean') checkCompileOptions(o.aot, `${what}.aot`, AOT_ADD_OPTIONS)
   if (o.maxBytes !== undefined) checkSafeInteger(o.maxBytes, `${what}.maxBytes`, 1)
   if (o.timeout !== undefined) checkSafeInteger(o.timeout, `${what}.timeout`, 0)
   checkRegistryOptions(o, what)
@@ -115,6 +117,11 @@ export function checkCompileOptions(
   const o = checkOptions(options, what, allowed)
   if (o.cpu !== undefined && (typeof o.cpu !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(o.cpu)))
     throw typeError("a CPU name such as 'x86-64' or 'native'", `${what}.cpu`, o.cpu)
+  if (o.opt !== undefined && o.opt !== 'auto' && ![0, 1, 2, 3].includes(o.opt as number))
+    throw typeError("0, 1, 2, 3 or 'auto'", `${what}.opt`, o.opt)
+  if (o.memoryLimit !== undefined) checkSafeInteger(o.memoryLimit, `${what}.memoryLimit`, 1)
+  if (o.timeLimit !== undefined) checkSafeInteger(o.timeLimit, `${what}.timeLimit`, 0)
+  if (o.onProgress !== undefined) checkFunction(o.onProgress, `${what}.onProgress`)
   if (o.signal !== undefined) checkSignal(o.signal, `${what}.signal`)
   return o as CompileOptions
 }

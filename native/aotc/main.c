@@ -1,6 +1,7 @@
 /* ocre-aotc: compile a WebAssembly module to a WAMR AOT file for ocre-node.
  *
- *   ocre-aotc [--cpu=x86-64|generic|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot
+ *   ocre-aotc [--cpu=x86-64|generic|native|NAME] [--opt=0..3|auto] [--memory-limit=BYTES]
+ *             [--progress] [--verbose] IN.wasm OUT.aot
  *
  * Code is generated for the machine's own architecture (x86_64 or aarch64),
  * for the architecture's baseline CPU by default (x86-64, generic): portable
@@ -15,6 +16,24 @@
  *   - auxiliary-stack checks, bulk memory, reference types and tail calls as
  *     in the interpreter build; no SIMD (the interpreter has none either).
  *
+ * --opt=auto (what lib/aot.ts passes) picks the LLVM optimisation level by
+ * the size of the module's code: WAMR 1.1.2 optimises the whole module as
+ * one LLVM module (its LTO pre-link pipeline at O3, inlining across every
+ * function), whose time and memory grow much faster than the code; see
+ * BENCHMARKS.md "AOT compile of a large module" for the measurements behind the
+ * thresholds. --opt=N forces a level (the default, without --opt, is 3).
+ *
+ * --memory-limit: the compiler's data (heap and anonymous mappings,
+ * RLIMIT_DATA) may not exceed BYTES; past it allocations fail and the
+ * compiler exits with status 3 and "ocre-aotc: out of memory" (LLVM aborts
+ * on some failed allocations: SIGABRT). The caller (lib/aot.ts) also watches
+ * the process's RSS and enforces the time budget.
+ *
+ * --progress: "progress PHASE DONE TOTAL" lines on stderr, PHASE being
+ * translate (DONE of TOTAL functions translated to LLVM IR, at most ~100
+ * lines), then optimize (the LLVM passes run) and codegen (machine code and
+ * the AOT file are generated), each with DONE 0.
+ *
  * On success prints one JSON line on stdout describing what was compiled
  * (target, cpu, features, options, WAMR version) and exits 0. On failure
  * prints "ocre-aotc: <reason>" on stderr and exits 1 (2 for usage errors).
@@ -26,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +56,10 @@
 #include "aot_export.h"
 #include "version.h"
 #include "wasm_export.h"
+
+/* --opt=auto thresholds (bytes of function bodies): see BENCHMARKS.md (AOT compile of a large module) */
+#define AUTO_O3_MAX_CODE (4u << 20)
+#define AUTO_O2_MAX_CODE (12u << 20)
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -53,6 +77,65 @@
 
 static bool verbose;
 
+/* WAMR's hook into aot_compile_wasm (our patch 0004). */
+extern void (*aot_compile_progress_hook)(const char *phase, uint32_t done, uint32_t total);
+
+static uint32_t progress_step = 1;
+
+static void progress(const char *phase, uint32_t done, uint32_t total)
+{
+	if (strcmp(phase, "translate") == 0 && done % progress_step != 0 && done != total)
+		return;
+	fprintf(stderr, "progress %s %u %u\n", phase, done, total);
+	fflush(stderr);
+}
+
+static uint32_t read_leb32(const uint8_t **p, const uint8_t *end, bool *ok)
+{
+	uint32_t v = 0;
+	for (unsigned shift = 0; *p < end && shift < 35; shift += 7) {
+		uint8_t b = *(*p)++;
+		v |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	*ok = false;
+	return 0;
+}
+
+/* Bytes of function bodies (the code section's size) of a module WAMR has
+ * already validated, and their number in *@p count; 0 if there is none. */
+static uint32_t code_section(const uint8_t *wasm, uint32_t size, uint32_t *count)
+{
+	const uint8_t *p = wasm + 8, *end = wasm + size;
+	bool ok = true;
+
+	*count = 0;
+	while (p < end && ok) {
+		uint8_t id = *p++;
+		uint32_t len = read_leb32(&p, end, &ok);
+		if (!ok || len > (uint32_t)(end - p))
+			return 0;
+		if (id == 10) {
+			const uint8_t *q = p;
+			*count = read_leb32(&q, p + len, &ok);
+			return ok ? len : 0;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+/* --opt=auto: the level for a module with @p bytes of code. */
+static unsigned auto_opt_level(uint32_t bytes)
+{
+	if (bytes <= AUTO_O3_MAX_CODE)
+		return 3;
+	if (bytes <= AUTO_O2_MAX_CODE)
+		return 2;
+	return 1;
+}
+
 /* WAMR's log level (core/shared/utils/bh_log.h, not a public header). */
 void bh_log_set_verbose_level(uint32_t level);
 
@@ -63,15 +146,16 @@ int ocre_aotc_vprintf(const char *format, va_list ap)
 	return verbose ? vfprintf(stderr, format, ap) : 0;
 }
 
+static char last_failure[512];
+
 static void fail(const char *format, ...)
 {
 	va_list ap;
 
-	fputs("ocre-aotc: ", stderr);
 	va_start(ap, format);
-	vfprintf(stderr, format, ap);
+	vsnprintf(last_failure, sizeof(last_failure), format, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "ocre-aotc: %s\n", last_failure);
 }
 
 static uint8_t *read_file(const char *path, uint32_t *size)
@@ -130,7 +214,8 @@ static void print_json_string(const char *s)
 
 static int usage(void)
 {
-	fputs("usage: ocre-aotc [--cpu=" BASELINE_CPU "|native|NAME] [--opt=0..3] [--verbose] IN.wasm OUT.aot\n",
+	fputs("usage: ocre-aotc [--cpu=" BASELINE_CPU "|native|NAME] [--opt=0..3|auto] [--memory-limit=BYTES] "
+	      "[--progress] [--verbose] IN.wasm OUT.aot\n",
 	      stderr);
 	return 2;
 }
@@ -140,8 +225,11 @@ int main(int argc, char **argv)
 	const char *cpu_arg = BASELINE_CPU, *in = NULL, *out = NULL;
 	char *host_cpu = NULL, *host_features = NULL;
 	unsigned opt = 3;
+	bool opt_auto = false, show_progress = false;
+	unsigned long long memory_limit = 0;
+	char *endp;
 	int i, rc = 1;
-	uint32_t size = 0;
+	uint32_t size = 0, code_bytes, func_count;
 	uint8_t *wasm = NULL;
 	char error[256] = "";
 	wasm_module_t module = NULL;
@@ -155,6 +243,15 @@ int main(int argc, char **argv)
 			cpu_arg = argv[i] + 6;
 		else if (strncmp(argv[i], "--opt=", 6) == 0 && argv[i][6] >= '0' && argv[i][6] <= '3' && !argv[i][7])
 			opt = (unsigned)(argv[i][6] - '0');
+		else if (strcmp(argv[i], "--opt=auto") == 0)
+			opt_auto = true;
+		else if (strncmp(argv[i], "--memory-limit=", 15) == 0 && argv[i][15] >= '1' && argv[i][15] <= '9') {
+			errno = 0;
+			memory_limit = strtoull(argv[i] + 15, &endp, 10);
+			if (errno || *endp)
+				return usage();
+		} else if (strcmp(argv[i], "--progress") == 0)
+			show_progress = true;
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else if (strcmp(argv[i], "--version") == 0) {
@@ -173,6 +270,13 @@ int main(int argc, char **argv)
 		return usage();
 
 	umask(077); /* the AOT file is native code: owner-only */
+	if (memory_limit) {
+		struct rlimit rl = {(rlim_t)memory_limit, (rlim_t)memory_limit};
+		if (setrlimit(RLIMIT_DATA, &rl) != 0) {
+			fail("cannot set the memory limit: %s", strerror(errno));
+			return 1;
+		}
+	}
 
 	memset(&init, 0, sizeof(init));
 	init.mem_alloc_type = Alloc_With_System_Allocator;
@@ -196,6 +300,9 @@ int main(int argc, char **argv)
 		fail("%s", aot_get_last_error());
 		goto out;
 	}
+	code_bytes = code_section(wasm, size, &func_count);
+	if (opt_auto)
+		opt = auto_opt_level(code_bytes);
 
 	memset(&option, 0, sizeof(option));
 	option.target_arch = TARGET_ARCH;
@@ -223,10 +330,18 @@ int main(int argc, char **argv)
 		fail("%s", aot_get_last_error());
 		goto out;
 	}
+	if (show_progress) {
+		aot_compile_progress_hook = progress;
+		progress_step = (func_count + 99) / 100;
+		if (!progress_step)
+			progress_step = 1;
+	}
 	if (!aot_compile_wasm(comp_ctx)) {
 		fail("compilation failed: %s", aot_get_last_error());
 		goto out;
 	}
+	if (show_progress)
+		progress("codegen", 0, func_count);
 	unlink(out); /* a leftover would keep its permissions */
 	if (!aot_emit_aot_file(comp_ctx, comp_data, out)) {
 		fail("cannot write %s: %s", out, aot_get_last_error());
@@ -239,7 +354,8 @@ int main(int argc, char **argv)
 	print_json_string(option.target_cpu);
 	printf(",\"features\":");
 	print_json_string(option.cpu_features ? option.cpu_features : "");
-	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true}\n", opt);
+	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u}\n", opt,
+	       func_count, code_bytes);
 	if (fflush(stdout) != 0) {
 		unlink(out);
 		goto out;
@@ -247,6 +363,11 @@ int main(int argc, char **argv)
 	rc = 0;
 
 out:
+	/* under --memory-limit, WAMR's failed allocations end up here */
+	if (rc && memory_limit && strstr(last_failure, "memory")) {
+		fprintf(stderr, "ocre-aotc: out of memory (--memory-limit=%llu)\n", memory_limit);
+		rc = 3;
+	}
 	if (comp_ctx)
 		aot_destroy_comp_context(comp_ctx);
 	if (comp_data)

@@ -84,7 +84,7 @@ static void *worker(void *arg)
 
 static void *watchdog(void *arg)
 {
-	unsigned seconds = *(unsigned *)arg;
+	unsigned seconds = (unsigned)(uintptr_t)arg; /* by value: this thread may first run after the caller returned */
 	sleep(seconds);
 	fprintf(stderr, "watchdog: no progress after %u s: deadlock\n", seconds);
 	abort();
@@ -98,7 +98,7 @@ static void eight_threads_hammer_one_context(void)
 	int i, total = 0, errors = 0;
 
 	limit = seconds * 6 + 60;
-	pthread_create(&dog, NULL, watchdog, &limit);
+	pthread_create(&dog, NULL, watchdog, (void *)(uintptr_t)limit);
 	pthread_detach(dog);
 	for (i = 0; i < THREADS; i++)
 		pthread_create(&threads[i], NULL, worker, (void *)(intptr_t)i);

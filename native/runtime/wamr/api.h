@@ -60,6 +60,14 @@ struct ocre_api_event {
 
 struct ocre_api_timer; /* api_timers.c */
 
+/* A block of the guest's heap holding a delivered message (api_events.c). */
+struct ocre_api_block {
+	uint32_t offset, size;
+};
+#define OCRE_API_LENT 16  /* deliveries the guest holds that can be taken back for reuse */
+#define OCRE_API_SPARE 8  /* blocks handed back, kept for the next deliveries */
+#define OCRE_API_BLOCK 64 /* block sizes are multiples of this */
+
 struct ocre_api {
 	struct wamr_container *wc;
 	struct ocre_context *context; /* messaging and devices; NULL outside a context */
@@ -75,6 +83,9 @@ struct ocre_api {
 	unsigned nwatches;
 	wasm_function_inst_t malloc_fn, free_fn; /* the guest's exports, looked up once */
 	bool exports_looked_up;
+	/* message blocks (container thread only): lent to the guest, and spare */
+	struct ocre_api_block lent[OCRE_API_LENT], spare[OCRE_API_SPARE];
+	unsigned nlent, nspare;
 };
 
 /* api_events.c: the per-run state and the queue */
@@ -98,10 +109,15 @@ bool ocre_api_guest_exports(struct ocre_api *api, wasm_exec_env_t exec_env);
 uint32_t ocre_api_guest_malloc(struct ocre_api *api, wasm_exec_env_t exec_env, uint32_t size);
 void ocre_api_guest_free(struct ocre_api *api, wasm_exec_env_t exec_env, uint32_t offset);
 bool ocre_api_events_register(void);
+/* The guest hands back the message block at @p offset (its layout checked by
+ * the caller): true when it is kept for reuse (the caller must not free it),
+ * false when the caller frees it. */
+bool ocre_api_block_return(struct ocre_api *api, uint32_t offset);
 
 /* api_timers.c */
 bool ocre_api_timers_init(struct ocre_api *api);
 void ocre_api_timers_release(struct ocre_api *api);
+bool ocre_api_timers_start(void);    /* start the timer thread (engine init) */
 void ocre_api_timers_shutdown(void); /* end the timer thread (engine deinit) */
 unsigned ocre_api_timers_live(void); /* running timers, every container (tests) */
 bool ocre_api_timers_register(void);

@@ -132,33 +132,78 @@ void ocre_api_guest_free(struct ocre_api *api, wasm_exec_env_t exec_env, uint32_
 		wasm_runtime_call_wasm(exec_env, api->free_fn, 1, argv);
 }
 
-/* Copy a message into the guest's heap: three allocations, as the SDK frees
- * them one by one with ocre_messaging_free_module_event_data(). */
+/* A block of at least @p size bytes of the guest's heap for a delivery: a
+ * spare one (handed back by an earlier delivery's
+ * ocre_messaging_free_module_event_data), else a new one from the guest's
+ * malloc, rounded up to OCRE_API_BLOCK bytes so that it suits most later
+ * messages too. 0 when the heap is full. */
+static uint32_t take_block(struct ocre_api *api, wasm_exec_env_t exec_env, uint32_t size)
+{
+	struct ocre_api_block b = {0, 0};
+	unsigned i;
+
+	for (i = 0; i < api->nspare; i++) {
+		if (api->spare[i].size >= size) {
+			b = api->spare[i];
+			api->spare[i] = api->spare[--api->nspare];
+			break;
+		}
+	}
+	if (!b.offset) {
+		b.size = (size + OCRE_API_BLOCK - 1) / OCRE_API_BLOCK * OCRE_API_BLOCK;
+		b.offset = ocre_api_guest_malloc(api, exec_env, b.size);
+		if (!b.offset || wasm_runtime_get_exception(wasm_runtime_get_module_inst(exec_env)))
+			return 0;
+	}
+	if (api->nlent < OCRE_API_LENT)
+		api->lent[api->nlent++] = b; /* else the guest's free() takes it back */
+	return b.offset;
+}
+
+bool ocre_api_block_return(struct ocre_api *api, uint32_t offset)
+{
+	unsigned i;
+
+	for (i = 0; i < api->nlent; i++) {
+		if (api->lent[i].offset != offset)
+			continue;
+		if (api->nspare == OCRE_API_SPARE) {
+			api->lent[i] = api->lent[--api->nlent];
+			return false;
+		}
+		api->spare[api->nspare++] = api->lent[i];
+		api->lent[i] = api->lent[--api->nlent];
+		return true;
+	}
+	return false;
+}
+
+/* Copy a message into the guest's heap: one block holding the topic, the
+ * content type (both NUL-terminated) and the payload, back to back, so a
+ * delivery costs at most one guest malloc (none once blocks are reused) and
+ * no free. ocre_messaging_free_module_event_data() recognises such a block
+ * by its layout and takes it back (api_messaging.c). */
 static int copy_message(struct ocre_api *api, wasm_exec_env_t exec_env, const struct ocre_api_message *m,
                         uint32_t out[3])
 {
 	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
-	const void *src[3] = {m->topic, m->content_type, m->payload};
-	uint32_t size[3] = {(uint32_t)strlen(m->topic) + 1, (uint32_t)strlen(m->content_type) + 1, m->payload_len};
-	int i;
+	uint32_t topic_len = (uint32_t)strlen(m->topic) + 1, type_len = (uint32_t)strlen(m->content_type) + 1;
+	uint32_t size = topic_len + type_len + m->payload_len;
+	uint8_t *p;
 
-	for (i = 0; i < 3; i++) {
-		out[i] = ocre_api_guest_malloc(api, exec_env, size[i]);
-		if (!out[i] || wasm_runtime_get_exception(inst))
-			goto fail;
-	}
-	/* native addresses only now: each malloc may have grown the memory */
-	for (i = 0; i < 3; i++) {
-		if (!ocre_api_app_range(inst, out[i], size[i]))
-			goto fail;
-		memcpy(wasm_runtime_addr_app_to_native(inst, out[i]), src[i], size[i]);
-	}
+	out[0] = take_block(api, exec_env, size);
+	if (!out[0])
+		return -ENOMEM;
+	/* a native address only now: a malloc may have grown the memory */
+	if (!ocre_api_app_range(inst, out[0], size))
+		return -ENOMEM;
+	p = wasm_runtime_addr_app_to_native(inst, out[0]);
+	memcpy(p, m->topic, topic_len);
+	memcpy(p + topic_len, m->content_type, type_len);
+	memcpy(p + topic_len + type_len, m->payload, m->payload_len);
+	out[1] = out[0] + topic_len;
+	out[2] = out[1] + type_len;
 	return 0;
-
-fail:
-	while (i-- > 0)
-		ocre_api_guest_free(api, exec_env, out[i]);
-	return -ENOMEM;
 }
 
 /* ocre_get_event(type*, id*, port*, state*, extra*, payload_len*): six guest

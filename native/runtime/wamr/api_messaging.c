@@ -124,10 +124,26 @@ static int api_subscribe(wasm_exec_env_t exec_env, const char *prefix)
 	return 0;
 }
 
-/* ocre_messaging_free_module_event_data(topic, content type, payload): the
- * three guest allocations a message event handed over. */
+/* Is the NUL-terminated string at guest offset @p from exactly @p to - @p from
+ * bytes long (its NUL just before @p to)? */
+static bool string_ends_at(wasm_module_inst_t inst, uint32_t from, uint32_t to)
+{
+	const char *s;
+
+	if (to <= from || !ocre_api_app_range(inst, from, to - from))
+		return false;
+	s = wasm_runtime_addr_app_to_native(inst, from);
+	return memchr(s, '\0', to - from) == s + (to - from - 1);
+}
+
+/* ocre_messaging_free_module_event_data(topic, content type, payload): what
+ * a message event handed over. A delivery is one block of the guest's heap
+ * with the three back to back (api_events.c): kept for the next deliveries,
+ * or freed once. Anything else is freed piece by piece, as three allocations
+ * would be. */
 static int api_free_event_data(wasm_exec_env_t exec_env, uint32_t topic, uint32_t content_type, uint32_t payload)
 {
+	wasm_module_inst_t inst = wasm_runtime_get_module_inst(exec_env);
 	struct ocre_api *api;
 	int err;
 
@@ -135,6 +151,11 @@ static int api_free_event_data(wasm_exec_env_t exec_env, uint32_t topic, uint32_
 		return err;
 	if (!ocre_api_guest_exports(api, exec_env))
 		return -ENOSYS;
+	if (topic && string_ends_at(inst, topic, content_type) && string_ends_at(inst, content_type, payload)) {
+		if (!ocre_api_block_return(api, topic))
+			ocre_api_guest_free(api, exec_env, topic);
+		return 0;
+	}
 	ocre_api_guest_free(api, exec_env, topic);
 	ocre_api_guest_free(api, exec_env, content_type);
 	ocre_api_guest_free(api, exec_env, payload);

@@ -80,9 +80,11 @@ static int wamr_init(void)
 		ocre_fail(OCRE_ERR_RUNTIME, "WAMR failed to initialise");
 		return -1;
 	}
-	if (!ocre_wasi_register() || !ocre_api_register()) {
+	if (!ocre_wasi_register() || !ocre_api_register() || !ocre_api_timers_start()) {
 		wasm_runtime_destroy();
-		ocre_fail(OCRE_ERR_RUNTIME, "could not register the WASI overrides and the Ocre API");
+		ocre_api_timers_shutdown();
+		ocre_fail(OCRE_ERR_RUNTIME,
+		          "could not register the WASI overrides and the Ocre API, or start its timer thread");
 		return -1;
 	}
 	LOG_INF("WAMR %s initialised", ocre_wamr_version());

@@ -85,6 +85,12 @@ uint32_t ocre_wasi_sock_recv(wasm_exec_env_t exec_env, uint32_t fd, void *a2, ui
                              void *a6);
 uint32_t ocre_wasi_sock_send(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, uint32_t flags,
                              void *sent);
+uint32_t ocre_wasi_sock_connect(wasm_exec_env_t exec_env, uint32_t fd, void *addr);
+/* WAMR's path_open (same parameters) that never blocks in the OS on a FIFO
+ * (see wasi_io.c); called by wasi_fdlimit.c's override. */
+uint32_t ocre_wasi_open_nonblocking(wasm_exec_env_t exec_env, uint32_t dirfd, uint32_t dirflags, void *path,
+                                    uint32_t path_len, uint32_t oflags, uint64_t rights_base,
+                                    uint64_t rights_inheriting, uint32_t fdflags, void *fd_out);
 uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint32_t fd, void *a2, uint32_t a3, uint32_t a4, void *a5,
                                 void *a6);
 
@@ -123,15 +129,17 @@ struct wamr_stdio_placeholders {
 	int fd[3]; /* what WAMR instantiates with; -1 once given up */
 	dev_t dev; /* identity of this run's placeholder file */
 	ino_t ino;
+	bool held; /* one of the bounded memfd sets is this run's */
 };
 /* 0, or -1 with the reason in @p error. */
 int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error, size_t error_size);
-/* After a failed instantiation: close the placeholders WAMR did not take. */
+/* After a failed instantiation: close the placeholders WAMR did not take
+ * (and free the run's placeholder set). */
 void ocre_wamr_stdio_discard(struct wamr_stdio_placeholders *ph);
 /* After a successful one: put @p run_fds in WASI slots 0-2 (WAMR owns them
  * from then on). A slot whose fd is -1 (a discarded stream) is left empty; a
  * slot the insertion fails for gets -1 in @p run_fds and its fd is closed. */
-void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3]);
+void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3], struct wamr_stdio_placeholders *ph);
 
 /* ocre_api.c */
 bool ocre_api_register(void);

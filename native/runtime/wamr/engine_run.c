@@ -170,7 +170,7 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	/* before any guest code runs (entry.c): the start function has stdio */
 	pthread_mutex_lock(&wc->lock);
-	ocre_wamr_stdio_install(inst, wc->run_fds);
+	ocre_wamr_stdio_install(inst, wc->run_fds, &ph);
 	pthread_mutex_unlock(&wc->lock);
 	if (!wc->image->entry.main_ok) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP,

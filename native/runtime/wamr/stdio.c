@@ -15,6 +15,10 @@
  *    after a failed instantiation fstat() tells, without a race, whether a
  *    placeholder number is still ours (close it) or was closed by WAMR (and
  *    possibly reused by another thread since: leave it).
+ *    At most PLACEHOLDER_SETS runs hold such a set at once (others wait for
+ *    one: instantiation runs no guest code, so the wait is short), so a
+ *    burst of starts costs at most 3 x PLACEHOLDER_SETS fds, never EMFILE
+ *    in proportion to the burst.
  *  - After a successful instantiation the placeholders in WASI slots 0-2 are
  *    closed through WASI and the run's fds inserted in their place: WAMR then
  *    owns them and closes them when the instance is freed. Each insertion
@@ -24,6 +28,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,17 +44,46 @@
  * when it takes the fd. */
 bool fd_table_insert_existing(struct fd_table *, __wasi_fd_t, int);
 
+#define PLACEHOLDER_SETS 4
+
+static pthread_mutex_t sets_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sets_free = PTHREAD_COND_INITIALIZER;
+static unsigned sets_used; /* memfd placeholder sets held by runs */
+
+static void take_set(struct wamr_stdio_placeholders *ph)
+{
+	pthread_mutex_lock(&sets_lock);
+	while (sets_used >= PLACEHOLDER_SETS)
+		pthread_cond_wait(&sets_free, &sets_lock);
+	sets_used++;
+	pthread_mutex_unlock(&sets_lock);
+	ph->held = true;
+}
+
+static void give_set(struct wamr_stdio_placeholders *ph)
+{
+	if (!ph->held)
+		return;
+	ph->held = false;
+	pthread_mutex_lock(&sets_lock);
+	sets_used--;
+	pthread_cond_signal(&sets_free);
+	pthread_mutex_unlock(&sets_lock);
+}
+
 int ocre_wamr_stdio_placeholders(struct wamr_stdio_placeholders *ph, char *error, size_t error_size)
 {
 	struct stat st;
 	int fd, i;
 
 	ph->fd[0] = ph->fd[1] = ph->fd[2] = -1;
+	ph->held = false;
 	/* The process's own 0-2, when it has them: WAMR never closes those
 	 * (they are only fstat()ed, no guest code runs before the hand-over),
 	 * so nothing is owned and nothing is opened. */
 	if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
 		return 0;
+	take_set(ph);
 	fd = memfd_create("ocre-stdio", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		snprintf(error, error_size, "cannot create stdio placeholders: %s", strerror(errno));
@@ -85,6 +119,7 @@ fail:
 		if (ph->fd[i] >= 0)
 			close(ph->fd[i]);
 	ph->fd[0] = ph->fd[1] = ph->fd[2] = -1;
+	give_set(ph);
 	return -1;
 }
 
@@ -98,9 +133,10 @@ void ocre_wamr_stdio_discard(struct wamr_stdio_placeholders *ph)
 			close(ph->fd[i]);
 		ph->fd[i] = -1;
 	}
+	give_set(ph);
 }
 
-void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3])
+void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3], struct wamr_stdio_placeholders *ph)
 {
 	WASIContext *wasi = wasm_runtime_get_wasi_ctx(inst);
 	int i;
@@ -117,4 +153,6 @@ void ocre_wamr_stdio_install(wasm_module_inst_t inst, int run_fds[3])
 			run_fds[i] = -1;
 		}
 	}
+	/* the placeholders were closed through WASI: the set is free */
+	give_set(ph);
 }

@@ -8,8 +8,9 @@
  *  - replace the calls WAMR 1.1.2 gets wrong for us:
  *      poll_oneoff           sleeps on a condition variable a kill/pause wakes;
  *                            with fds, one ppoll() with the wake eventfd
- *      fd_read, fd_write, sock_accept/recv/send...: never block in the OS
- *                            longer than a kill (wasi_io.c)
+ *      fd_read, fd_write, sock_accept/connect/recv/send..., path_open of
+ *                            a FIFO: never block in the OS longer than a
+ *                            kill (wasi_io.c)
  *      path_open, sock_open  the open-file limit (wasi_fdlimit.c)
  *      path_symlink          targets checked lexically (wasi_symlink.c)
  *      fd_prestat_get/dir_name, fd_close, fd_renumber  preopens under their
@@ -408,6 +409,7 @@ static const struct {
     {"fd_read", (void *)ocre_wasi_fd_read},
     {"fd_write", (void *)ocre_wasi_fd_write},
     {"sock_accept", (void *)ocre_wasi_sock_accept},
+    {"sock_connect", (void *)ocre_wasi_sock_connect},
     {"fd_renumber", (void *)ocre_wasi_fd_renumber},
     {"path_open", (void *)ocre_wasi_path_open},
     {"path_symlink", (void *)ocre_wasi_path_symlink},

@@ -41,9 +41,7 @@ uint32_t ocre_wasi_path_open(wasm_exec_env_t exec_env, uint32_t a1, uint32_t a2,
 	uint32_t err;
 	if (!enter(exec_env, &err))
 		return err;
-	return ((uint32_t(*)(wasm_exec_env_t, uint32_t, uint32_t, void *, uint32_t, uint32_t, uint64_t, uint64_t,
-	                     uint32_t, void *))ORIGINAL(exec_env))(exec_env, a1, a2, a3, a4, a5, a6, a7, a8, a9) &
-	       0xffffu;
+	return ocre_wasi_open_nonblocking(exec_env, a1, a2, a3, a4, a5, a6, a7, a8, a9);
 }
 
 /* sock_open(poolfd, af, socktype, sockfd_out) */

@@ -20,6 +20,13 @@
  * left alone (it expects EAGAIN, not a wait). Regular files and directories
  * never block and are not polled.
  *
+ * Opens and connects, which block in the OS before there is an fd to poll,
+ * are made non-blocking: path_open opens with O_NONBLOCK (a FIFO without a
+ * writer opens at once, its read then waits as above; one without a reader
+ * is opened again every OPEN_RETRY_MS in a kill-aware sleep) and clears it
+ * unless the guest asked for it; sock_connect waits for EINPROGRESS to end
+ * like the other calls.
+ *
  * Stop: a read of the run's stdin returns end-of-file once drained (as if
  * its writer had closed it). Pause: a paused container parks before the call
  * and in the wait. */
@@ -51,6 +58,10 @@ bool fd_table_insert_existing(struct fd_table *, __wasi_fd_t, int);
 LOG_MODULE_REGISTER(wamr_wasi_io);
 
 #define ORIGINAL(exec_env) wasm_runtime_get_function_attachment(exec_env)
+
+/* How often an open of a FIFO for writing looks for a reader again (a kill
+ * or pause ends the wait at once). */
+#define OPEN_RETRY_MS 10
 
 /* The host fd behind guest fd @p fd if a call on it may block (not a regular
  * file or directory, not made non-blocking), else -1. */
@@ -447,6 +458,88 @@ uint32_t ocre_wasi_sock_send_to(wasm_exec_env_t exec_env, uint32_t fd, void *a2,
                                 void *a6)
 {
 	return wait_then_call6(exec_env, POLLOUT, fd, a2, a3, a4, a5, a6);
+}
+
+/* sock_connect(fd, addr): a connect on a blocking socket waits for the
+ * peer's answer (a full accept queue: minutes of SYN retries). It is made
+ * non-blocking for the call, and EINPROGRESS is waited for like the other
+ * calls (kill, pause), its outcome read with SO_ERROR. */
+uint32_t ocre_wasi_sock_connect(wasm_exec_env_t exec_env, uint32_t fd, void *addr)
+{
+	typedef uint32_t (*connect_fn)(wasm_exec_env_t, uint32_t, void *);
+	struct wamr_container *wc;
+	int host, flags, soerr = 0;
+	socklen_t len = sizeof(soerr);
+	uint32_t err;
+
+	if (!(wc = enter_call(exec_env)))
+		return __WASI_EINTR;
+	host = blocking_host_fd(exec_env, (uint32_t)fd, NULL);
+	if (host < 0 || (flags = fcntl(host, F_GETFL)) < 0 || fcntl(host, F_SETFL, flags | O_NONBLOCK) != 0)
+		return ((connect_fn)ORIGINAL(exec_env))(exec_env, fd, addr) & 0xffffu;
+	err = ((connect_fn)ORIGINAL(exec_env))(exec_env, fd, addr) & 0xffffu;
+	if (err == __WASI_EINPROGRESS) {
+		if (!wait_fd(exec_env, wc, host, POLLOUT, NULL)) {
+			err = __WASI_EINTR;
+		} else {
+			/* wait_fd() without an eventfd (fd exhaustion) did not wait */
+			struct pollfd p = {.fd = host, .events = POLLOUT};
+			while (poll(&p, 1, -1) < 0 && errno == EINTR)
+				;
+			if (getsockopt(host, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+				soerr = errno;
+			err = soerr ? wasi_errno(soerr) : 0;
+		}
+	}
+	fcntl(host, F_SETFL, flags);
+	return err;
+}
+
+/* Is @p path (@p len bytes, relative to guest directory fd @p dirfd) a FIFO?
+ * Only asked after WAMR's own sandboxed lookup opened it with ENXIO; a link
+ * is not followed. */
+static bool is_fifo(wasm_exec_env_t exec_env, uint32_t dirfd, const char *path, uint32_t len)
+{
+	char name[PATH_MAX];
+	struct stat st;
+	int dir = any_host_fd(exec_env, dirfd);
+
+	if (dir < 0 || len == 0 || len >= sizeof(name))
+		return false;
+	memcpy(name, path, len);
+	name[len] = '\0';
+	return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode);
+}
+
+uint32_t ocre_wasi_open_nonblocking(wasm_exec_env_t exec_env, uint32_t dirfd, uint32_t dirflags, void *path,
+                                    uint32_t path_len, uint32_t oflags, uint64_t rights_base,
+                                    uint64_t rights_inheriting, uint32_t fdflags, void *fd_out)
+{
+	typedef uint32_t (*open_fn)(wasm_exec_env_t, uint32_t, uint32_t, void *, uint32_t, uint32_t, uint64_t, uint64_t,
+	                            uint32_t, void *);
+	struct wamr_container *wc = ocre_wamr_from_exec_env(exec_env);
+	bool asked = (fdflags & __WASI_FDFLAG_NONBLOCK) != 0;
+	uint32_t err;
+
+	for (;;) {
+		err = ((open_fn)ORIGINAL(exec_env))(exec_env, dirfd, dirflags, path, path_len, oflags, rights_base,
+		                                    rights_inheriting, fdflags | __WASI_FDFLAG_NONBLOCK, fd_out) &
+		      0xffffu;
+		if (err == 0) {
+			/* WAMR validated fd_out and wrote the new fd there */
+			int host = asked ? -1 : any_host_fd(exec_env, *(uint32_t *)fd_out), flags;
+			if (host >= 0 && (flags = fcntl(host, F_GETFL)) >= 0)
+				fcntl(host, F_SETFL, flags & ~O_NONBLOCK);
+			return 0;
+		}
+		/* ENXIO: a FIFO opened for writing that has no reader yet */
+		if (err != __WASI_ENXIO || asked || !is_fifo(exec_env, dirfd, path, path_len))
+			return err;
+		if (!ocre_wasi_sleep_ms(wc, OPEN_RETRY_MS)) {
+			kill_guest(exec_env);
+			return __WASI_EINTR;
+		}
+	}
 }
 
 /* ---- poll_oneoff with fd subscriptions ---- */
