@@ -95,6 +95,22 @@ static Napi::Error ClosedContext(Napi::Env env)
 	return MakeOcreError(env, "ERR_OCRE_STATE", "the context is closed");
 }
 
+// @p call between Enter() and Leave(): its result as a number; a negative
+// errno throws the library's error for it.
+template <typename Call> static Napi::Value CallEntered(ContextWrap *w, Napi::Env env, Call call)
+{
+	if (!w->Enter())
+		throw ClosedContext(env);
+	int r = call();
+	if (r < 0) {
+		Napi::Error e = LastOcreError(env, -r);
+		w->Leave();
+		throw e;
+	}
+	w->Leave();
+	return Napi::Number::New(env, r);
+}
+
 static DeviceProvider *NewProvider(Napi::Env env, const std::string &name, Napi::Function dispatcher)
 {
 	DeviceProvider *p = new DeviceProvider();
@@ -162,17 +178,7 @@ Napi::Value ContextWrap::RegisterSensor(const Napi::CallbackInfo &info)
 
 Napi::Value ContextWrap::RegisterRandomSensor(const Napi::CallbackInfo &info)
 {
-	Napi::Env env = info.Env();
-	if (!Enter())
-		throw ClosedContext(env);
-	int r = ocre_context_register_random_sensor(ctx_);
-	if (r < 0) {
-		Napi::Error e = LastOcreError(env, -r);
-		Leave();
-		throw e;
-	}
-	Leave();
-	return Napi::Number::New(env, r);
+	return CallEntered(this, info.Env(), [&] { return ocre_context_register_random_sensor(ctx_); });
 }
 
 // registerGpio(name, pinNames: (string|null)[], dispatcher): the port number.
@@ -201,16 +207,7 @@ Napi::Value ContextWrap::GpioChanged(const Napi::CallbackInfo &info)
 	unsigned port = (unsigned)ArgInteger(info, 0, "port", 0, OCRE_GPIO_PORTS_MAX - 1);
 	unsigned pin = (unsigned)ArgInteger(info, 1, "pin", 0, OCRE_GPIO_PINS_MAX - 1);
 	int state = (int)ArgInteger(info, 2, "state", 0, 1);
-	if (!Enter())
-		throw ClosedContext(env);
-	int r = ocre_context_gpio_changed(ctx_, port, pin, state);
-	if (r < 0) {
-		Napi::Error e = LastOcreError(env, -r);
-		Leave();
-		throw e;
-	}
-	Leave();
-	return Napi::Number::New(env, r);
+	return CallEntered(this, env, [&] { return ocre_context_gpio_changed(ctx_, port, pin, state); });
 }
 
 void ContextWrap::ReleaseProviders()
