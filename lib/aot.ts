@@ -16,15 +16,13 @@
 // addon (aotSign, aotInspect). A recompile writes the artifact under a new
 // name, renames the new record over the old one (atomic switch), then deletes
 // the old artifact.
-import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import type { NativeAotInspection, NativeBinding } from './binding'
 import { AbortError, OcreError } from './errors'
-import { builtProgram } from './programs'
+import { runCompiler } from './aot-compiler'
 
 export const AOT_DIR = '.aot'
 const KEY_FILE = 'key'
@@ -66,7 +64,11 @@ export interface CompileProgress {
    * `translate`: `done` of `total` functions translated to LLVM IR (reported
    * about 100 times); then `optimize` (LLVM's passes over the whole module)
    * and `codegen` (machine code and the artifact), each once with `done` 0:
-   * LLVM does not report inside those.
+   * LLVM does not report inside those. In a split compile
+   * ({@link CompileOptions.parts}) the parts overlap: `translate` counts the
+   * functions translated over all parts; once all are, `optimize` reports
+   * `done` functions whose part is compiled (at each part's end); `codegen`
+   * (`done` 0) is the merge of the parts and the writing of the artifact.
    */
   phase: 'translate' | 'optimize' | 'codegen'
   done: number
@@ -91,157 +93,43 @@ export interface CompileOptions {
   opt?: 0 | 1 | 2 | 3 | 'auto'
   /**
    * Most memory the compiler may use, in bytes (default: half of the
-   * machine's physical memory). Past it the compile fails with
+   * machine's physical memory): in a split compile, the sum of the resident
+   * memory of its processes running at once. Past it the compile fails with
    * ERR_OCRE_AOT_MEMORY and nothing is stored.
    */
   memoryLimit?: number
   /**
-   * Most time the compile may take, in milliseconds (default 0: no limit).
-   * Past it the compiler is killed and the compile fails with
-   * ERR_OCRE_AOT_TIMEOUT; nothing is stored.
+   * Most time the compile may take, in milliseconds (default 0: no limit),
+   * all its parts included. Past it the compiler is killed and the compile
+   * fails with ERR_OCRE_AOT_TIMEOUT; nothing is stored.
    */
   timeLimit?: number
+  /**
+   * Parts the module is compiled in, each its own LLVM module compiled by
+   * its own compiler process: a large module as one LLVM module needs
+   * memory and time out of proportion to its code (BENCHMARKS.md "AOT
+   * compile of a large module"). `'auto'` (the default): one part up to 4
+   * MiB of code, above that one part per 2 MiB. `OCRE_AOT_PARTS` in the
+   * environment replaces the default. The parts' objects are merged by
+   * `ld.lld -r` (Debian: `apt-get install lld`; found on PATH, needed only to
+   * compile): without it a module is compiled in one part and a warning
+   * (`OCRE_AOT_NO_LINKER`) is printed once. The artifact is the same kind of
+   * WAMR 1.1.2 AOT file either way.
+   */
+  parts?: number | 'auto'
+  /**
+   * Compiler processes run at once in a split compile (default 2). Their
+   * memory together stays under `memoryLimit`; the `timeLimit` is the whole
+   * compile's.
+   */
+  jobs?: number
   /** Called as the compile progresses (see {@link CompileProgress}). */
   onProgress?: (progress: CompileProgress) => void
   /** Aborts the compile (the compiler process is killed; nothing is left behind). */
   signal?: AbortSignal
 }
 
-// ---------------------------------------------------------------------------
-// the compiler
-
-
-/**
- * Path of the AOT compiler, or null when it was not built (it needs LLVM 15
- * when the package is installed or built: `apt-get install llvm-15-dev cmake g++`,
- * then `npm rebuild ocre-node`, or `npm run build` in a checkout).
- * `OCRE_AOTC` overrides it.
- */
-export function compilerPath(): string | null {
-  if (process.env.OCRE_AOTC) return process.env.OCRE_AOTC
-  return builtProgram('ocre-aotc')
-}
-
-function noCompiler(): OcreError {
-  return new OcreError(
-    'ERR_OCRE_NO_COMPILER',
-    'the AOT compiler ocre-aotc is not built: it needs LLVM 15 when the package is built ' +
-      '(Debian: apt-get install llvm-15-dev cmake g++, then npm rebuild ocre-node; in a checkout: npm run build)',
-  )
-}
-
-interface CompilerResult {
-  wamr: string
-  target: string
-  /** compiled for the architecture's baseline CPU */
-  portable: boolean
-  cpu: string
-  features: string
-  opt: number
-  bounds: string
-}
-
-/** How often the compiler's memory use is sampled (Linux /proc). */
-const RSS_POLL_MS = 100
-
-/** The compiler's resident memory in bytes (null: gone, or no /proc). */
-function residentBytes(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : null
-  } catch {
-    return null
-  }
-}
-
-function runCompiler(src: string, out: string, options: CompileOptions): Promise<CompilerResult> {
-  const aotc = compilerPath()
-  if (!aotc) return Promise.reject(noCompiler())
-  const { cpu, signal, onProgress } = options
-  const memoryLimit = options.memoryLimit ?? Math.floor(os.totalmem() / 2)
-  const timeLimit = options.timeLimit ?? 0
-  const args = [
-    ...(cpu === undefined ? [] : [`--cpu=${cpu}`]),
-    `--opt=${options.opt ?? 'auto'}`,
-    `--memory-limit=${memoryLimit}`,
-    '--progress',
-    src,
-    out,
-  ]
-  return new Promise((resolve, reject) => {
-    const child = spawn(aotc, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let partial = ''
-    let stopped: 'abort' | 'time' | 'memory' | 'callback' | null = null
-    let callbackError: unknown
-    let spawnError: NodeJS.ErrnoException | null = null
-    const stop = (why: NonNullable<typeof stopped>) => {
-      if (stopped) return
-      stopped = why
-      child.kill('SIGKILL')
-    }
-    const onAbort = () => stop('abort')
-    signal?.addEventListener('abort', onAbort, { once: true })
-    if (signal?.aborted) stop('abort')
-    const timer = timeLimit > 0 ? setTimeout(() => stop('time'), timeLimit) : null
-    const poll = setInterval(() => {
-      const rss = child.pid === undefined ? null : residentBytes(child.pid)
-      if (rss !== null && rss > memoryLimit) stop('memory')
-    }, RSS_POLL_MS)
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      if (stdout.length < 1 << 20) stdout += d
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      partial += d
-      let nl
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl)
-        partial = partial.slice(nl + 1)
-        const m = /^progress (translate|optimize|codegen) (\d+) (\d+)$/.exec(line)
-        if (!m) {
-          if (stderr.length < 64 * 1024) stderr += line + '\n'
-        } else if (onProgress && !stopped) {
-          try {
-            onProgress({ phase: m[1] as CompileProgress['phase'], done: Number(m[2]), total: Number(m[3]) })
-          } catch (err) {
-            callbackError = err
-            stop('callback')
-          }
-        }
-      }
-    })
-    child.on('error', (err) => (spawnError = err))
-    child.on('close', (code, sig) => {
-      clearInterval(poll)
-      if (timer) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      stderr += partial
-      if (stopped === 'abort') return reject(new AbortError('The operation was aborted', { cause: signal?.reason }))
-      if (stopped === 'callback') return reject(callbackError)
-      if (stopped === 'time')
-        return reject(new OcreError('ERR_OCRE_AOT_TIMEOUT', `AOT compilation took longer than its time limit (${timeLimit} ms); the compiler was stopped`))
-      const outOfMemory = /^ocre-aotc: out of memory|LLVM ERROR: out of memory/m.test(stderr)
-      if (stopped === 'memory' || code === 3 || (outOfMemory && sig === 'SIGABRT'))
-        return reject(
-          new OcreError('ERR_OCRE_AOT_MEMORY', `AOT compilation needs more memory than its limit (${memoryLimit} bytes); the compiler was stopped`),
-        )
-      if (spawnError) {
-        if (spawnError.code === 'ENOENT' || spawnError.code === 'EACCES') return reject(noCompiler())
-        return reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: ${spawnError.message}`))
-      }
-      if (code !== 0) {
-        const detail = stderr.trim().replace(/^ocre-aotc: /gm, '') || (sig ? `the compiler was killed by ${sig}` : `exit status ${code}`)
-        return reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: ${detail}`))
-      }
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CompilerResult)
-      } catch {
-        reject(new OcreError('ERR_OCRE_AOT_COMPILE', `AOT compilation failed: unexpected compiler output`))
-      }
-    })
-  })
-}
+export { compilerPath } from './aot-compiler'
 
 /** A compiled artifact not yet in place (see {@link AotStore.prepare}). */
 export interface PreparedArtifact {

@@ -1,6 +1,6 @@
 // Compile progress for `ocre image build`: one line redrawn in place on a
 // TTY, plain lines otherwise (each phase, and every 10 % of the functions
-// translated). The phases are the compiler's (lib/aot.ts CompileProgress).
+// translated, or compiled in a split compile). The phases are the compiler's (lib/aot.ts CompileProgress).
 import type { CompileProgress } from '../aot'
 import type { ProgressStream } from './progress'
 
@@ -14,7 +14,8 @@ export interface CompileReporter {
 
 function describe(p: CompileProgress): string {
   if (p.phase === 'translate') return `translating functions ${p.done}/${p.total}`
-  if (p.phase === 'optimize') return `optimizing ${p.total} functions (LLVM)`
+  if (p.phase === 'optimize')
+    return p.done ? `compiling functions ${p.done}/${p.total}` : `optimizing ${p.total} functions (LLVM)`
   return `generating machine code for ${p.total} functions`
 }
 
@@ -37,7 +38,7 @@ export function createCompileProgress(name: string, stream: ProgressStream, now:
         return
       }
       const tenth = p.total ? Math.floor((p.done * 10) / p.total) : 0
-      if (p.phase === lastPhase && (p.phase !== 'translate' || tenth === lastTenth)) return
+      if (p.phase === lastPhase && (p.phase === 'codegen' || tenth === lastTenth)) return
       lastPhase = p.phase
       lastTenth = tenth
       stream.write(`${name}: ${describe(p)} (${elapsed()})\n`)

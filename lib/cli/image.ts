@@ -105,6 +105,8 @@ export interface BuildOptions {
   memoryLimit?: number
   /** seconds (0: none) */
   timeLimit?: number
+  parts?: CompileOptions['parts']
+  jobs?: number
 }
 
 /** Compile each image; with a SIGINT/SIGTERM handler that aborts (nothing is left behind). */
@@ -126,6 +128,8 @@ export async function imageBuild(store: ImageStore, names: string[], opts: Build
           ...(opts.opt !== undefined ? { opt: opts.opt } : {}),
           ...(opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {}),
           ...(opts.timeLimit ? { timeLimit: Math.ceil(opts.timeLimit * 1000) } : {}),
+          ...(opts.parts !== undefined ? { parts: opts.parts } : {}),
+          ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
         })
         progress.end()
         const s = Number(process.hrtime.bigint() - t0) / 1e9

@@ -26,6 +26,8 @@ import {
   formatLogRecord,
   parseBytes,
   parseOptLevel,
+  parsePartCount,
+  parseCount,
   parseSeconds,
   resolveWorkdir,
   workdirProblem,
@@ -378,7 +380,9 @@ which persist across calls and reboots. Run \`ocre COMMAND --help\` for a comman
       .option('--cpu <cpu>', 'CPU to compile for: default the baseline of the architecture (x86-64, or generic on ARM64: any machine of it); native: this machine only')
       .option('--opt <level>', 'LLVM optimisation level 0-3, or auto (default: by code size: 3 up to 4 MiB of code, 2 up to 12 MiB, 1 above)', parseOptLevel)
       .option('--memory-limit <size>', 'most memory the compiler may use (default: half of physical memory), e.g. 2g', parseBytes)
-      .option('--time-limit <seconds>', 'stop the compiler after this long (default 0: no limit)', parseSeconds),
+      .option('--time-limit <seconds>', 'stop the compiler after this long (default 0: no limit)', parseSeconds)
+      .option('--parts <n>', 'compile in N parts, one LLVM module and process each, merged by ld.lld (default auto: one per 2 MiB of code above 4 MiB)', parsePartCount)
+      .option('--jobs <n>', 'compiler processes at once when compiling in parts (default 2)', parseCount),
   ).action(async (names: string[], opts, cmd: Command) => {
     const g = globals(cmd)
     const { openStore, imageBuild } = imageCommands()

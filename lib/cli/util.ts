@@ -81,6 +81,11 @@ export function parseOptLevel(value: string): 0 | 1 | 2 | 3 | 'auto' {
   return Number(value) as 0 | 1 | 2 | 3
 }
 
+/** `auto` or a whole number greater than 0 (`ocre image build --parts`). */
+export function parsePartCount(value: string): number | 'auto' {
+  return value === 'auto' ? 'auto' : parseCount(value)
+}
+
 /** A whole number greater than 0. */
 export function parseCount(value: string): number {
   const n = Number(value)

@@ -5,6 +5,7 @@ import type { CompileOptions } from '../aot'
 import {
   checkBoolean,
   checkFunction,
+  checkInteger,
   checkOptions,
   checkSafeInteger,
   checkSignal,
@@ -57,9 +58,9 @@ export interface PushOptions {
 }
 
 export const ADD_OPTIONS = ['replace', 'sha256', 'signal', 'onProgress', 'maxBytes', 'timeout', 'aot'] as const
-export const COMPILE_OPTIONS = ['cpu', 'opt', 'memoryLimit', 'timeLimit', 'onProgress', 'signal'] as const
+export const COMPILE_OPTIONS = ['cpu', 'opt', 'memoryLimit', 'timeLimit', 'parts', 'jobs', 'onProgress', 'signal'] as const
 /** The compile options add()'s `aot` takes. */
-export const AOT_ADD_OPTIONS = ['cpu', 'opt', 'memoryLimit', 'timeLimit'] as const
+export const AOT_ADD_OPTIONS = ['cpu', 'opt', 'memoryLimit', 'timeLimit', 'parts', 'jobs'] as const
 export const PULL_OPTIONS = [...ADD_OPTIONS, 'name', 'authFile', 'insecure'] as const
 export const PUSH_OPTIONS = ['authFile', 'insecure', 'timeout', 'signal'] as const
 
@@ -121,6 +122,8 @@ export function checkCompileOptions(
     throw typeError("0, 1, 2, 3 or 'auto'", `${what}.opt`, o.opt)
   if (o.memoryLimit !== undefined) checkSafeInteger(o.memoryLimit, `${what}.memoryLimit`, 1)
   if (o.timeLimit !== undefined) checkSafeInteger(o.timeLimit, `${what}.timeLimit`, 0)
+  if (o.parts !== undefined && o.parts !== 'auto') checkInteger(o.parts, `${what}.parts`, 1, 65536)
+  if (o.jobs !== undefined) checkInteger(o.jobs, `${what}.jobs`, 1, 256)
   if (o.onProgress !== undefined) checkFunction(o.onProgress, `${what}.onProgress`)
   if (o.signal !== undefined) checkSignal(o.signal, `${what}.signal`)
   return o as CompileOptions

@@ -1,7 +1,7 @@
 /* ocre-aotc: compile a WebAssembly module to a WAMR AOT file for ocre-node.
  *
  *   ocre-aotc [--cpu=x86-64|generic|native|NAME] [--opt=0..3|auto] [--memory-limit=BYTES]
- *             [--progress] [--verbose] IN.wasm OUT.aot
+ *             [--progress] [--verbose] [--part=I/N | --object=FILE.o] IN.wasm OUT
  *
  * Code is generated for the machine's own architecture (x86_64 or aarch64),
  * for the architecture's baseline CPU by default (x86-64, generic): portable
@@ -33,6 +33,24 @@
  * translate (DONE of TOTAL functions translated to LLVM IR, at most ~100
  * lines), then optimize (the LLVM passes run) and codegen (machine code and
  * the AOT file are generated), each with DONE 0.
+ *
+ * Split compilation (lib/aot.ts drives it for large modules): WAMR 1.1.2
+ * builds one LLVM module for the whole program, whose IR alone outgrows the
+ * memory of most machines for a module of tens of MB. Instead:
+ *   --part=I/N  compiles part I (0..N-1) of N into the relocatable object
+ *               OUT: the module's functions are cut into N runs of
+ *               consecutive functions of about equal code size; only part
+ *               I's bodies are translated, every other function stays a
+ *               declaration, so calls across parts are relocations against
+ *               its aot_func#K symbol (WAMR patch 0007);
+ *   the N objects are merged by a linker (ld.lld -r) into one object;
+ *   --object=FILE.o  writes the AOT file OUT from IN.wasm (types, memories,
+ *               tables, data, exports, as always) and that object's code,
+ *               instead of compiling (patch 0007): a normal WAMR 1.1.2 AOT
+ *               file, which the loader links as it links any (aot_func#K
+ *               relocations resolve to the function pointers).
+ * Every part and the final step must get the same IN, --cpu and --opt
+ * (--opt=auto is decided from the whole module's code size).
  *
  * On success prints one JSON line on stdout describing what was compiled
  * (target, cpu, features, options, WAMR version) and exits 0. On failure
@@ -79,15 +97,32 @@ static bool verbose;
 
 /* WAMR's hook into aot_compile_wasm (our patch 0004). */
 extern void (*aot_compile_progress_hook)(const char *phase, uint32_t done, uint32_t total);
+/* Split compilation (our patch 0007). */
+extern bool (*aot_compile_func_filter)(uint32_t func_index);
+extern LLVMMemoryBufferRef aot_emit_object_override;
 
 static uint32_t progress_step = 1;
+/* --part: the functions [part_first, part_end) are compiled */
+static bool part_mode;
+static uint32_t part_first, part_end, part_translated;
 
 static void progress(const char *phase, uint32_t done, uint32_t total)
 {
+	if (part_mode) {
+		/* the hook is called for the part's functions only (patch 0007) */
+		total = part_end - part_first;
+		if (strcmp(phase, "translate") == 0)
+			done = ++part_translated;
+	}
 	if (strcmp(phase, "translate") == 0 && done % progress_step != 0 && done != total)
 		return;
 	fprintf(stderr, "progress %s %u %u\n", phase, done, total);
 	fflush(stderr);
+}
+
+static bool in_part(uint32_t func_index)
+{
+	return func_index >= part_first && func_index < part_end;
 }
 
 static uint32_t read_leb32(const uint8_t **p, const uint8_t *end, bool *ok)
@@ -104,8 +139,9 @@ static uint32_t read_leb32(const uint8_t **p, const uint8_t *end, bool *ok)
 }
 
 /* Bytes of function bodies (the code section's size) of a module WAMR has
- * already validated, and their number in *@p count; 0 if there is none. */
-static uint32_t code_section(const uint8_t *wasm, uint32_t size, uint32_t *count)
+ * already validated, their number in *@p count and the first body's size
+ * field in *@p bodies; 0 if there is none. */
+static uint32_t code_section(const uint8_t *wasm, uint32_t size, uint32_t *count, const uint8_t **bodies)
 {
 	const uint8_t *p = wasm + 8, *end = wasm + size;
 	bool ok = true;
@@ -119,11 +155,47 @@ static uint32_t code_section(const uint8_t *wasm, uint32_t size, uint32_t *count
 		if (id == 10) {
 			const uint8_t *q = p;
 			*count = read_leb32(&q, p + len, &ok);
+			*bodies = q;
 			return ok ? len : 0;
 		}
 		p += len;
 	}
 	return 0;
+}
+
+/* --part=I/N: the functions of part @p part, [*first, *end): consecutive
+ * functions, a function belonging to the part its middle byte falls in when
+ * the code is cut into @p parts runs of equal size. */
+static void part_range(const uint8_t *bodies, const uint8_t *code_end, uint32_t count, uint32_t code_bytes,
+                       uint32_t part, uint32_t parts, uint32_t *first, uint32_t *end)
+{
+	const uint8_t *p = bodies;
+	bool ok = true;
+	uint32_t i;
+
+	*first = *end = count;
+	for (i = 0; i < count; i++) {
+		const uint8_t *start = p;
+		uint32_t len = read_leb32(&p, code_end, &ok);
+		uint64_t middle;
+		uint32_t which;
+
+		if (!ok || len > (uint32_t)(code_end - p))
+			break; /* WAMR validated the module: not reached */
+		p += len;
+		middle = (uint64_t)(start - bodies) + (uint64_t)(p - start) / 2;
+		which = (uint32_t)(middle * parts / (code_bytes ? code_bytes : 1));
+		if (which >= parts)
+			which = parts - 1;
+		if (which == part && *first == count)
+			*first = i;
+		if (which > part) {
+			*end = i;
+			break;
+		}
+	}
+	if (*first == count)
+		*end = count; /* an empty part */
 }
 
 /* --opt=auto: the level for a module with @p bytes of code. */
@@ -215,7 +287,7 @@ static void print_json_string(const char *s)
 static int usage(void)
 {
 	fputs("usage: ocre-aotc [--cpu=" BASELINE_CPU "|native|NAME] [--opt=0..3|auto] [--memory-limit=BYTES] "
-	      "[--progress] [--verbose] IN.wasm OUT.aot\n",
+	      "[--progress] [--verbose] [--part=I/N | --object=FILE.o] IN.wasm OUT\n",
 	      stderr);
 	return 2;
 }
@@ -227,6 +299,9 @@ int main(int argc, char **argv)
 	unsigned opt = 3;
 	bool opt_auto = false, show_progress = false;
 	unsigned long long memory_limit = 0;
+	unsigned long part = 0, parts = 0;
+	const char *object = NULL;
+	const uint8_t *bodies = NULL;
 	char *endp;
 	int i, rc = 1;
 	uint32_t size = 0, code_bytes, func_count;
@@ -250,7 +325,17 @@ int main(int argc, char **argv)
 			memory_limit = strtoull(argv[i] + 15, &endp, 10);
 			if (errno || *endp)
 				return usage();
-		} else if (strcmp(argv[i], "--progress") == 0)
+		} else if (strncmp(argv[i], "--part=", 7) == 0 && argv[i][7] >= '0' && argv[i][7] <= '9') {
+			errno = 0;
+			part = strtoul(argv[i] + 7, &endp, 10);
+			if (errno || *endp != '/' || endp[1] < '1' || endp[1] > '9')
+				return usage();
+			parts = strtoul(endp + 1, &endp, 10);
+			if (errno || *endp || part >= parts || parts > 65536)
+				return usage();
+		} else if (strncmp(argv[i], "--object=", 9) == 0 && argv[i][9])
+			object = argv[i] + 9;
+		else if (strcmp(argv[i], "--progress") == 0)
 			show_progress = true;
 		else if (strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
@@ -266,7 +351,7 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!in || !out)
+	if (!in || !out || (parts && object))
 		return usage();
 
 	umask(077); /* the AOT file is native code: owner-only */
@@ -300,7 +385,7 @@ int main(int argc, char **argv)
 		fail("%s", aot_get_last_error());
 		goto out;
 	}
-	code_bytes = code_section(wasm, size, &func_count);
+	code_bytes = code_section(wasm, size, &func_count, &bodies);
 	if (opt_auto)
 		opt = auto_opt_level(code_bytes);
 
@@ -330,20 +415,36 @@ int main(int argc, char **argv)
 		fail("%s", aot_get_last_error());
 		goto out;
 	}
+	if (parts) {
+		part_mode = true;
+		part_range(bodies, bodies ? wasm + size : NULL, func_count, code_bytes, (uint32_t)part, (uint32_t)parts,
+		           &part_first, &part_end);
+		aot_compile_func_filter = in_part;
+	}
 	if (show_progress) {
 		aot_compile_progress_hook = progress;
-		progress_step = (func_count + 99) / 100;
+		progress_step = ((part_mode ? part_end - part_first : func_count) + 99) / 100;
 		if (!progress_step)
 			progress_step = 1;
 	}
-	if (!aot_compile_wasm(comp_ctx)) {
+	if (object) {
+		char *err = NULL;
+		LLVMMemoryBufferRef buf = NULL;
+
+		if (LLVMCreateMemoryBufferWithContentsOfFile(object, &buf, &err) != 0) {
+			fail("cannot read %s: %s", object, err ? err : "unknown error");
+			LLVMDisposeMessage(err);
+			goto out;
+		}
+		aot_emit_object_override = buf; /* aot_emit_aot_file takes it over */
+	} else if (!aot_compile_wasm(comp_ctx)) {
 		fail("compilation failed: %s", aot_get_last_error());
 		goto out;
 	}
 	if (show_progress)
 		progress("codegen", 0, func_count);
 	unlink(out); /* a leftover would keep its permissions */
-	if (!aot_emit_aot_file(comp_ctx, comp_data, out)) {
+	if (part_mode ? !aot_emit_object_file(comp_ctx, out) : !aot_emit_aot_file(comp_ctx, comp_data, out)) {
 		fail("cannot write %s: %s", out, aot_get_last_error());
 		unlink(out);
 		goto out;
@@ -354,8 +455,11 @@ int main(int argc, char **argv)
 	print_json_string(option.target_cpu);
 	printf(",\"features\":");
 	print_json_string(option.cpu_features ? option.cpu_features : "");
-	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u}\n", opt,
+	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u", opt,
 	       func_count, code_bytes);
+	if (part_mode)
+		printf(",\"part\":%lu,\"parts\":%lu,\"partFunctions\":[%u,%u]", part, parts, part_first, part_end);
+	printf("}\n");
 	if (fflush(stdout) != 0) {
 		unlink(out);
 		goto out;
@@ -367,6 +471,10 @@ out:
 	if (rc && memory_limit && strstr(last_failure, "memory")) {
 		fprintf(stderr, "ocre-aotc: out of memory (--memory-limit=%llu)\n", memory_limit);
 		rc = 3;
+	}
+	if (aot_emit_object_override) { /* not taken over: the emitter was not reached */
+		LLVMDisposeMemoryBuffer(aot_emit_object_override);
+		aot_emit_object_override = NULL;
 	}
 	if (comp_ctx)
 		aot_destroy_comp_context(comp_ctx);
