@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { compilerPath, type CompileProgress } from '../lib/aot'
 import type { Context } from '../lib/index'
-import { makeWorkdir, rejectsCode, rejectsType, removeWorkdir, settles } from './helpers'
+import { makeWorkdir, processesWith, rejectsCode, rejectsType, removeWorkdir, settles } from './helpers'
 
 const FAKE = `#!${process.execPath}
 // stand-in for ocre-aotc (test/96.aot-limits.test.ts)
@@ -25,20 +25,6 @@ else if (mode === 'progress-hang') {
   hang()
 }
 `
-
-/** Pids of the processes running `program` (Linux /proc). */
-function running(program: string): number[] {
-  const pids: number[] = []
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue
-    try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(program)) pids.push(Number(p))
-    } catch {
-      // gone
-    }
-  }
-  return pids
-}
 
 describe('AOT compile limits, progress and the auto tier', function () {
   this.timeout(60_000)
@@ -72,7 +58,7 @@ describe('AOT compile limits, progress and the auto tier', function () {
       if (saved === undefined) delete process.env.OCRE_AOTC
       else process.env.OCRE_AOTC = saved
     }
-    assert.deepEqual(running(fake), [], 'the compiler process is gone')
+    assert.deepEqual(processesWith(fake), [], 'the compiler process is gone')
     assert.deepEqual(
       fs.readdirSync(path.join(workdir, 'images', '.aot')).filter((f) => f !== 'key'),
       [],

@@ -10,21 +10,21 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { compilerPath, type CompileProgress } from '../lib/aot'
 import { linkerPath } from '../lib/aot-compiler'
-import type { Context, RunOptions, RunResult } from '../lib/index'
-import { FIXTURES, makeWorkdir, rejectsCode, rejectsType, removeWorkdir, settles, waitForOutput } from './helpers'
+import { createCompileProgress } from '../lib/cli/compile-progress'
+import type { Context, RunOptions } from '../lib/index'
+import {
+  FIXTURES,
+  makeWorkdir,
+  observable,
+  processesWith,
+  rejectsCode,
+  rejectsType,
+  removeWorkdir,
+  settles,
+  waitForOutput,
+} from './helpers'
 
 const PARTS = 8
-
-/** What must be identical in both tiers. */
-function observable(r: RunResult) {
-  return {
-    exitCode: r.exitCode,
-    reason: r.reason,
-    message: r.message,
-    stdout: r.stdout?.toString('latin1'),
-    stderr: r.stderr?.toString('latin1'),
-  }
-}
 
 const FAKE = `#!${process.execPath}
 // stand-in for ocre-aotc in a split compile (test/96.aot-split.test.ts)
@@ -38,20 +38,6 @@ if (mode === 'part-fail' && part.startsWith('1/')) {
 if (mode === 'part-grow' && part.startsWith('0/')) globalThis.keep = Buffer.alloc(256 << 20, 1)
 hang()
 `
-
-/** Pids of the processes running `program` (Linux /proc). */
-function running(program: string): number[] {
-  const pids: number[] = []
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue
-    try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(program)) pids.push(Number(p))
-    } catch {
-      // gone
-    }
-  }
-  return pids
-}
 
 function aotc(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -101,6 +87,21 @@ describe('AOT split compiles', function () {
     )
   })
 
+  it('ocre image build shows a split compile as functions translated, then compiled (a line per 10 %)', () => {
+    const lines: string[] = []
+    const reporter = createCompileProgress('big.wasm', { write: (t: string) => lines.push(t) }, () => 0)
+    for (let done = 0; done <= 100; done += 5) reporter.update({ phase: 'translate', done, total: 100 })
+    for (let done = 0; done <= 100; done += 25) reporter.update({ phase: 'optimize', done, total: 100 })
+    reporter.update({ phase: 'codegen', done: 0, total: 100 })
+    reporter.update({ phase: 'codegen', done: 0, total: 100 })
+    assert.deepEqual(lines, [
+      ...Array.from({ length: 11 }, (_, i) => `big.wasm: translating functions ${i * 10}/100 (0 s)\n`),
+      'big.wasm: optimizing 100 functions (LLVM) (0 s)\n',
+      ...[25, 50, 75, 100].map((d) => `big.wasm: compiling functions ${d}/100 (0 s)\n`),
+      'big.wasm: generating machine code for 100 functions (0 s)\n',
+    ])
+  })
+
   describe('failures (stand-in compiler and linker)', () => {
     let fake: string
 
@@ -119,7 +120,7 @@ describe('AOT split compiles', function () {
       } finally {
         restoreEnv()
       }
-      assert.deepEqual(running(fake), [], 'every compiler process is gone')
+      assert.deepEqual(processesWith(fake), [], 'every compiler process is gone')
       assert.deepEqual(
         fs.readdirSync(path.join(workdir, 'images', '.aot')).filter((f) => f !== 'key'),
         [],

@@ -10,8 +10,8 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { compilerPath } from '../lib/aot'
-import type { Context, RunOptions, RunResult } from '../lib/index'
-import { FIXTURES, makeWorkdir, rejectsCode, rejectsType, removeWorkdir, waitForOutput, settles } from './helpers'
+import type { Context, RunOptions } from '../lib/index'
+import { FIXTURES, makeWorkdir, observable, rejectsCode, rejectsType, removeWorkdir, waitForOutput, settles } from './helpers'
 
 const NO_COMPILER =
   'the AOT compiler ocre-aotc was not built (LLVM 15 not found at build time; apt-get install llvm-15-dev)'
@@ -22,17 +22,6 @@ const SIMD_MODULE = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
   0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array(16).fill(0), 0x0b,
 ])
-
-/** What must be identical in both tiers. */
-function observable(r: RunResult) {
-  return {
-    exitCode: r.exitCode,
-    reason: r.reason,
-    message: r.message,
-    stdout: r.stdout?.toString('latin1'),
-    stderr: r.stderr?.toString('latin1'),
-  }
-}
 
 function runCompiler(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

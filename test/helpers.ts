@@ -183,3 +183,28 @@ export function runTsChild(
     })
   })
 }
+
+/** Pids of the processes whose command line contains `text` (Linux /proc). */
+export function processesWith(text: string): number[] {
+  const pids: number[] = []
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text)) pids.push(Number(p))
+    } catch {
+      // gone
+    }
+  }
+  return pids
+}
+
+/** What a run must show identically in both tiers (AOT and interpreter). */
+export function observable(r: import('../lib/index').RunResult) {
+  return {
+    exitCode: r.exitCode,
+    reason: r.reason,
+    message: r.message,
+    stdout: r.stdout?.toString('latin1'),
+    stderr: r.stderr?.toString('latin1'),
+  }
+}

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ociRuntimePath } from '../../lib/oci-runtime'
-import { FIXTURES, settles, sleep, waitForOutput } from '../helpers'
+import { FIXTURES, processesWith, settles, sleep, waitForOutput } from '../helpers'
 
 const BIN = ociRuntimePath()
 const IMAGE = 'localhost/ocre-oci-test:wasm'
@@ -18,20 +18,6 @@ interface Result {
   status: number | null
   stdout: string
   stderr: string
-}
-
-/** Pids of processes whose command line names @p dir (conmon, its `podman container cleanup` exit commands). */
-function processesUsing(dir: string): number[] {
-  const pids: number[] = []
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue
-    try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) pids.push(Number(p))
-    } catch {
-      // gone
-    }
-  }
-  return pids
 }
 
 describe('Podman with ocre-oci (podman run --runtime ocre-oci)', function () {
@@ -91,7 +77,7 @@ describe('Podman with ocre-oci (podman run --runtime ocre-oci)', function () {
     podman('rm', '--all', '--force', '--time', '0')
     podman('rmi', '--all', '--force')
     // conmon and its exit commands outlive `podman rm` briefly: let them finish before removing their files
-    for (let i = 0; i < 200 && processesUsing(tmp).length; i++) await sleep(50)
+    for (let i = 0; i < 200 && processesWith(tmp).length; i++) await sleep(50)
     // podman mounts a tmpfs per container (its /dev/shm) under the run root: none may be left
     const left = fs
       .readFileSync('/proc/mounts', 'utf8')
