@@ -35,6 +35,7 @@ if (mode === 'part-fail' && part.startsWith('1/')) {
   process.stderr.write('ocre-aotc: compilation failed: part one is broken\\n')
   process.exit(1)
 }
+if (mode === 'part-killed' && part.startsWith('1/')) process.kill(process.pid, 'SIGKILL')
 if (mode === 'part-grow' && part.startsWith('0/')) globalThis.keep = Buffer.alloc(256 << 20, 1)
 hang()
 `
@@ -132,6 +133,12 @@ describe('AOT split compiles', function () {
     it('a part that fails fails the whole compile (ERR_OCRE_AOT_COMPILE with its reason); the others are killed', async () => {
       await withFake('part-fail', () =>
         rejectsCode(ctx.images.compile('hello.wasm', { parts: 4, jobs: 2 }), 'ERR_OCRE_AOT_COMPILE', /part one is broken/),
+      )
+    })
+
+    it('a part killed from outside (e.g. by the OOM killer) fails the whole compile', async () => {
+      await withFake('part-killed', () =>
+        rejectsCode(ctx.images.compile('hello.wasm', { parts: 4, jobs: 2 }), 'ERR_OCRE_AOT_COMPILE', /killed by SIGKILL/),
       )
     })
 
