@@ -21,7 +21,7 @@ import { builtProgram } from './programs'
 export const SPLIT_MIN_CODE = 4 << 20
 /** Code per part of a split compile (`parts: 'auto'`). */
 export const PART_CODE = 2 << 20
-/** Compiler processes run at once in a split compile (`jobs` default). */
+/** Compiler processes run at once in a split compile (`jobs` default; 1 on a one-CPU machine). */
 export const DEFAULT_JOBS = 2
 /** The linker that merges the parts' objects (a compile-time tool only). */
 const LINKER = 'ld.lld'
@@ -347,7 +347,7 @@ async function compileSplit(
   total: number,
   options: CompileOptions,
 ): Promise<CompilerResult> {
-  const jobs = options.jobs ?? DEFAULT_JOBS
+  const jobs = options.jobs ?? Math.min(DEFAULT_JOBS, os.availableParallelism())
   const objects = Array.from({ length: parts }, () => siblingTmp(out))
   const merged = siblingTmp(out)
   // progress: functions translated over all parts (`translate`), then,

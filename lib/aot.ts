@@ -118,7 +118,8 @@ export interface CompileOptions {
    */
   parts?: number | 'auto'
   /**
-   * Compiler processes run at once in a split compile (default 2). Their
+   * Compiler processes run at once in a split compile (default 2; 1 on a
+   * machine with one CPU). Their
    * memory together stays under `memoryLimit`; the `timeLimit` is the whole
    * compile's.
    */
