@@ -57,6 +57,8 @@ void ocre_pool_destroy(struct ocre_thread_pool *pool);
  * in a job are detached, and the last of them to end calls @p done(@p arg)
  * and frees the pool; with none, that happens before this returns. */
 void ocre_pool_orphan(struct ocre_thread_pool *pool, void (*done)(void *), void *arg);
+/* Orphaned threads (of every pool) that have not ended yet. */
+int ocre_pool_orphans_live(void);
 
 /* ---- container.c ---- */
 struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,

@@ -24,6 +24,7 @@
  * container's lock (context -> container -> pool) and no other lock is taken
  * while it is held. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,9 @@
 #include <ocre/platform/system.h>
 
 LOG_MODULE_REGISTER(threads);
+
+/* Orphaned threads still running, in all pools (ocre_pool_orphans_live()). */
+static atomic_int orphans_live;
 
 struct ocre_worker {
 	struct ocre_thread_pool *pool;
@@ -169,6 +173,7 @@ end:
 			pthread_mutex_destroy(&pool->lock);
 			free(pool);
 		}
+		atomic_fetch_sub(&orphans_live, 1); /* last: everything above is freed */
 		return NULL;
 	}
 	w->ended = true;
@@ -340,6 +345,7 @@ void ocre_pool_orphan(struct ocre_thread_pool *pool, void (*done)(void *), void 
 			pthread_detach(w->thread);
 			w->detached = true;
 			pool->orphans++;
+			atomic_fetch_add(&orphans_live, 1);
 			pp = &w->next;
 			continue;
 		}
@@ -361,4 +367,9 @@ void ocre_pool_orphan(struct ocre_thread_pool *pool, void (*done)(void *), void 
 	done(arg);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
+}
+
+int ocre_pool_orphans_live(void)
+{
+	return atomic_load(&orphans_live);
 }

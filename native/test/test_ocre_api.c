@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "api.h" /* ocre_api_timers_live(): the engine's running timers */
+#include "api.h"      /* ocre_api_timers_live(): the engine's running timers */
+#include "internal.h" /* ocre_pool_orphans_live() */
 
 #include "testlib.h"
 
@@ -489,9 +490,15 @@ static void destroy_is_bounded_by_a_run_that_ignores_its_kill(void)
 	/* the workdir is free again at once */
 	ctx2 = ocre_create_context(dir);
 	CHECK(ctx2 != NULL);
+	CHECK_INT(ocre_pool_orphans_live(), 1);
 	sem_post(&hang_release); /* the orphaned run ends now, and frees the old context */
 	if (ctx2)
 		CHECK_INT(ocre_destroy_context(ctx2), 0);
+	/* It calls no provider again (it was killed) and ends by itself: wait
+	 * for that (bounded) so that the leak check sees everything freed. */
+	for (t0 = test_now_us(); ocre_pool_orphans_live() > 0 && test_now_us() - t0 < 30000000u;)
+		usleep(1000);
+	CHECK_INT(ocre_pool_orphans_live(), 0);
 }
 
 int main(void)

@@ -99,7 +99,7 @@
  * anyway with OCRE_ERR_TIMEOUT, and such a run's thread is left to end by
  * itself (the last one frees what the context still holds). */
 #ifndef CONFIG_OCRE_DESTROY_TIMEOUT_MS
-#define CONFIG_OCRE_DESTROY_TIMEOUT_MS 2000
+#define CONFIG_OCRE_DESTROY_TIMEOUT_MS 5000
 #endif
 
 #ifndef CONFIG_OCRE_DEFAULT_MEMORY_LIMIT
