@@ -137,6 +137,7 @@ static void *worker_main(void *arg)
 			w->nice = want;
 		}
 		fn(job);
+		ocre_platform_container_thread_job_done();
 
 		/* Parked before the job's finish, so that whoever the finish lets
 		 * go (a container's observer, about to start the next run) finds

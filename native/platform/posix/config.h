@@ -33,11 +33,15 @@
 #define CONFIG_OCRE_CONTAINER_SCHED_IDLE 0
 #endif
 
-/* 1: container threads run under SCHED_BATCH (Linux; no privilege needed):
- * the same CPU share as SCHED_OTHER at the same niceness, but a container
- * thread that wakes up (a start, the end of a sleep) never preempts the
- * thread that is running, such as the event loop that just started it; it
- * waits for that thread's slice or a free CPU. */
+/* 1: container threads start each job under SCHED_BATCH (Linux; no
+ * privilege needed): the same CPU share as SCHED_OTHER at the same niceness,
+ * but a container thread woken for a run never preempts the thread that is
+ * running, such as the event loop that just started it; it waits for that
+ * thread's slice or a free CPU. At a job's first wait for something outside
+ * it (a sleep, a timer, I/O) the thread switches to SCHED_OTHER for the rest
+ * of the job: the end of a sleep is then on time instead of up to a
+ * scheduler tick late behind a busy thread (ocre_sleep polling loops, timer
+ * lateness); the next job starts under SCHED_BATCH again. */
 #ifndef CONFIG_OCRE_CONTAINER_SCHED_BATCH
 #define CONFIG_OCRE_CONTAINER_SCHED_BATCH 1
 #endif
