@@ -85,7 +85,7 @@ int ocre_container_lock_live(struct ocre_container *c, bool *observed);
 /* Unlock, fire STOPPED if observed, and fail with OCRE_ERR_STATE for @p what. */
 int ocre_container_unlock_and_fail_state(struct ocre_container *c, bool observed, const char *what);
 /* Check stdio fds (OCRE_STDIO_IGNORE, -1 = the process's own, or an open fd) into @p out. */
-int ocre_container_check_fds(int out[3], int in0, int in1, int in2);
+int ocre_container_check_fds(const struct ocre_runtime_vtable *engine, int out[3], int in0, int in1, int in2);
 
 /* ---- container_create.c ---- */
 

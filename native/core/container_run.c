@@ -150,7 +150,7 @@ static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t si
 	int i, pass[3];
 
 	for (i = 0; i < 3; i++) {
-		pass[i] = c->fds[i]; /* -1 (the process's own) or OCRE_STDIO_IGNORE go as they are */
+		pass[i] = c->fds[i]; /* -1 (the process's own), OCRE_STDIO_IGNORE or _CAPTURE go as they are */
 		if (c->fds[i] < 0)
 			continue;
 		c->run_fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);
