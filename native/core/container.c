@@ -63,6 +63,8 @@ void ocre_container_release(struct ocre_container *c)
 	/* Last reference: the engine side was freed by removal (or never made). */
 	if (c->engine_ctx)
 		c->engine->destroy(c->engine_ctx);
+	free(c->output[1].data);
+	free(c->output[2].data);
 	sem_destroy(&c->ready);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
@@ -229,31 +231,31 @@ int ocre_container_get_exit(struct ocre_container *c, struct ocre_exit_info *inf
 
 int ocre_container_take_output(struct ocre_container *c, int stream, void **data, size_t *size, bool *truncated)
 {
-	bool observed = false, cut = false;
-	int ret;
+	bool observed = false;
 
-	if (!data || !size || (stream != 1 && stream != 2))
-		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "data or size is NULL, or stream is not 1 or 2");
+	if (!c || !data || !size || (stream != 1 && stream != 2))
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container, data or size is NULL, or stream is not 1 or 2");
 	*data = NULL;
 	*size = 0;
 	if (truncated)
 		*truncated = false;
-	if ((ret = ocre_container_lock_live(c, &observed)) != OCRE_OK)
-		return ret;
-	if (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED)
-		return ocre_container_unlock_and_fail_state(c, observed, "take the output of");
-	if (!c->engine->take_output) {
-		pthread_mutex_unlock(&c->lock);
+	if (!c->engine->take_output)
 		return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot capture output", c->engine->runtime_name);
-	}
-	ret = c->engine->take_output(c->engine_ctx, stream, data, size, &cut);
+	pthread_mutex_lock(&c->lock);
+	if (!c->removed)
+		observed = ocre_container_observe_locked(c);
+	if (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED ||
+	    (c->status == OCRE_CONTAINER_STATUS_EXITED && c->phase != RUN_DONE && c->phase != RUN_NONE))
+		return ocre_container_unlock_and_fail_state(c, observed, "take the output of");
+	/* the run's thread moved it here at the end of the run (container_run.c) */
+	*data = c->output[stream].data;
+	*size = c->output[stream].size;
+	if (truncated)
+		*truncated = c->output[stream].truncated;
+	memset(&c->output[stream], 0, sizeof(c->output[stream]));
 	pthread_mutex_unlock(&c->lock);
 	if (observed)
 		ocre_container_fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
-	if (ret != 0)
-		return ocre_fail(OCRE_ERR_RUNTIME, "engine failed to hand over the output of %s", c->id);
-	if (truncated)
-		*truncated = cut;
 	return OCRE_OK;
 }
 

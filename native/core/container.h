@@ -69,6 +69,11 @@ struct ocre_container {
 	size_t args_size; /* bytes argv (with argv[0]) and envp take in the guest's runtime */
 	sem_t ready;
 	struct ocre_exit_info exit;
+	struct {
+		void *data; /* malloc'd */
+		size_t size;
+		bool truncated;
+	} output[3]; /* what the last run wrote to its OCRE_STDIO_CAPTURE streams 1, 2 (until taken) */
 	ocre_container_event_cb cb;
 	void *cb_data;
 	int cb_inflight;

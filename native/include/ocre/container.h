@@ -153,10 +153,11 @@ int ocre_container_wait_timeout(struct ocre_container *container, int *status, u
  * it; NULL when *@p size is 0) and whether the run was killed for writing
  * more than its output limit (*@p truncated; may be NULL). Once taken, or
  * for a stream that is not captured, the next call gets 0 bytes. A new run
- * discards what the previous one left.
+ * discards what the previous one left. The output stays with the container
+ * after its removal (e.g. by the context's destruction), until released.
  * @return OCRE_OK; OCRE_ERR_INVALID_ARGUMENT (NULL, another stream),
- *         OCRE_ERR_STATE (running or paused), OCRE_ERR_NOT_FOUND (removed),
- *         OCRE_ERR_UNSUPPORTED (the engine has no capture).
+ *         OCRE_ERR_STATE (running or paused), OCRE_ERR_UNSUPPORTED (the
+ *         engine has no capture).
  */
 int ocre_container_take_output(struct ocre_container *container, int stream, void **data, size_t *size,
                                bool *truncated);

@@ -146,7 +146,9 @@ struct ocre_runtime_vtable {
 	 * Hand over the output the last run wrote to OCRE_STDIO_CAPTURE stream
 	 * @p stream (1 or 2): malloc'd bytes (the caller frees them; NULL for
 	 * none), their count, and whether the output limit ended the run.
-	 * Called between runs. An engine without it gets no OCRE_STDIO_CAPTURE.
+	 * Called by the core on the run's thread right after thread_execute()
+	 * (the core keeps the bytes). An engine without it gets no
+	 * OCRE_STDIO_CAPTURE.
 	 */
 	int (*take_output)(void *runtime_context, int stream, void **data, size_t *size, bool *truncated);
 };
