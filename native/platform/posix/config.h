@@ -100,6 +100,16 @@
 
 /* Largest linear memory (and any single engine allocation) of a container,
  * unless set per container with ocre_container_set_memory_limit(). */
+/* How long ocre_destroy_context() (ctx.close(), process exit) waits for its
+ * containers to end after killing them, all together. A run ends at its kill
+ * unless a host function never returns (a device provider that hangs, a
+ * system call no signal ends); past this bound the context is destroyed
+ * anyway with OCRE_ERR_TIMEOUT, and such a run's thread is left to end by
+ * itself (the last one frees what the context still holds). */
+#ifndef CONFIG_OCRE_DESTROY_TIMEOUT_MS
+#define CONFIG_OCRE_DESTROY_TIMEOUT_MS 5000
+#endif
+
 #ifndef CONFIG_OCRE_DEFAULT_MEMORY_LIMIT
 #define CONFIG_OCRE_DEFAULT_MEMORY_LIMIT (256u * 1024u * 1024u)
 #endif
