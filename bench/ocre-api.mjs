@@ -159,12 +159,16 @@ export async function benchOcreApi(d) {
       await Promise.all(apps.map((a) => Promise.all([a.c.wait(), a.ended])))
       const reports = apps.map((a) => parseReport(a.text(), 'lateness'))
       const p99s = reports.map((r) => r.p99).sort((a, b) => a - b)
-      const p50s = reports.map((r) => r.p50).sort((a, b) => a - b)
-      record('ocre:api timers', `${containers} containers × 10 ms periodic`, p99s[Math.floor(containers / 2)] / 1000, 'ms lateness (p99, median container)', {
+      // every expiry of every container, pooled: "p99 timer lateness"
+      const pooled = apps.flatMap((a) => (/samples ([\d ]+)/.exec(a.text())?.[1] ?? '').trim().split(' ').map(Number))
+      if (pooled.length !== containers * ticks) throw new Error(`expected ${containers * ticks} samples, got ${pooled.length}`)
+      pooled.sort((a, b) => a - b)
+      const at = (f) => pooled[Math.min(pooled.length - 1, Math.floor(pooled.length * f))] / 1000
+      record('ocre:api timers', `${containers} containers × 10 ms periodic`, at(0.99), 'ms lateness (p99 of all expiries; p99 column: worst container)', {
         p99: p99s[containers - 1] / 1000,
-        note: `worst container's p99 in the p99 column; median p50 ${fmt(p50s[Math.floor(containers / 2)] / 1000)} ms; max ${fmt(Math.max(...reports.map((r) => r.max)) / 1000)} ms; ${ticks} expiries each; lateness = delivery to the guest's event loop (1 ms ocre_sleep polling) after the ideal time`,
+        note: `all ${pooled.length} expiries pooled: p50 ${fmt(at(0.5))} ms, p90 ${fmt(at(0.9))} ms, p99.9 ${fmt(at(0.999))} ms, max ${fmt(pooled.at(-1) / 1000)} ms; median container's p99 ${fmt(p99s[Math.floor(containers / 2)] / 1000)} ms; ${ticks} expiries each; lateness = delivery to the guest's event loop (1 ms ocre_sleep polling) after the ideal time; load average ${os.loadavg()[0].toFixed(2)}`,
       })
-      console.error(`  timers: p99 lateness median container ${p99s[50]} µs, worst ${p99s[containers - 1]} µs`)
+      console.error(`  timers: p99 lateness of all expiries ${fmt(at(0.99) * 1000)} µs, median container ${p99s[containers >> 1]} µs, worst ${p99s[containers - 1]} µs`)
       for (const a of apps) await a.c.remove()
     }
   } finally {

@@ -24,7 +24,8 @@ export const defaultLogger: LogFunction = (record) => {
 let current: LogFunction = defaultLogger
 let reportedLoggerError = false
 
-function dispatch(level: number, module: string, message: string, timeMs: number): void {
+/** Delivers one native record to the current logger (exported for tests that wrap it). */
+export function dispatch(level: number, module: string, message: string, timeMs: number): void {
   const record: LogRecord = { level: RECORD_LEVELS[level] ?? 'debug', module, message, time: new Date(timeMs) }
   try {
     current(record)

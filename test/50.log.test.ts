@@ -2,14 +2,28 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
-import { binding } from '../lib/binding'
+import { binding, setNativeLogHandler } from '../lib/binding'
 import { getLogLevel, type LogRecord, setLogger, setLogLevel } from '../lib/index'
-import { ROOT, rejectsType, sleep, useContext } from './helpers'
+import { dispatch } from '../lib/log'
+import { ROOT, rejectsType, useContext } from './helpers'
 
 describe('logging', () => {
   const t = useContext()
   let records: LogRecord[] = []
   const collect = (r: LogRecord) => records.push(r)
+
+  // settle() markers: records of module SETTLE never reach the logger.
+  const SETTLE = 'test:settle'
+  const markers = new Map<string, () => void>()
+  let nextMarker = 0
+  before(() =>
+    setNativeLogHandler((level, module, message, timeMs) => {
+      if (module !== SETTLE) return dispatch(level, module, message, timeMs)
+      markers.get(message)?.()
+      markers.delete(message)
+    }),
+  )
+  after(() => setNativeLogHandler(dispatch))
 
   beforeEach(() => {
     records = []
@@ -20,9 +34,21 @@ describe('logging', () => {
     setLogLevel('warn')
   })
 
-  /** Wait until queued records have been delivered. */
+  /**
+   * Wait until every record queued so far has been delivered: the queue is
+   * FIFO, so once a marker queued now arrives, all before it have. (At level
+   * 'none' the marker goes in at 'error'; what 'none' filtered was dropped at
+   * its source.) The queue must have room: after a flood, wait for the drop
+   * report first.
+   */
   async function settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) await sleep(10)
+    const token = String(++nextMarker)
+    const arrived = new Promise<void>((resolve) => markers.set(token, resolve))
+    const level = getLogLevel()
+    if (level === 'none') setLogLevel('error')
+    binding.emitLog(1, SETTLE, token)
+    if (level === 'none') setLogLevel('none')
+    await arrived
   }
 
   it("defaults to level 'warn'", () => {
@@ -147,7 +173,14 @@ describe('logging', () => {
   it('never blocks the logging thread: a full queue drops records and reports how many', async () => {
     // 200 000 records from this thread in one go: the JS thread cannot drain
     // the queue (it is busy here), so most are dropped, counted, reported.
+    let reported!: () => void
+    const report$ = new Promise<void>((resolve) => (reported = resolve))
+    setLogger((r) => {
+      records.push(r)
+      if (r.module === 'ocre' && /log records dropped/.test(r.message)) reported()
+    })
     binding.emitLog(2, 'flood', 'x', 200_000)
+    await report$ // delivered with the first record after the flood: the queue has room again
     await settle()
     const flood = records.filter((r) => r.module === 'flood')
     const report = records.find((r) => r.module === 'ocre' && /log records dropped/.test(r.message))
@@ -161,14 +194,19 @@ describe('logging', () => {
   it('by default prints warnings and errors (only) to stderr', function () {
     this.timeout(30_000)
     const script = `
-      const { binding } = require(${JSON.stringify(path.join(ROOT, 'lib', 'binding.ts'))})
+      const { binding, setNativeLogHandler } = require(${JSON.stringify(path.join(ROOT, 'lib', 'binding.ts'))})
       const { setLogLevel } = require(${JSON.stringify(path.join(ROOT, 'lib', 'index.ts'))})
+      const { dispatch } = require(${JSON.stringify(path.join(ROOT, 'lib', 'log.ts'))})
+      // stays alive until its last record (a marker, not printed) is delivered
+      const keepAlive = setInterval(() => {}, 1000)
+      setNativeLogHandler((level, module, message, time) =>
+        module === 'done' ? clearInterval(keepAlive) : dispatch(level, module, message, time))
       setLogLevel('debug')
       binding.emitLog(1, 'm1', 'an error')
       binding.emitLog(2, 'm2', 'a warning')
       binding.emitLog(3, 'm3', 'some info')
       binding.emitLog(4, 'm4', 'a debug line')
-      setTimeout(() => {}, 100)
+      binding.emitLog(1, 'done', '')
     `
     const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' })
     assert.equal(res.status, 0, res.stderr)

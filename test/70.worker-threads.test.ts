@@ -213,6 +213,21 @@ describe('worker threads', function () {
     assert.equal(fdCount(), before)
   })
 
+  it('the addon stays loaded after the last worker that loaded it ends (its threads may outlive that worker)', () => {
+    // Node unloads an addon with the last environment that loaded it; a run
+    // left behind by a bounded close() would return into unmapped code.
+    const script = `
+      const { Worker } = require('node:worker_threads')
+      const fs = require('node:fs')
+      const mapped = () => fs.readFileSync('/proc/self/maps', 'utf8').includes('ocre_node.node')
+      const w = new Worker("require('tsx/cjs/api').register(); require(" + ${JSON.stringify(LIB)} + ")", { eval: true })
+      w.on('exit', () => process.stdout.write(String(mapped())))
+    `
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+    assert.equal(res.status, 0, res.stderr)
+    assert.equal(res.stdout, 'true', 'ocre_node.node is still mapped')
+  })
+
   it('workers terminated at random moments while containers start, exit and log: no crash', () => {
     // In a child process: a crash must fail this test, not take mocha down.
     const script = `

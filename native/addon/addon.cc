@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,11 +28,24 @@ struct InitResult {
 	std::string message;
 };
 
+// Node unloads an addon when the last environment that loaded it ends (a
+// worker that required it, with the main thread never having done so). The
+// library's own threads (its timer thread, parked pool threads, a run that
+// outlived a bounded ocre_destroy_context()) would then return into unmapped
+// code: the addon is pinned for the life of the process instead.
+void PinAddon()
+{
+	Dl_info info;
+	if (dladdr(reinterpret_cast<void *>(&PinAddon), &info) && info.dli_fname)
+		dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE); // a reference never closed
+}
+
 const InitResult &InitializeOnce()
 {
 	static std::once_flag once;
 	static InitResult *result = new InitResult(); // never freed: no static destructor
 	std::call_once(once, [] {
+		PinAddon();
 		// The sink goes in before anything can log, so that no record reaches
 		// the C default sink (stderr) once the addon is loaded.
 		LogInstallSinkOnce();

@@ -1,8 +1,10 @@
 /* Contexts: a working directory and the containers created in it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -183,10 +185,34 @@ err_resolved:
 	return NULL;
 }
 
+static uint64_t ocre_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What is left of a destroyed context once no run uses it. */
+static void free_context(void *arg)
+{
+	struct ocre_context *ctx = arg;
+
+	ocre_bus_free(ctx->bus);
+	ocre_devices_free(ctx->devices);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx->images_dir);
+	free(ctx->containers_dir);
+	free(ctx->workdir);
+	free(ctx);
+}
+
 int ocre_destroy_context(struct ocre_context *ctx)
 {
 	struct ocre_container **all = NULL, *c;
-	int n = 0, i;
+	const char *stuck = NULL;
+	char stuck_id[128] = "";
+	int n = 0, i, nstuck = 0;
+	uint64_t t0;
 
 	if (!valid_context(ctx))
 		return ocre_last_error();
@@ -215,36 +241,60 @@ int ocre_destroy_context(struct ocre_context *ctx)
 
 	for (i = 0; i < n; i++)
 		ocre_container_kill(all[i]); /* STATE for created/stopped ones: fine */
+	/* Every run ends at its kill, unless a host function never returns (a
+	 * provider that hangs, an unkillable system call): wait
+	 * CONFIG_OCRE_DESTROY_TIMEOUT_MS for all of them together, no longer. */
+	t0 = ocre_now_ms();
 	for (i = 0; i < n; i++) {
+		uint64_t spent = ocre_now_ms() - t0;
+		unsigned left =
+		    spent >= CONFIG_OCRE_DESTROY_TIMEOUT_MS ? 0 : CONFIG_OCRE_DESTROY_TIMEOUT_MS - (unsigned)spent;
 		ocre_container_status_t st = ocre_container_get_status(all[i]);
-		if (st == OCRE_CONTAINER_STATUS_RUNNING || st == OCRE_CONTAINER_STATUS_PAUSED)
-			ocre_container_wait(all[i], NULL);
+		if ((st == OCRE_CONTAINER_STATUS_RUNNING || st == OCRE_CONTAINER_STATUS_PAUSED) &&
+		    ocre_container_wait_timeout(all[i], NULL, left) == OCRE_ERR_TIMEOUT) {
+			/* its run may still end: it must call nobody back */
+			ocre_container_set_event_callback(all[i], NULL, NULL);
+			if (!stuck)
+				stuck = ocre_container_get_id(all[i]);
+			nstuck++;
+		}
 	}
 	pthread_mutex_lock(&ctx->lock);
 	for (i = 0; i < n; i++) {
-		if (ocre_container_remove_from_context_locked(all[i]) != OCRE_OK)
+		ocre_container_status_t st = ocre_container_get_status(all[i]);
+		/* a stuck run keeps its container (its own reference) until it ends */
+		if (st != OCRE_CONTAINER_STATUS_RUNNING && st != OCRE_CONTAINER_STATUS_PAUSED &&
+		    ocre_container_remove_from_context_locked(all[i]) != OCRE_OK)
 			LOG_ERR("container %s could not be removed: %s", ocre_container_get_id(all[i]),
 			        ocre_last_error_message());
 		ocre_container_release(all[i]); /* the context's reference */
 	}
 	ctx->head = ctx->tail = NULL;
 	pthread_mutex_unlock(&ctx->lock);
+	if (stuck)
+		snprintf(stuck_id, sizeof(stuck_id), "%s", stuck); /* before our reference goes */
 	for (i = 0; i < n; i++)
 		ocre_container_release(all[i]); /* ours */
 	free(all);
 
-	/* Every run has ended: end and join the parked threads. */
-	ocre_pool_destroy(ctx->pool);
-	ocre_bus_free(ctx->bus);
-	ocre_devices_free(ctx->devices);
 	close(ctx->lock_fd); /* another process may open the workdir from now on */
 	ocre_unregister_context(ctx);
+	if (stuck) {
+		/* The stuck runs still use the context (its bus, devices and pool):
+		 * the last of them to end frees it. */
+		LOG_ERR("context on %s destroyed with %d container(s) still running %u ms after their kill (first: %s)",
+		        ctx->workdir, nstuck, CONFIG_OCRE_DESTROY_TIMEOUT_MS, stuck_id);
+		ocre_pool_orphan(ctx->pool, free_context, ctx);
+		return ocre_fail(
+		    OCRE_ERR_TIMEOUT,
+		    "container %s did not end within %u ms of its kill (%d in all): the context is destroyed, "
+		    "its thread is left to end by itself",
+		    stuck_id, CONFIG_OCRE_DESTROY_TIMEOUT_MS, nstuck);
+	}
+	/* Every run has ended: end and join the parked threads. */
+	ocre_pool_destroy(ctx->pool);
 	LOG_INF("context on %s destroyed", ctx->workdir);
-	pthread_mutex_destroy(&ctx->lock);
-	free(ctx->images_dir);
-	free(ctx->containers_dir);
-	free(ctx->workdir);
-	free(ctx);
+	free_context(ctx);
 	return OCRE_OK;
 }
 

@@ -53,6 +53,12 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, p
 void ocre_pool_dispatch(struct ocre_worker *w, void (*fn)(void *), void (*finish)(void *), void *arg);
 /* End and join every thread (no reservation may be outstanding); free. */
 void ocre_pool_destroy(struct ocre_thread_pool *pool);
+/* Like ocre_pool_destroy(), but for threads whose job may never end: those
+ * in a job are detached, and the last of them to end calls @p done(@p arg)
+ * and frees the pool; with none, that happens before this returns. */
+void ocre_pool_orphan(struct ocre_thread_pool *pool, void (*done)(void *), void *arg);
+/* Orphaned threads (of every pool) that have not ended yet. */
+int ocre_pool_orphans_live(void);
 
 /* ---- container.c ---- */
 struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *id, const char *image,

@@ -15,12 +15,16 @@
  * threads are parked already; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS
  * ends. Threads that ended are joined by the next reserve and by
  * ocre_pool_destroy(), which ends and joins every thread: no thread outlives
- * its context.
+ * its context. The exception is ocre_pool_orphan(), for a context destroyed
+ * while a container's run would not end after its kill (a host function that
+ * never returns): the threads still in a job are detached and the pool (with
+ * what the caller hands over) is freed by the last of them when it ends.
  *
  * Locking: pool->lock protects everything below it; it nests inside a
  * container's lock (context -> container -> pool) and no other lock is taken
  * while it is held. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +35,9 @@
 #include <ocre/platform/system.h>
 
 LOG_MODULE_REGISTER(threads);
+
+/* Orphaned threads still running, in all pools (ocre_pool_orphans_live()). */
+static atomic_int orphans_live;
 
 struct ocre_worker {
 	struct ocre_thread_pool *pool;
@@ -43,6 +50,8 @@ struct ocre_worker {
 	int nice;                      /* added to base_nice now */
 	int want_nice;                 /* what the reservation asks for the job */
 	bool reserved;                 /* taken by ocre_pool_reserve(): a job follows */
+	bool busy;                     /* in a job (from taking it to after its finish) */
+	bool detached;                 /* orphaned while busy: frees itself at its end */
 	bool ended;                    /* returned from worker_main: join it */
 	struct ocre_worker *next_idle; /* in pool->idle while parked */
 	struct ocre_worker *next;      /* in pool->all until joined */
@@ -55,6 +64,9 @@ struct ocre_thread_pool {
 	int idle_count;
 	int ended_count; /* threads in `all` that have ended */
 	bool closing;
+	int orphans;                  /* detached busy threads still running (ocre_pool_orphan) */
+	void (*orphans_done)(void *); /* called by the last of them, then the pool is freed */
+	void *orphans_arg;
 };
 
 static void deadline_after_ms(struct timespec *ts, unsigned ms)
@@ -115,6 +127,7 @@ static void *worker_main(void *arg)
 		w->arg = NULL;
 		w->reserved = false;
 		want = w->want_nice;
+		w->busy = true;
 		pthread_mutex_unlock(&pool->lock);
 
 		if (w->nice != want) {
@@ -124,6 +137,7 @@ static void *worker_main(void *arg)
 			w->nice = want;
 		}
 		fn(job);
+		ocre_platform_container_thread_job_done();
 
 		/* Parked before the job's finish, so that whoever the finish lets
 		 * go (a container's observer, about to start the next run) finds
@@ -139,11 +153,30 @@ static void *worker_main(void *arg)
 		if (finish)
 			finish(job);
 		pthread_mutex_lock(&pool->lock);
-		if (!park)
+		w->busy = false;
+		if (!park || w->detached)
 			goto end;
 	}
 end:
 	unlink_idle_locked(pool, w);
+	if (w->detached) {
+		struct ocre_worker **pp;
+		bool last;
+		for (pp = &pool->all; *pp != w; pp = &(*pp)->next)
+			;
+		*pp = w->next;
+		last = --pool->orphans == 0;
+		pthread_mutex_unlock(&pool->lock);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		if (last) {
+			pool->orphans_done(pool->orphans_arg);
+			pthread_mutex_destroy(&pool->lock);
+			free(pool);
+		}
+		atomic_fetch_sub(&orphans_live, 1); /* last: everything above is freed */
+		return NULL;
+	}
 	w->ended = true;
 	pool->ended_count++;
 	pthread_mutex_unlock(&pool->lock);
@@ -294,4 +327,50 @@ void ocre_pool_destroy(struct ocre_thread_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
+}
+
+void ocre_pool_orphan(struct ocre_thread_pool *pool, void (*done)(void *), void *arg)
+{
+	struct ocre_worker *w, **pp;
+
+	pthread_mutex_lock(&pool->lock);
+	pool->closing = true;
+	pool->orphans_done = done;
+	pool->orphans_arg = arg;
+	for (w = pool->all; w; w = w->next)
+		pthread_cond_signal(&w->cond);
+	/* Detach the threads in a job; join the others (parked ones end now). */
+	pp = &pool->all;
+	while ((w = *pp)) {
+		if (w->busy || w->fn) {
+			pthread_detach(w->thread);
+			w->detached = true;
+			pool->orphans++;
+			atomic_fetch_add(&orphans_live, 1);
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (w->ended)
+			pool->ended_count--;
+		pthread_mutex_unlock(&pool->lock);
+		pthread_join(w->thread, NULL);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		pthread_mutex_lock(&pool->lock);
+		pp = &pool->all; /* the list may have changed meanwhile */
+	}
+	if (pool->orphans > 0) {
+		pthread_mutex_unlock(&pool->lock);
+		return; /* the last orphan calls done() and frees the pool */
+	}
+	pthread_mutex_unlock(&pool->lock);
+	done(arg);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+int ocre_pool_orphans_live(void)
+{
+	return atomic_load(&orphans_live);
 }

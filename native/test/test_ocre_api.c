@@ -3,10 +3,13 @@
  * release of everything a run held, and the bounded event queue. Guest side:
  * test/fixtures/src/ocre-app.c. */
 #include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "api.h" /* ocre_api_timers_live(): the engine's running timers */
+#include "api.h"      /* ocre_api_timers_live(): the engine's running timers */
+#include "internal.h" /* ocre_pool_orphans_live() */
+
 #include "testlib.h"
 
 static const char *caps[] = {"ocre:api", NULL};
@@ -440,6 +443,64 @@ static void hostile_arguments_are_errors_or_a_trap(void)
 	CHECK_INT(ocre_api_timers_live(), 0);
 }
 
+/* A provider whose read never returns until the test lets it (a hung
+ * driver): no kill can end the run. Destroying its context then ends after
+ * CONFIG_OCRE_DESTROY_TIMEOUT_MS with OCRE_ERR_TIMEOUT instead of hanging,
+ * and the run's thread, once the provider returns, ends by itself and frees
+ * what the context still held (ASan: no use after free, no leak). */
+static sem_t hang_entered, hang_release;
+static void hang_read(void *user, unsigned channel, struct ocre_device_call *call)
+{
+	sem_post(&hang_entered);
+	while (sem_wait(&hang_release) != 0)
+		;
+	ocre_device_call_complete(call, 0, 1.0);
+}
+
+static void destroy_is_bounded_by_a_run_that_ignores_its_kill(void)
+{
+	const struct ocre_sensor_provider hang = {.name = "hang", .channels = 1, .read = hang_read};
+	const char *argv[] = {"sensor-read", "hang", "0", NULL};
+	struct ocre_container_args args = {.argv = argv, .capabilities = caps};
+	const char *dir = test_tmpdir("destroy-bound");
+	char cmd[3000];
+	struct ocre_context *ctx2;
+	struct ocre_container *c;
+	uint64_t t0;
+
+	sem_init(&hang_entered, 0, 0);
+	sem_init(&hang_release, 0, 0);
+	ctx2 = ocre_create_context(dir);
+	CHECK(ctx2 != NULL);
+	if (!ctx2)
+		return;
+	snprintf(cmd, sizeof(cmd), "cp '%s/ocre-app.wasm' '%s/images/'", test_images_dir(), dir);
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(ocre_context_register_sensor(ctx2, &hang), 0);
+	c = ocre_context_create_container(ctx2, "ocre-app.wasm", NULL, NULL, true, &args, OCRE_STDIO_IGNORE,
+	                                  OCRE_STDIO_IGNORE, OCRE_STDIO_IGNORE);
+	CHECK(c != NULL);
+	CHECK_INT(ocre_container_start(c), 0);
+	while (sem_wait(&hang_entered) != 0)
+		;
+	t0 = test_now_us();
+	CHECK_INT(ocre_destroy_context(ctx2), OCRE_ERR_TIMEOUT);
+	fprintf(stderr, "     destroy with a hung run returned after %.0f ms\n", (double)(test_now_us() - t0) / 1000.0);
+	CHECK(strstr(ocre_last_error_message(), "did not end within") != NULL);
+	/* the workdir is free again at once */
+	ctx2 = ocre_create_context(dir);
+	CHECK(ctx2 != NULL);
+	CHECK_INT(ocre_pool_orphans_live(), 1);
+	sem_post(&hang_release); /* the orphaned run ends now, and frees the old context */
+	if (ctx2)
+		CHECK_INT(ocre_destroy_context(ctx2), 0);
+	/* It calls no provider again (it was killed) and ends by itself: wait
+	 * for that (bounded) so that the leak check sees everything freed. */
+	for (t0 = test_now_us(); ocre_pool_orphans_live() > 0 && test_now_us() - t0 < 30000000u;)
+		usleep(1000);
+	CHECK_INT(ocre_pool_orphans_live(), 0);
+}
+
 int main(void)
 {
 	test_setup();
@@ -455,6 +516,7 @@ int main(void)
 	RUN(providers_are_registered_and_checked);
 	RUN(sensors_are_listed_and_read);
 	RUN(a_container_waiting_for_a_provider_is_killable);
+	RUN(destroy_is_bounded_by_a_run_that_ignores_its_kill);
 	RUN(a_timer_blinks_a_gpio_pin);
 	RUN(gpio_changes_reach_a_registered_callback);
 	test_teardown();

@@ -3,14 +3,21 @@
  * is the niceness of the thread that runs it, read back from
  * /proc/self/task/<tid>/stat; out-of-range values are refused; a parked
  * thread at a higher niceness (which it cannot leave without privilege) is
- * not reused for a run that asks for a lower one. */
+ * not reused for a run that asks for a lower one. Container threads run a
+ * job under SCHED_BATCH until its first wait (a sleep), under SCHED_OTHER
+ * after it, and park under SCHED_BATCH again; the niceness is kept. */
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "testlib.h"
+
+#include <ocre/platform/system.h>
 
 static const char *sleep_args[] = {"60", NULL};
 
@@ -175,12 +182,126 @@ static void out_of_range_values_are_refused(void)
 	ocre_container_release(c);
 }
 
+/* How many of this process's threads run under scheduling policy @p policy. */
+static int threads_under(int policy)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && sched_getscheduler((pid_t)atoi(e->d_name)) == policy)
+			n++;
+	closedir(d);
+	return n;
+}
+
+struct policy_steps {
+	int after_init, after_wait, after_second_wait, after_job;
+	int nice_before, nice_after;
+};
+
+static void *policy_thread(void *arg)
+{
+	struct policy_steps *s = arg;
+
+	ocre_platform_set_thread_nice(base_nice() + 2);
+	s->nice_before = base_nice();
+	ocre_platform_container_thread_init();
+	s->after_init = sched_getscheduler(0);
+	ocre_platform_container_thread_waits();
+	s->after_wait = sched_getscheduler(0);
+	ocre_platform_container_thread_waits();
+	s->after_second_wait = sched_getscheduler(0);
+	ocre_platform_container_thread_job_done();
+	s->after_job = sched_getscheduler(0);
+	s->nice_after = base_nice();
+	return NULL;
+}
+
+static void policy_steps_of_a_thread(struct policy_steps *s)
+{
+	pthread_t t;
+
+	memset(s, 0, sizeof(*s));
+	CHECK_INT(pthread_create(&t, NULL, policy_thread, s), 0);
+	CHECK_INT(pthread_join(t, NULL), 0);
+}
+
+/* Whether this build runs container threads under SCHED_BATCH (the default). */
+static bool batch_policy(void)
+{
+	struct policy_steps s;
+
+	policy_steps_of_a_thread(&s);
+	return s.after_init == SCHED_BATCH;
+}
+
+static void policy_is_batch_until_the_first_wait(void)
+{
+	struct policy_steps s;
+
+	policy_steps_of_a_thread(&s);
+	if (s.after_init != SCHED_BATCH) {
+		printf("     skipped: container threads do not run under SCHED_BATCH here (policy %d)\n", s.after_init);
+		return;
+	}
+	CHECK_INT(s.after_wait, SCHED_OTHER);
+	CHECK_INT(s.after_second_wait, SCHED_OTHER);
+	CHECK_INT(s.after_job, SCHED_BATCH);
+	CHECK_INT(s.nice_after, s.nice_before); /* the policy switches keep the niceness */
+}
+
+/* A sleeping container's thread is under SCHED_OTHER (its wake-up preempts);
+ * once the run has ended its parked thread is under SCHED_BATCH again. */
+static void a_sleeping_container_leaves_batch_until_its_run_ends(void)
+{
+	const char *argv[] = {"60", NULL};
+	struct ocre_container *c;
+	int out[2], status = 0, others = threads_under(SCHED_OTHER);
+	bool batch = batch_policy();
+	uint64_t until;
+
+	test_pipe(out);
+	c = test_create("sleeper.wasm", NULL, true, argv, -1, out[1], -1);
+	CHECK(c != NULL);
+	if (!c) {
+		close(out[0]);
+		close(out[1]);
+		return;
+	}
+	CHECK_INT(ocre_container_start(c), 0);
+	close(out[1]); /* the run has its own duplicate */
+	CHECK(test_read_until(out[0], "sleeping", 10000));
+	if (!batch) {
+		printf("     skipped: container threads do not run under SCHED_BATCH here\n");
+	} else {
+		/* "sleeping" is printed just before the sleep: wait for the switch
+		 * (a state, bounded), then it must hold while it sleeps */
+		until = test_now_us() + 10000000u;
+		while (threads_under(SCHED_OTHER) == others && test_now_us() < until)
+			test_sleep_ms(1);
+		CHECK_INT(threads_under(SCHED_OTHER), others + 1);
+	}
+	CHECK_INT(ocre_container_kill(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+	/* the thread switched back before the run was reported ended */
+	CHECK_INT(threads_under(SCHED_OTHER), others);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	close(out[0]);
+}
+
 int main(void)
 {
 	test_setup();
 	RUN(default_is_the_creators_niceness);
 	RUN(context_and_container_niceness_apply_to_the_thread);
 	RUN(out_of_range_values_are_refused);
+	RUN(policy_is_batch_until_the_first_wait);
+	RUN(a_sleeping_container_leaves_batch_until_its_run_ends);
 	test_teardown();
 	return test_finish();
 }

@@ -98,6 +98,17 @@ struct ocre_context *ocre_create_context(const char *workdir);
  * Kill every running container, wait for all, remove them, free the context.
  * The pointer is invalid afterwards. Returns 0, or an error for NULL / an
  * unknown context.
+ *
+ * The wait is bounded: runs end at their kill, but one that has not ended
+ * CONFIG_OCRE_DESTROY_TIMEOUT_MS (default 5000) after it (a host function
+ * that never returns, e.g. a hung device provider) does not hold this call.
+ * It then returns OCRE_ERR_TIMEOUT with that container's id in the last
+ * error; the context is destroyed all the same (the pointer is invalid, the
+ * workdir is released), and the stuck run's thread, detached, frees what the
+ * context still holds when it ends. Such a container is not removed (its
+ * private directory stays) and delivers no more events. From its kill on a
+ * run calls no sensor or GPIO provider: the providers may be freed once this
+ * returns.
  */
 int ocre_destroy_context(struct ocre_context *context);
 

@@ -33,11 +33,15 @@
 #define CONFIG_OCRE_CONTAINER_SCHED_IDLE 0
 #endif
 
-/* 1: container threads run under SCHED_BATCH (Linux; no privilege needed):
- * the same CPU share as SCHED_OTHER at the same niceness, but a container
- * thread that wakes up (a start, the end of a sleep) never preempts the
- * thread that is running, such as the event loop that just started it; it
- * waits for that thread's slice or a free CPU. */
+/* 1: container threads start each job under SCHED_BATCH (Linux; no
+ * privilege needed): the same CPU share as SCHED_OTHER at the same niceness,
+ * but a container thread woken for a run never preempts the thread that is
+ * running, such as the event loop that just started it; it waits for that
+ * thread's slice or a free CPU. At a job's first wait for something outside
+ * it (a sleep, a timer, I/O) the thread switches to SCHED_OTHER for the rest
+ * of the job: the end of a sleep is then on time instead of up to a
+ * scheduler tick late behind a busy thread (ocre_sleep polling loops, timer
+ * lateness); the next job starts under SCHED_BATCH again. */
 #ifndef CONFIG_OCRE_CONTAINER_SCHED_BATCH
 #define CONFIG_OCRE_CONTAINER_SCHED_BATCH 1
 #endif
@@ -92,6 +96,16 @@
 
 /* Largest linear memory (and any single engine allocation) of a container,
  * unless set per container with ocre_container_set_memory_limit(). */
+/* How long ocre_destroy_context() (ctx.close(), process exit) waits for its
+ * containers to end after killing them, all together. A run ends at its kill
+ * unless a host function never returns (a device provider that hangs, a
+ * system call no signal ends); past this bound the context is destroyed
+ * anyway with OCRE_ERR_TIMEOUT, and such a run's thread is left to end by
+ * itself (the last one frees what the context still holds). */
+#ifndef CONFIG_OCRE_DESTROY_TIMEOUT_MS
+#define CONFIG_OCRE_DESTROY_TIMEOUT_MS 5000
+#endif
+
 #ifndef CONFIG_OCRE_DEFAULT_MEMORY_LIMIT
 #define CONFIG_OCRE_DEFAULT_MEMORY_LIMIT (256u * 1024u * 1024u)
 #endif

@@ -1,8 +1,10 @@
 /* Linux services of the core (platform/system.h): container thread
- * priority (SCHED_BATCH or SCHED_IDLE, and a niceness on the thread's own id)
+ * priority (SCHED_BATCH until a job's first wait, or SCHED_IDLE, and a
+ * niceness on the thread's own id)
  * and random ids (getrandom). */
 #define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,20 +22,52 @@ LOG_MODULE_REGISTER(threads);
 
 /* Linux scheduling attributes are per thread: the policy and the niceness
  * of the thread's own id. */
-void ocre_platform_container_thread_init(void)
+
+#if CONFIG_OCRE_CONTAINER_SCHED_BATCH && defined(SCHED_BATCH) && !CONFIG_OCRE_CONTAINER_SCHED_IDLE
+/* The calling container thread runs under SCHED_BATCH (false: under
+ * SCHED_OTHER since its job's first wait, or the switch failed). */
+static __thread bool batch;
+
+static void set_policy(int policy)
 {
 	struct sched_param param;
 
 	memset(&param, 0, sizeof(param));
-	(void)param;
+	/* the niceness is kept: sched_setscheduler() leaves it alone */
+	if (sched_setscheduler(0, policy, &param) != 0)
+		LOG_DBG("sched_setscheduler(%d): %s", policy, strerror(errno));
+	else
+		batch = policy == SCHED_BATCH;
+}
+#endif
+
+void ocre_platform_container_thread_init(void)
+{
 #if CONFIG_OCRE_CONTAINER_SCHED_IDLE && defined(SCHED_IDLE)
+	struct sched_param param;
+
+	memset(&param, 0, sizeof(param));
 	if (sched_setscheduler(0, SCHED_IDLE, &param) == 0)
 		return;
 	LOG_DBG("SCHED_IDLE: %s", strerror(errno));
+#elif CONFIG_OCRE_CONTAINER_SCHED_BATCH && defined(SCHED_BATCH)
+	set_policy(SCHED_BATCH);
 #endif
-#if CONFIG_OCRE_CONTAINER_SCHED_BATCH && defined(SCHED_BATCH)
-	if (sched_setscheduler(0, SCHED_BATCH, &param) != 0)
-		LOG_DBG("SCHED_BATCH: %s", strerror(errno));
+}
+
+void ocre_platform_container_thread_waits(void)
+{
+#if CONFIG_OCRE_CONTAINER_SCHED_BATCH && defined(SCHED_BATCH) && !CONFIG_OCRE_CONTAINER_SCHED_IDLE
+	if (batch)
+		set_policy(SCHED_OTHER);
+#endif
+}
+
+void ocre_platform_container_thread_job_done(void)
+{
+#if CONFIG_OCRE_CONTAINER_SCHED_BATCH && defined(SCHED_BATCH) && !CONFIG_OCRE_CONTAINER_SCHED_IDLE
+	if (!batch)
+		set_policy(SCHED_BATCH);
 #endif
 }
 

@@ -24,6 +24,15 @@ int ocre_api_device_call(struct ocre_api *api, wasm_exec_env_t exec_env, enum oc
 	bool done, killed;
 	int result = 0;
 
+	/* A killed run calls no provider: one that outlived a bounded context
+	 * destroy must not reach providers its embedder has released since. */
+	pthread_mutex_lock(&wc->lock);
+	killed = wc->kill_flag;
+	pthread_mutex_unlock(&wc->lock);
+	if (killed) {
+		wasm_runtime_set_exception(wasm_runtime_get_module_inst(exec_env), OCRE_KILLED_EXCEPTION);
+		return -EINTR;
+	}
 	call = ocre_device_call_start(api->context, op, unit, channel, arg, wake, wc, &result);
 	if (!call)
 		return result;

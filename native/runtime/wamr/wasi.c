@@ -37,6 +37,7 @@
 #include "wasmtime_ssp.h"
 
 #include <ocre/platform/log.h>
+#include <ocre/platform/system.h>
 
 LOG_MODULE_REGISTER(wamr_wasi);
 
@@ -270,6 +271,7 @@ static bool interruptible_sleep(struct wamr_container *wc, uint64_t deadline)
 
 	if (deadline >= now_ns(CLOCK_MONOTONIC) + (uint64_t)CONFIG_OCRE_IDLE_TRIM_MS * 1000000ull)
 		trim_before_sleep(wc);
+	ocre_platform_container_thread_waits();
 	pthread_mutex_lock(&wc->lock);
 	for (;;) {
 		uint64_t now = now_ns(CLOCK_MONOTONIC);

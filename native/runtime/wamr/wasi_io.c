@@ -54,6 +54,7 @@
 bool fd_table_insert_existing(struct fd_table *, __wasi_fd_t, int);
 
 #include <ocre/platform/log.h>
+#include <ocre/platform/system.h>
 
 LOG_MODULE_REGISTER(wamr_wasi_io);
 
@@ -192,6 +193,7 @@ static bool wait_fd(wasm_exec_env_t exec_env, struct wamr_container *wc, int hos
 		pfd[0].events = events;
 		pfd[1].fd = wake;
 		pfd[1].events = POLLIN;
+		ocre_platform_container_thread_waits();
 		n = poll(pfd, 2, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -596,6 +598,7 @@ uint32_t ocre_wasi_poll_fds(wasm_exec_env_t exec_env, const __wasi_subscription_
 			}
 			timeout = &ts;
 		}
+		ocre_platform_container_thread_waits();
 		r = ppoll(pfd, (nfds_t)nsubs + 1, timeout, NULL);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -16,11 +16,29 @@ extern "C" {
 /**
  * Give the calling thread the scheduling policy the platform's configuration
  * asks for container threads (Linux: SCHED_IDLE when
- * CONFIG_OCRE_CONTAINER_SCHED_IDLE is set; nothing by default). Called once
+ * CONFIG_OCRE_CONTAINER_SCHED_IDLE is set; SCHED_BATCH by default). Called once
  * by each container thread. Failure (e.g. a seccomp filter) only costs
  * fairness: it is logged at debug level, never reported.
  */
 void ocre_platform_container_thread_init(void);
+
+/**
+ * The calling container thread is about to wait for something outside it (a
+ * sleep's deadline, a timer, I/O). Where container threads start under a
+ * policy whose wake-ups never preempt (Linux: SCHED_BATCH, so that the
+ * thread that hands a container its run is not preempted by it), the thread
+ * leaves it for the rest of its job, so that the end of the wait runs at
+ * once (otherwise a woken sleeper waits for the running thread's slice: up
+ * to a scheduler tick). Cheap when already done (no system call).
+ */
+void ocre_platform_container_thread_waits(void);
+
+/**
+ * The calling container thread finished a job: back to the policy of
+ * ocre_platform_container_thread_init() if ocre_platform_container_thread_waits()
+ * changed it. Cheap when it did not.
+ */
+void ocre_platform_container_thread_job_done(void);
 
 /** The calling thread's niceness (-20..19; 0 where it cannot be read). */
 int ocre_platform_thread_nice(void);
