@@ -50,13 +50,14 @@ set(WAMR_BUILD_DEBUG_AOT 0)
 # by hardware: each linear memory is an 8 GiB reservation whose pages past the
 # memory's size are inaccessible, so an out-of-bounds access faults and WAMR's
 # SIGSEGV handler (patched to chain to the handler installed before it:
-# Node's, V8's trap handler) turns it into a trap; neither the interpreter nor
-# AOT code (compiled by native/aotc without bounds checks) then check each
-# access. Native stack overflow stays checked in software (no guard pages or
-# alternate signal stacks on the container threads). 32-bit targets, and
-# builds with OCRE_HW_BOUNDS=OFF, keep software checks. ThreadSanitizer defers
-# signal handlers (a longjmp out of one is not supported): TSan builds keep
-# software checks too. See docs/architecture.md "Bounds checks".
+# Node's, V8's trap handler) turns it into a trap; AOT code (compiled by
+# native/aotc without bounds checks) then checks nothing per access (the fast
+# interpreter keeps its compares: faster, patch 0009). Native stack overflow
+# stays checked in software (no guard pages or alternate signal stacks on the
+# container threads). 32-bit targets, and builds with OCRE_HW_BOUNDS=OFF,
+# keep software checks; so do TSan builds (ThreadSanitizer runs signal
+# handlers itself; the longjmp out of one was not verified under it). See
+# docs/platform.md "Bounds checks".
 option(OCRE_HW_BOUNDS "hardware (guard-region) bounds checks on 64-bit targets" ON)
 if(OCRE_HW_BOUNDS AND WAMR_BUILD_TARGET MATCHES "^(X86_64|AARCH64)$" AND NOT OCRE_SANITIZE STREQUAL "thread")
   set(WAMR_DISABLE_HW_BOUND_CHECK 0)
