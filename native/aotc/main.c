@@ -10,9 +10,12 @@
  *
  * The options that keep the runtime's guarantees are fixed, not flags:
  *   - thread-manager checks at loop heads and calls (a kill ends a busy loop);
- *   - software bounds checks, because the runtime is built without WAMR's
- *     guard pages (their SIGSEGV handler would fight V8's), and native-stack
- *     bounds checks (deep recursion traps instead of overflowing the thread);
+ *   - memory bounds checks as the runtime built beside it does them
+ *     (OCRE_AOT_BOUNDS, wamr-features.cmake): none in the code where the
+ *     runtime traps out-of-bounds accesses by its guard regions ("guard",
+ *     64-bit targets), software checks otherwise ("software"); and
+ *     native-stack bounds checks always (deep recursion traps instead of
+ *     overflowing the thread);
  *   - auxiliary-stack checks, bulk memory, reference types and tail calls as
  *     in the interpreter build; no SIMD (the interpreter has none either).
  *
@@ -42,11 +45,11 @@
  *               consecutive functions of about equal code size; only part
  *               I's bodies are translated, every other function stays a
  *               declaration, so calls across parts are relocations against
- *               its aot_func#K symbol (WAMR patch 0007);
+ *               its aot_func#K symbol (WAMR patch 0010);
  *   the N objects are merged by a linker (ld.lld -r) into one object;
  *   --object=FILE.o  writes the AOT file OUT from IN.wasm (types, memories,
  *               tables, data, exports, as always) and that object's code,
- *               instead of compiling (patch 0007): a normal WAMR 1.1.2 AOT
+ *               instead of compiling (patch 0010): a normal WAMR 1.1.2 AOT
  *               file, which the loader links as it links any (aot_func#K
  *               relocations resolve to the function pointers).
  * Every part and the final step must get the same IN, --cpu and --opt
@@ -97,7 +100,7 @@ static bool verbose;
 
 /* WAMR's hook into aot_compile_wasm (our patch 0004). */
 extern void (*aot_compile_progress_hook)(const char *phase, uint32_t done, uint32_t total);
-/* Split compilation (our patch 0007). */
+/* Split compilation (our patch 0010). */
 extern bool (*aot_compile_func_filter)(uint32_t func_index);
 extern LLVMMemoryBufferRef aot_emit_object_override;
 
@@ -109,7 +112,7 @@ static uint32_t part_first, part_end, part_translated;
 static void progress(const char *phase, uint32_t done, uint32_t total)
 {
 	if (part_mode) {
-		/* the hook is called for the part's functions only (patch 0007) */
+		/* the hook is called for the part's functions only (patch 0010) */
 		total = part_end - part_first;
 		if (strcmp(phase, "translate") == 0)
 			done = ++part_translated;
@@ -408,7 +411,7 @@ int main(int argc, char **argv)
 	option.enable_tail_call = true;
 	option.enable_simd = false;
 	option.enable_aux_stack_check = true;
-	option.bounds_checks = 1;
+	option.bounds_checks = strcmp(OCRE_AOT_BOUNDS, "guard") == 0 ? 0 : 1;
 	option.stack_bounds_checks = 1;
 
 	if (!(comp_ctx = aot_create_comp_context(comp_data, &option))) {
@@ -455,8 +458,8 @@ int main(int argc, char **argv)
 	print_json_string(option.target_cpu);
 	printf(",\"features\":");
 	print_json_string(option.cpu_features ? option.cpu_features : "");
-	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u", opt,
-	       func_count, code_bytes);
+	printf(",\"opt\":%u,\"bounds\":\"%s\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u", opt,
+	       OCRE_AOT_BOUNDS, func_count, code_bytes);
 	if (part_mode)
 		printf(",\"part\":%lu,\"parts\":%lu,\"partFunctions\":[%u,%u]", part, parts, part_first, part_end);
 	printf("}\n");
