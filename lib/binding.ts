@@ -43,6 +43,8 @@ export interface NativeContainer {
   setRef(ref: boolean): void
   setMemoryLimit(bytes: number): void
   eventsDropped(): number
+  /** What the last run wrote to captured stream 1 or 2 (OCRE_STDIO_CAPTURE); taken once. */
+  takeOutput(stream: 1 | 2): { data: Buffer; truncated: boolean }
 }
 
 export interface NativeCreateOptions {
@@ -63,6 +65,8 @@ export interface NativeCreateOptions {
   restoreDirectory?: boolean
   /** 0..19; absent: the context's. */
   nice?: number
+  /** Bytes kept per captured stream (>= 1 or Infinity); absent: 1 MiB. */
+  outputLimit?: number
 }
 
 export interface NativeContext {

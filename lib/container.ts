@@ -41,6 +41,8 @@ export interface ContainerInternals {
   nextExit(c: Container): Promise<ExitResult>
   /** The context removed it (its close()). */
   markRemoved(c: Container): void
+  /** What the last run wrote to captured stream 1 or 2 (run()'s stdio 'capture'). */
+  takeOutput(c: Container, stream: 1 | 2): { data: Buffer; truncated: boolean }
 }
 
 // eslint-disable-next-line prefer-const
@@ -110,6 +112,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
       begin: (c) => c.#begin(),
       nextExit: (c) => c.#exitOfRun(c.#runsSeen + 1),
       markRemoved: (c) => c.#markRemoved(),
+      takeOutput: (c, stream) => c.#native.takeOutput(stream),
     }
   }
 

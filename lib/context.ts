@@ -91,6 +91,7 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
     restoreDirectory:
       o.restoreDirectory === undefined ? undefined : checkBoolean(o.restoreDirectory, `${name}.restoreDirectory`),
     nice: o.nice === undefined ? undefined : checkInteger(o.nice, `${name}.nice`, 0, NICE_MAX),
+    outputLimit: undefined as number | undefined, // run()'s maxBuffer, for captured output
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
   return { native, stdio, rest: o }
@@ -269,6 +270,21 @@ export class Context implements AsyncDisposable {
     const maxBuffer = rest.maxBuffer === undefined ? DEFAULT_MAX_BUFFER : checkMaxBuffer(rest.maxBuffer, 'options.maxBuffer')
     const abortError = () => withCallSite(new AbortError(undefined, { cause: signal?.reason }), site)
     if (signal?.aborted) throw abortError()
+    // Piped output that only this result reads is kept by the engine
+    // (OCRE_STDIO_CAPTURE): the program still writes to a pipe of its own,
+    // but there is no pipe end, stream or event-loop work per chunk on this
+    // side (most of a piped run's cost), and the engine applies maxBuffer
+    // itself (it keeps maxBuffer bytes and kills the run, as below). With
+    // maxBuffer 0 the streams stay (the engine's limit is at least a byte).
+    const captured = [false, false, false]
+    if (maxBuffer >= 1) {
+      for (const i of [1, 2] as const) {
+        if (stdio[i].kind !== 'pipe') continue
+        stdio[i] = { kind: 'capture' }
+        captured[i] = true
+      }
+      if (captured[1] || captured[2]) native.outputLimit = maxBuffer
+    }
 
     native.detached = true
     const c = await this.#create(native, stdio, site, this.run)
@@ -309,6 +325,15 @@ export class Context implements AsyncDisposable {
       if (aborted) await c.kill().catch(() => {})
       const result: RunResult = { ...(await closed) }
       if (aborted) throw abortError()
+      for (const [i, name] of [
+        [1, 'stdout'],
+        [2, 'stderr'],
+      ] as const) {
+        if (!captured[i]) continue
+        const out = internals.takeOutput(c, i)
+        result[name] = out.data
+        if (out.truncated) overflow ??= name
+      }
       if (stdio[1].kind === 'pipe') result.stdout = Buffer.concat(chunks.stdout)
       if (stdio[2].kind === 'pipe') result.stderr = Buffer.concat(chunks.stderr)
       if (overflow) {

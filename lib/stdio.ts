@@ -7,16 +7,26 @@
 // duplicates when the run ends; we close ours as soon as start() has
 // returned, so stdout and stderr end ('end' event) exactly when the
 // container exits. 'ignore' costs no fd: the engine discards the stream.
+// run() captures piped output in the engine instead ('capture'): no pipe or
+// stream on this side, the bytes come with the end of the run.
 import net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { binding } from './binding'
 import type { StdioSpec } from './types'
 import { typeError } from './validate'
 
-export type StdioSlot = { kind: 'pipe' } | { kind: 'inherit' } | { kind: 'ignore' } | { kind: 'fd'; fd: number }
+export type StdioSlot =
+  | { kind: 'pipe' }
+  | { kind: 'inherit' }
+  | { kind: 'ignore' }
+  | { kind: 'fd'; fd: number }
+  /** run()'s piped stdout/stderr: kept by the engine, read once the run has ended (no stream). */
+  | { kind: 'capture' }
 
 /** OCRE_STDIO_IGNORE (native/include/ocre/context.h): a discarded stream, no host fd. */
 const STDIO_IGNORE = -2
+/** OCRE_STDIO_CAPTURE: an output stream the engine keeps in memory (run()'s result). */
+const STDIO_CAPTURE = -3
 
 function normalizeSlot(spec: StdioSpec, name: string): StdioSlot {
   if (spec === null || spec === undefined || spec === 'pipe') return { kind: 'pipe' }
@@ -72,6 +82,11 @@ export class RunStdio {
         // OCRE_STDIO_IGNORE: the engine discards the stream itself (reads
         // end-of-file, writes succeed); no host fd at all.
         this.childFds[i] = STDIO_IGNORE
+        return
+      case 'capture':
+        // OCRE_STDIO_CAPTURE: a pipe to the guest that the engine writes to
+        // memory; nothing here until the run has ended.
+        this.childFds[i] = STDIO_CAPTURE
         return
       case 'pipe': {
         const [r, w] = binding.pipe(i === 0 ? 0 : 1)

@@ -1,9 +1,15 @@
 // ctx.run() at its limits: arguments larger than the memory limit, output
 // larger than maxBuffer. Each settles with a clear error and leaves no fd.
+// Also how run() reads piped output: kept by the engine (OCRE_STDIO_CAPTURE),
+// a pipe to the program all the same.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { binding, type NativeContainer } from '../lib/binding'
 import { type MaxBufferError, OcreError, type RunOptions } from '../lib/index'
-import { rejectsCode, rejectsType, useContext, settles } from './helpers'
+import { makeWorkdir, rejectsCode, rejectsType, removeWorkdir, useContext, settles } from './helpers'
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length
 
@@ -39,6 +45,8 @@ describe('run() limits', () => {
 
   describe('maxBuffer', () => {
     it('defaults to 1 MiB: an endless writer is killed, run() rejects with ERR_OCRE_MAX_BUFFER and the first 1 MiB', async () => {
+      // streams of earlier files' runs close on their own events: give the loop turns first
+      for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r))
       const before = fdCount()
       const err = (await settles(
         rejectsCode(t.ctx.run('chatty.wasm', { args: ['1000000000'] }), 'ERR_OCRE_MAX_BUFFER', /^stderr maxBuffer length exceeded \(1048576 bytes\): container [0-9a-f]{8} was killed$/),
@@ -52,7 +60,8 @@ describe('run() limits', () => {
       assert.ok(err.stderr?.subarray(0, 14).equals(Buffer.from('line 0\nline 1\n')))
       assert.equal(err.stdout?.length, 0)
       assert.equal(t.ctx.size, 0, 'the container was removed')
-      assert.equal(fdCount(), before)
+      // no more than before (an earlier file's stream may still close meanwhile)
+      assert.ok(fdCount() <= before, `fds: ${before} -> ${fdCount()}`)
     })
 
     it('counts each stream on its own: exactly maxBuffer bytes pass, one more fails', async () => {
@@ -74,11 +83,98 @@ describe('run() limits', () => {
       assert.equal(ignored.stderr, undefined)
     })
 
+    it('0 reads through streams as before: any byte is over, no output is fine', async () => {
+      const err = (await rejectsCode(t.ctx.run('hello.wasm', { maxBuffer: 0 }), 'ERR_OCRE_MAX_BUFFER')) as MaxBufferError
+      assert.equal(err.stream, 'stdout')
+      assert.equal(err.stdout?.length, 0)
+      const r = await t.ctx.run('trivial.wasm', { maxBuffer: 0 })
+      assert.equal(r.exitCode, 0)
+      assert.equal(r.stdout?.length, 0)
+      assert.equal(r.stderr?.length, 0)
+    })
+
     it('bad values are a TypeError or RangeError before anything runs', async () => {
       await rejectsType(() => t.ctx.run('hello.wasm', { maxBuffer: '1' as unknown as number }), TypeError, /options\.maxBuffer/)
       for (const bad of [-1, 1.5, NaN, -Infinity])
         await rejectsType(() => t.ctx.run('hello.wasm', { maxBuffer: bad }), RangeError, /options\.maxBuffer/)
       assert.equal(t.ctx.size, 0)
+    })
+  })
+
+  describe('piped output, kept by the engine', () => {
+    const read = async (s: Readable | null) => {
+      const chunks: Buffer[] = []
+      for await (const b of s!) chunks.push(b as Buffer)
+      return Buffer.concat(chunks).toString()
+    }
+
+    it('the program sees a pipe, as with create() and streams: fdstat, renumbering, a write after close', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocre-capture-'))
+      const options = { args: ['stdout-stat', '/e'], mounts: [{ source: dir, target: '/e' }] }
+      try {
+        const r = await t.ctx.run('wasi-edge.wasm', options)
+        assert.equal(r.exitCode, 0)
+        assert.equal(r.stdout?.toString(), 'fdstat 0 6\nfilestat 0 6\nmoved\n')
+        assert.equal(r.stderr?.toString(), 'renumber 0\nwrite 0\nclose 0\nwrite after close 8\n')
+        const c = await t.ctx.create({ image: 'wasi-edge.wasm', ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+        const started = c.start()
+        const [out, err] = await Promise.all([read(c.stdout), read(c.stderr), started])
+        assert.equal(out, r.stdout?.toString())
+        // the same up to the close (what a write after it says is the C test's)
+        assert.equal(err.split('\n').slice(0, 3).join('\n'), 'renumber 0\nwrite 0\nclose 0')
+        assert.equal((await c.wait()).exitCode, 0)
+        await c.remove()
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it('a context closed during run(): the run is killed and run() resolves with what it wrote', async () => {
+      const dir = makeWorkdir()
+      const { open } = await import('../lib/index')
+      const ctx = await open({ workdir: dir })
+      try {
+        const p = ctx.run('sleeper.wasm', { args: ['60'] })
+        // the loop turns until its container runs (a state, not a time)
+        while (ctx.list()[0]?.status !== 'running') await new Promise((r) => setImmediate(r))
+        await ctx.close()
+        const r = await p
+        assert.equal(r.reason, 'killed')
+        assert.equal(r.exitCode, 137)
+        assert.ok(['', 'sleeping\n'].includes(r.stdout!.toString()), `stdout: ${r.stdout}`)
+        assert.equal(r.stderr?.length, 0)
+      } finally {
+        removeWorkdir(dir)
+      }
+    })
+
+    it('one stream kept, the other elsewhere; an abort still kills and rejects', async () => {
+      const r = await t.ctx.run('chatty.wasm', { args: ['3'], stdio: ['ignore', 'ignore', 'pipe'] })
+      assert.equal(r.stdout, undefined)
+      assert.equal(r.stderr?.toString(), 'line 0\nline 1\nline 2\n')
+      const ac = new AbortController()
+      const p = t.ctx.run('sleeper.wasm', { args: ['60'], signal: ac.signal })
+      setImmediate(() => ac.abort())
+      await rejectsCode(p, 'ABORT_ERR')
+    })
+  })
+
+  describe('the addon\'s capture (binding level)', () => {
+    it('validates outputLimit and the stream; refuses stdin; takes the output once', async () => {
+      const dir = makeWorkdir()
+      const native = await binding.openContext(dir)
+      try {
+        const create = (extra: object) => native.createContainer({ image: 'hello.wasm', detached: true, ...extra }, () => {})
+        for (const bad of [0, -1, 1.5, NaN, -Infinity]) assert.throws(() => create({ outputLimit: bad }), RangeError)
+        assert.throws(() => create({ outputLimit: '1' }), TypeError)
+        const nc = (await create({ outputLimit: Infinity })) as NativeContainer
+        assert.throws(() => nc.takeOutput(3 as 1), RangeError)
+        assert.deepEqual(nc.takeOutput(1), { data: Buffer.alloc(0), truncated: false }) // never ran
+        assert.throws(() => nc.start(-3, -2, -2), RangeError) // stdin is never captured
+      } finally {
+        await native.close()
+        removeWorkdir(dir)
+      }
     })
   })
 })

@@ -68,6 +68,7 @@ Napi::Function InitContainerClass(Napi::Env env)
 		ContainerWrap::InstanceMethod<&ContainerWrap::SetMemoryLimit>("setMemoryLimit"),
 		ContainerWrap::InstanceMethod<&ContainerWrap::GetInfo>("info"),
 		ContainerWrap::InstanceMethod<&ContainerWrap::EventsDropped>("eventsDropped"),
+		ContainerWrap::InstanceMethod<&ContainerWrap::TakeOutput>("takeOutput"),
 	    });
 }
 
@@ -279,10 +280,11 @@ class RemoveWorker : public PromiseWorker
 Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
-	// OCRE_STDIO_IGNORE (-2): discarded, no host fd; -1: the process's own
+	// OCRE_STDIO_IGNORE (-2): discarded, no host fd; OCRE_STDIO_CAPTURE (-3,
+	// stdout/stderr): kept in memory (takeOutput); -1: the process's own
 	int in = (int)ArgInteger(info, 0, "stdin fd", OCRE_STDIO_IGNORE, INT32_MAX);
-	int out = (int)ArgInteger(info, 1, "stdout fd", OCRE_STDIO_IGNORE, INT32_MAX);
-	int err = (int)ArgInteger(info, 2, "stderr fd", OCRE_STDIO_IGNORE, INT32_MAX);
+	int out = (int)ArgInteger(info, 1, "stdout fd", OCRE_STDIO_CAPTURE, INT32_MAX);
+	int err = (int)ArgInteger(info, 2, "stderr fd", OCRE_STDIO_CAPTURE, INT32_MAX);
 	if (removed_ || !owner_) {
 		// The C core gives the exact error (removed: ERR_OCRE_NOT_FOUND).
 		int rc = ocre_container_start_async(c_);
@@ -385,6 +387,32 @@ Napi::Value ContainerWrap::SetMemoryLimit(const Napi::CallbackInfo &info)
 	if (rc != OCRE_OK)
 		throw LastOcreError(info.Env(), rc);
 	return info.Env().Undefined();
+}
+
+// takeOutput(stream): { data: Buffer, truncated: boolean }, what the last run
+// wrote to captured stream 1 or 2 (OCRE_STDIO_CAPTURE); the next call gets
+// an empty Buffer. Throws ERR_OCRE_STATE while running.
+Napi::Value ContainerWrap::TakeOutput(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	int stream = (int)ArgInteger(info, 0, "stream", 1, 2);
+	void *data = nullptr;
+	size_t size = 0;
+	bool truncated = false;
+	int rc = ocre_container_take_output(c_, stream, &data, &size, &truncated);
+	if (rc != OCRE_OK)
+		throw LastOcreError(env, rc);
+	Napi::Object result = Napi::Object::New(env);
+	if (size == 0) {
+		result.Set("data", Napi::Buffer<uint8_t>::New(env, 0));
+	} else {
+		// The core's malloc'd bytes become the Buffer's (or are copied where
+		// external buffers are not allowed); freed with it.
+		result.Set("data", Napi::Buffer<uint8_t>::NewOrCopy(env, static_cast<uint8_t *>(data), size,
+		                                                    [](Napi::Env, uint8_t *p) { free(p); }));
+	}
+	result.Set("truncated", Napi::Boolean::New(env, truncated));
+	return result;
 }
 
 // eventsDropped(): Ocre API events this container lost to a full queue.

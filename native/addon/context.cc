@@ -1,6 +1,8 @@
 // NativeContext: one ocre_context.
 #include "context.h"
 
+#include <cstdlib>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -208,6 +210,7 @@ class CreateWorker : public PromiseWorker
 	int nice = -1; // -1: the context's
 	unsigned max_open_files = 0;
 	size_t stack_size = 0;
+	size_t output_limit = 0;  // 0: the core's default
 	std::string image_sha256; // empty: none
 	ocre_tier_t tier = OCRE_TIER_AUTO;
 	bool small_image = false;
@@ -228,6 +231,7 @@ class CreateWorker : public PromiseWorker
 		args.tier = tier;
 		args.max_open_files = max_open_files;
 		args.stack_size = stack_size;
+		args.output_limit = output_limit;
 		args.image_sha256 = image_sha256.empty() ? nullptr : image_sha256.c_str();
 		args.restore_directory = restore_directory;
 		ocre_container *c =
@@ -331,7 +335,8 @@ static double OptionalCount(Napi::Env env, Napi::Object opts, const char *name, 
 //            capabilities?, mounts? ("/src:/dst[:ro]"), memoryLimit?,
 //            tier? ("auto" | "aot" | "interpreter"), maxOpenFiles?, stackSize?,
 //            imageSha256? (content the caller validated), restoreDirectory?,
-//            nice? (0..19; absent: the context's) }
+//            nice? (0..19; absent: the context's),
+//            outputLimit? (bytes kept per captured stream, >= 1 or Infinity) }
 Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -382,6 +387,21 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 			throw Napi::RangeError::New(env,
 			                            "Expected 64 hex digits for options.imageSha256 but received " +
 			                                DescribeValue(opts.Get("imageSha256")));
+		Napi::Value ol = opts.Get("outputLimit");
+		if (!ol.IsUndefined() && !ol.IsNull()) {
+			if (!ol.IsNumber())
+				ThrowType(env, "a number", "options.outputLimit", ol);
+			double d = ol.As<Napi::Number>().DoubleValue();
+			if (d == std::numeric_limits<double>::infinity())
+				w->output_limit = SIZE_MAX;
+			else if (d >= 1 && d <= 9007199254740991.0 && d == (double)(uint64_t)d)
+				w->output_limit = d >= (double)SIZE_MAX ? SIZE_MAX : (size_t)d;
+			else
+				throw Napi::RangeError::New(
+				    env, "Expected a positive integer or Infinity for options.outputLimit "
+					 "but received " +
+					     DescribeValue(ol));
+		}
 		Napi::Value ml = opts.Get("memoryLimit");
 		if (!ml.IsUndefined() && !ml.IsNull()) {
 			if (!ml.IsNumber())

@@ -147,6 +147,7 @@ class ContainerWrap : public Napi::ObjectWrap<ContainerWrap>
 	Napi::Value SetMemoryLimit(const Napi::CallbackInfo &info);
 	Napi::Value GetInfo(const Napi::CallbackInfo &info);
 	Napi::Value EventsDropped(const Napi::CallbackInfo &info);
+	Napi::Value TakeOutput(const Napi::CallbackInfo &info);
 
 	ocre_container *c_ = nullptr;
 	ContextWrap *owner_ = nullptr;

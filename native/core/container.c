@@ -63,6 +63,8 @@ void ocre_container_release(struct ocre_container *c)
 	/* Last reference: the engine side was freed by removal (or never made). */
 	if (c->engine_ctx)
 		c->engine->destroy(c->engine_ctx);
+	free(c->output[1].data);
+	free(c->output[2].data);
 	sem_destroy(&c->ready);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
@@ -74,11 +76,20 @@ void ocre_container_release(struct ocre_container *c)
 
 /* ---- helpers ---- */
 
-int ocre_container_check_fds(int out[3], int in0, int in1, int in2)
+int ocre_container_check_fds(const struct ocre_runtime_vtable *engine, int out[3], int in0, int in1, int in2)
 {
 	int in[3] = {in0, in1, in2}, i;
 
 	for (i = 0; i < 3; i++) {
+		if (in[i] == OCRE_STDIO_CAPTURE) {
+			if (i == 0)
+				return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stdin cannot be OCRE_STDIO_CAPTURE");
+			if (!engine->take_output)
+				return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot capture output",
+				                 engine->runtime_name);
+			out[i] = OCRE_STDIO_CAPTURE;
+			continue;
+		}
 		out[i] = in[i] == OCRE_STDIO_IGNORE ? OCRE_STDIO_IGNORE : in[i] < 0 ? -1 : in[i];
 		if (out[i] >= 0 && fcntl(out[i], F_GETFD) < 0)
 			return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "stdio fd %d is not open", out[i]);
@@ -218,6 +229,36 @@ int ocre_container_get_exit(struct ocre_container *c, struct ocre_exit_info *inf
 	return OCRE_OK;
 }
 
+int ocre_container_take_output(struct ocre_container *c, int stream, void **data, size_t *size, bool *truncated)
+{
+	bool observed = false;
+
+	if (!c || !data || !size || (stream != 1 && stream != 2))
+		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container, data or size is NULL, or stream is not 1 or 2");
+	*data = NULL;
+	*size = 0;
+	if (truncated)
+		*truncated = false;
+	if (!c->engine->take_output)
+		return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot capture output", c->engine->runtime_name);
+	pthread_mutex_lock(&c->lock);
+	if (!c->removed)
+		observed = ocre_container_observe_locked(c);
+	if (c->status == OCRE_CONTAINER_STATUS_RUNNING || c->status == OCRE_CONTAINER_STATUS_PAUSED ||
+	    (c->status == OCRE_CONTAINER_STATUS_EXITED && c->phase != RUN_DONE && c->phase != RUN_NONE))
+		return ocre_container_unlock_and_fail_state(c, observed, "take the output of");
+	/* the run's thread moved it here at the end of the run (container_run.c) */
+	*data = c->output[stream].data;
+	*size = c->output[stream].size;
+	if (truncated)
+		*truncated = c->output[stream].truncated;
+	memset(&c->output[stream], 0, sizeof(c->output[stream]));
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		ocre_container_fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return OCRE_OK;
+}
+
 int ocre_container_set_stdio(struct ocre_container *c, int stdin_fd, int stdout_fd, int stderr_fd)
 {
 	int fds[3];
@@ -232,7 +273,7 @@ int ocre_container_set_stdio(struct ocre_container *c, int stdin_fd, int stdout_
 		pthread_mutex_unlock(&c->lock);
 		return ocre_fail(OCRE_ERR_UNSUPPORTED, "engine %s cannot change stdio", c->engine->runtime_name);
 	}
-	if ((ret = ocre_container_check_fds(fds, stdin_fd, stdout_fd, stderr_fd)) != OCRE_OK) {
+	if ((ret = ocre_container_check_fds(c->engine, fds, stdin_fd, stdout_fd, stderr_fd)) != OCRE_OK) {
 		pthread_mutex_unlock(&c->lock);
 		return ret;
 	}

@@ -69,6 +69,11 @@ struct ocre_container {
 	size_t args_size; /* bytes argv (with argv[0]) and envp take in the guest's runtime */
 	sem_t ready;
 	struct ocre_exit_info exit;
+	struct {
+		void *data; /* malloc'd */
+		size_t size;
+		bool truncated;
+	} output[3]; /* what the last run wrote to its OCRE_STDIO_CAPTURE streams 1, 2 (until taken) */
 	ocre_container_event_cb cb;
 	void *cb_data;
 	int cb_inflight;
@@ -85,7 +90,7 @@ int ocre_container_lock_live(struct ocre_container *c, bool *observed);
 /* Unlock, fire STOPPED if observed, and fail with OCRE_ERR_STATE for @p what. */
 int ocre_container_unlock_and_fail_state(struct ocre_container *c, bool observed, const char *what);
 /* Check stdio fds (OCRE_STDIO_IGNORE, -1 = the process's own, or an open fd) into @p out. */
-int ocre_container_check_fds(int out[3], int in0, int in1, int in2);
+int ocre_container_check_fds(const struct ocre_runtime_vtable *engine, int out[3], int in0, int in1, int in2);
 
 /* ---- container_create.c ---- */
 

@@ -93,7 +93,7 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 		ocre_fail(OCRE_ERR_NO_MEMORY, "out of memory");
 		goto err_free;
 	}
-	if (ocre_container_check_fds(c->fds, stdin_fd, stdout_fd, stderr_fd) != OCRE_OK)
+	if (ocre_container_check_fds(c->engine, c->fds, stdin_fd, stdout_fd, stderr_fd) != OCRE_OK)
 		goto err_free;
 	c->args_size = args_size(image, args);
 	if (ocre_container_check_args_fit(c, c->memory_limit) != OCRE_OK)

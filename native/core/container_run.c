@@ -28,6 +28,30 @@ void ocre_container_close_run_fds(struct ocre_container *c)
 	}
 }
 
+/* Move what the run wrote to its captured streams from the engine into the
+ * container, where it outlives a removal (ocre_container_take_output()). */
+static void keep_output(struct ocre_container *c)
+{
+	int i;
+
+	if (!c->engine->take_output)
+		return;
+	for (i = 1; i < 3; i++) {
+		void *data = NULL;
+		size_t size = 0;
+		bool truncated = false;
+		if (c->fds[i] != OCRE_STDIO_CAPTURE ||
+		    c->engine->take_output(c->engine_ctx, i, &data, &size, &truncated) != 0)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		free(c->output[i].data);
+		c->output[i].data = data;
+		c->output[i].size = size;
+		c->output[i].truncated = truncated;
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
 /* A run on a pool thread, up to EXITED delivered; container_finish() follows
  * once the thread is parked again. The run holds a reference on the
  * container (taken by start) that container_finish() drops. */
@@ -57,6 +81,7 @@ static void container_run(void *arg)
 	/* The engine has its own duplicates (or is done with ours). No lock:
 	 * only the run touches run_fds between start and its end. */
 	ocre_container_close_run_fds(c);
+	keep_output(c);
 
 	if (status < 0) {
 		pthread_mutex_lock(&c->lock);
@@ -150,7 +175,7 @@ static int dup_run_fds_locked(struct ocre_container *c, char *message, size_t si
 	int i, pass[3];
 
 	for (i = 0; i < 3; i++) {
-		pass[i] = c->fds[i]; /* -1 (the process's own) or OCRE_STDIO_IGNORE go as they are */
+		pass[i] = c->fds[i]; /* -1 (the process's own), OCRE_STDIO_IGNORE or _CAPTURE go as they are */
 		if (c->fds[i] < 0)
 			continue;
 		c->run_fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);

@@ -44,8 +44,8 @@ static int task_nice(const char *tid)
 
 #define ANY_NICE 1000
 
-/* How many of this process's threads run at niceness @p nice (ANY_NICE: all). */
-static int threads_at(int nice)
+/* How many of this process's threads @p match (given its tid and @p want). */
+static int count_threads(bool (*match)(const char *tid, int want), int want)
 {
 	struct dirent *e;
 	int n = 0;
@@ -54,10 +54,21 @@ static int threads_at(int nice)
 	if (!d)
 		return -1;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && (nice == ANY_NICE || task_nice(e->d_name) == nice))
+		if (e->d_name[0] != '.' && match(e->d_name, want))
 			n++;
 	closedir(d);
 	return n;
+}
+
+static bool at_nice(const char *tid, int nice)
+{
+	return nice == ANY_NICE || task_nice(tid) == nice;
+}
+
+/* How many of this process's threads run at niceness @p nice (ANY_NICE: all). */
+static int threads_at(int nice)
+{
+	return count_threads(at_nice, nice);
 }
 
 static int base_nice(void)
@@ -182,20 +193,15 @@ static void out_of_range_values_are_refused(void)
 	ocre_container_release(c);
 }
 
+static bool under_policy(const char *tid, int policy)
+{
+	return sched_getscheduler((pid_t)atoi(tid)) == policy;
+}
+
 /* How many of this process's threads run under scheduling policy @p policy. */
 static int threads_under(int policy)
 {
-	struct dirent *e;
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && sched_getscheduler((pid_t)atoi(e->d_name)) == policy)
-			n++;
-	closedir(d);
-	return n;
+	return count_threads(under_policy, policy);
 }
 
 struct policy_steps {

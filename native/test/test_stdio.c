@@ -203,6 +203,216 @@ static void ignored_stdio_costs_no_fd(void)
 	}
 }
 
+/* Create @p image with stdout and stderr captured (stdin ignored), output
+ * limit @p limit (0: the default), run it to its end; its status in *status. */
+static struct ocre_container *run_captured(const char *image, const char **argv, size_t limit, int *status)
+{
+	struct ocre_container_args args = {.argv = argv, .output_limit = limit};
+	struct ocre_container *c = ocre_context_create_container(
+	    test_context(), image, NULL, NULL, true, &args, OCRE_STDIO_IGNORE, OCRE_STDIO_CAPTURE, OCRE_STDIO_CAPTURE);
+	CHECK(c != NULL);
+	if (!c)
+		return NULL;
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, status), 0);
+	return c;
+}
+
+/* The captured bytes of @p stream as a NUL-terminated string (malloc'd). */
+static char *take_text(struct ocre_container *c, int stream, size_t *size, bool *truncated)
+{
+	void *data = NULL;
+	char *text;
+
+	CHECK_INT(ocre_container_take_output(c, stream, &data, size, truncated), 0);
+	text = malloc(*size + 1);
+	if (*size)
+		memcpy(text, data, *size);
+	text[*size] = '\0';
+	free(data);
+	return text;
+}
+
+/* OCRE_STDIO_CAPTURE: the output is kept in memory (no fd) and handed over
+ * once; a new run drops what the last one left; past the output limit the
+ * run keeps the first bytes and is killed. */
+static void captured_output_is_kept_in_memory(void)
+{
+	const char *lines[] = {"3", NULL}, *many[] = {"100000", NULL};
+	struct ocre_exit_info info;
+	struct ocre_container *c;
+	int status = -1, before = test_open_fds();
+	size_t size = 1;
+	bool truncated = true;
+	char *text;
+
+	c = run_captured("hello.wasm", NULL, 0, &status);
+	if (!c)
+		return;
+	CHECK_INT(status, 0);
+	CHECK_INT(test_open_fds(), before);
+	text = take_text(c, 1, &size, &truncated);
+	CHECK_STR(text, "Hello from WebAssembly!\n");
+	CHECK(!truncated);
+	free(text);
+	text = take_text(c, 1, &size, &truncated); /* taken: nothing left */
+	CHECK_INT((int)size, 0);
+	free(text);
+	text = take_text(c, 2, &size, NULL); /* stderr: nothing written */
+	CHECK_INT((int)size, 0);
+	free(text);
+	/* two runs, nothing taken in between: only the last run's output */
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	text = take_text(c, 1, &size, &truncated);
+	CHECK_STR(text, "Hello from WebAssembly!\n");
+	free(text);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	/* stderr, within the limit */
+	c = run_captured("chatty.wasm", lines, 0, &status);
+	if (!c)
+		return;
+	CHECK_INT(status, 0);
+	text = take_text(c, 2, &size, &truncated);
+	CHECK_STR(text, "line 0\nline 1\nline 2\n");
+	CHECK(!truncated);
+	free(text);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	/* over the limit: the first 10 bytes, killed */
+	c = run_captured("chatty.wasm", many, 10, &status);
+	if (!c)
+		return;
+	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+	CHECK_INT(ocre_container_get_exit(c, &info), 0);
+	CHECK_INT(info.reason, OCRE_EXIT_REASON_KILLED);
+	text = take_text(c, 2, &size, &truncated);
+	CHECK_STR(text, "line 0\nlin");
+	CHECK(truncated);
+	free(text);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+
+	/* no limit: all of it (1,088,890 bytes: over the default 1 MiB) */
+	c = run_captured("chatty.wasm", many, SIZE_MAX, &status);
+	if (!c)
+		return;
+	CHECK_INT(status, 0);
+	text = take_text(c, 2, &size, &truncated);
+	CHECK_INT((int)size, 1088890);
+	CHECK(!truncated);
+	CHECK(size >= 11 && strcmp(text + size - 11, "line 99999\n") == 0);
+	free(text);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	CHECK_INT(test_open_fds(), before);
+}
+
+/* A captured stream is a pipe to the guest, like a piped one: the same
+ * answers to fdstat/filestat, renumbering keeps it captured, and once the
+ * guest closes it its writes fail with EBADF. */
+static void captured_output_is_a_pipe_to_the_guest(void)
+{
+	const char *host = test_tmpdir("capture");
+	char mount[700];
+	const char *mounts[] = {mount, NULL}, *argv[] = {"stdout-stat", "/e", NULL};
+	struct ocre_container_args args = {.argv = argv, .mounts = mounts};
+	const char *want_out = "fdstat 0 6\nfilestat 0 6\nmoved\n";
+	const char *want_err = "renumber 0\nwrite 0\nclose 0\nwrite after close 8\n";
+	struct ocre_container *c;
+	int out[2], err[2], status = -1;
+	size_t size;
+	bool truncated;
+	char *text;
+
+	snprintf(mount, sizeof(mount), "%s:/e", host);
+	/* piped: the reference */
+	test_pipe(out);
+	test_pipe(err);
+	c = ocre_context_create_container(test_context(), "wasi-edge.wasm", NULL, NULL, true, &args, OCRE_STDIO_IGNORE,
+	                                  out[1], err[1]);
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_INT(ocre_container_start(c), 0);
+		close(out[1]);
+		close(err[1]);
+		text = test_read_all(out[0]);
+		CHECK_STR(text, want_out);
+		free(text);
+		text = test_read_all(err[0]);
+		CHECK_STR(text, want_err);
+		free(text);
+		CHECK_INT(ocre_container_wait(c, &status), 0);
+		CHECK_INT(status, 0);
+		CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	} else {
+		close(out[1]);
+		close(err[1]);
+	}
+	close(out[0]);
+	close(err[0]);
+	/* captured: the same */
+	c = ocre_context_create_container(test_context(), "wasi-edge.wasm", NULL, NULL, true, &args, OCRE_STDIO_IGNORE,
+	                                  OCRE_STDIO_CAPTURE, OCRE_STDIO_CAPTURE);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	text = take_text(c, 1, &size, &truncated);
+	CHECK_STR(text, want_out);
+	free(text);
+	text = take_text(c, 2, &size, &truncated);
+	CHECK_STR(text, want_err);
+	free(text);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
+static void capture_errors(void)
+{
+	const char *sleep_argv[] = {"60", NULL};
+	struct ocre_container *c;
+	void *data = (void *)1;
+	size_t size = 1;
+	int status;
+
+	/* not for stdin */
+	CHECK(test_create("hello.wasm", NULL, true, NULL, OCRE_STDIO_CAPTURE, -1, -1) == NULL);
+	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
+	c = test_create("sleeper.wasm", NULL, true, sleep_argv, OCRE_STDIO_IGNORE, OCRE_STDIO_CAPTURE, -1);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_set_stdio(c, OCRE_STDIO_CAPTURE, -1, -1), OCRE_ERR_INVALID_ARGUMENT);
+	/* bad arguments */
+	CHECK_INT(ocre_container_take_output(c, 0, &data, &size, NULL), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_take_output(c, 3, &data, &size, NULL), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_take_output(c, 1, NULL, &size, NULL), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_take_output(c, 1, &data, NULL, NULL), OCRE_ERR_INVALID_ARGUMENT);
+	CHECK_INT(ocre_container_take_output(NULL, 1, &data, &size, NULL), OCRE_ERR_INVALID_ARGUMENT);
+	/* never ran: nothing */
+	CHECK_INT(ocre_container_take_output(c, 1, &data, &size, NULL), 0);
+	CHECK(data == NULL && size == 0);
+	/* while it runs */
+	CHECK_INT(ocre_container_start(c), 0);
+	CHECK_INT(ocre_container_take_output(c, 1, &data, &size, NULL), OCRE_ERR_STATE);
+	CHECK_INT(ocre_container_kill(c), 0);
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, OCRE_EXIT_STATUS_KILLED);
+	/* a killed run keeps what it wrote (the kill may come before the line),
+	 * also once removed (a context's close() removes what it killed) */
+	ocre_container_retain(c);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	CHECK_INT(ocre_container_take_output(c, 1, &data, &size, NULL), 0);
+	CHECK(size == 0 || (size == 9 && memcmp(data, "sleeping\n", 9) == 0));
+	free(data);
+	CHECK_INT(ocre_container_take_output(c, 1, &data, &size, NULL), 0);
+	CHECK_INT((int)size, 0);
+	ocre_container_release(c);
+}
+
 static void on_event(struct ocre_container *c, ocre_container_status_t status, void *data)
 {
 	pthread_mutex_lock(&ev_lock);
@@ -336,6 +546,9 @@ int main(void)
 	RUN(stdout_to_a_file_and_stderr_apart);
 	RUN(new_stdio_for_a_restart);
 	RUN(ignored_stdio_costs_no_fd);
+	RUN(captured_output_is_kept_in_memory);
+	RUN(captured_output_is_a_pipe_to_the_guest);
+	RUN(capture_errors);
 	RUN(events_follow_the_state_machine);
 	RUN(fast_exits_still_announce_running_first);
 	RUN(failed_instantiations_leak_no_fd);

@@ -147,6 +147,21 @@ int ocre_container_wait(struct ocre_container *container, int *status);
 /** Like ocre_container_wait() but gives up after @p timeout_ms (OCRE_ERR_TIMEOUT). */
 int ocre_container_wait_timeout(struct ocre_container *container, int *status, unsigned timeout_ms);
 
+/**
+ * Hand over what the last run wrote to @p stream (1: stdout, 2: stderr) when
+ * that stream is OCRE_STDIO_CAPTURE: *@p data (malloc'd, the caller frees
+ * it; NULL when *@p size is 0) and whether the run was killed for writing
+ * more than its output limit (*@p truncated; may be NULL). Once taken, or
+ * for a stream that is not captured, the next call gets 0 bytes. A new run
+ * discards what the previous one left. The output stays with the container
+ * after its removal (e.g. by the context's destruction), until released.
+ * @return OCRE_OK; OCRE_ERR_INVALID_ARGUMENT (NULL, another stream),
+ *         OCRE_ERR_STATE (running or paused), OCRE_ERR_UNSUPPORTED (the
+ *         engine has no capture).
+ */
+int ocre_container_take_output(struct ocre_container *container, int stream, void **data, size_t *size,
+                               bool *truncated);
+
 /** Whether the container was created detached. false for NULL. */
 bool ocre_container_is_detached(struct ocre_container *container);
 

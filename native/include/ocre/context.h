@@ -71,6 +71,13 @@ struct ocre_container_args {
 	 * swapped after the caller's own check never reaches the loader.
 	 */
 	const char *image_sha256;
+	/**
+	 * Bytes kept of each OCRE_STDIO_CAPTURE stream per run (ocre-node
+	 * addition; 0: CONFIG_OCRE_DEFAULT_OUTPUT_LIMIT, 1 MiB; SIZE_MAX: no
+	 * limit). A run that writes more to such a stream keeps the first
+	 * output_limit bytes and is killed (see OCRE_STDIO_CAPTURE).
+	 */
+	size_t output_limit;
 };
 
 /**
@@ -80,6 +87,19 @@ struct ocre_container_args {
  * that fd_renumber onto it works as onto /dev/null.
  */
 #define OCRE_STDIO_IGNORE (-2)
+
+/**
+ * As stdout_fd or stderr_fd (ocre-node addition): the run's output on that
+ * stream is kept in memory, for ocre_container_take_output() once the run
+ * has ended, with no host fd, pipe or reader thread. The guest sees its fd as
+ * with OCRE_STDIO_IGNORE; its writes succeed. A run that writes more than
+ * the container's output_limit (struct ocre_container_args) to it keeps the
+ * first output_limit bytes and is killed there (exit status
+ * OCRE_EXIT_STATUS_KILLED, reason OCRE_EXIT_REASON_KILLED; the stream is
+ * reported truncated). Not for stdin (OCRE_ERR_INVALID_ARGUMENT), nor for an
+ * engine without the capture (OCRE_ERR_UNSUPPORTED).
+ */
+#define OCRE_STDIO_CAPTURE (-3)
 
 /**
  * Create a context on @p workdir (absolute path; NULL for
@@ -122,7 +142,8 @@ int ocre_destroy_context(struct ocre_context *context);
  *                     container waits for its exit
  * @param arguments    may be NULL
  * @param stdin_fd, stdout_fd, stderr_fd  OCRE_STDIO_IGNORE: discarded (no host
- *                     fd); other values < 0: the process's own. Otherwise
+ *                     fd); OCRE_STDIO_CAPTURE (stdout, stderr): kept in
+ *                     memory; other values < 0: the process's own. Otherwise
  *                     the caller's fds, which must stay open until each
  *                     ocre_container_start() has returned: every run gets its
  *                     own duplicates, closed when the run ends (so a reader

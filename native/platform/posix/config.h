@@ -74,6 +74,10 @@
 /* Most fds a guest may hold open at once, by default (stdio and preopened
  * directories included): a per-container share of the process's fd limit. */
 #define CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES 128
+
+/* Bytes of each captured stream (OCRE_STDIO_CAPTURE) a run keeps by default:
+ * child_process's maxBuffer. */
+#define CONFIG_OCRE_DEFAULT_OUTPUT_LIMIT (1024u * 1024u)
 #endif
 
 /* Loaded modules no container uses any more stay loaded for the next create

@@ -199,4 +199,5 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .prepare = ocre_wamr_prepare,
     .tier = wamr_tier,
     .events_dropped = wamr_events_dropped,
+    .take_output = ocre_wamr_take_output,
 };

@@ -25,6 +25,13 @@ struct wamr_dir {
 	int fd; /* the guest fd it is at in the current run, -1 once closed (wasi_preopen.c) */
 };
 
+/* What a run wrote to a captured stream (output.c). */
+struct wamr_output {
+	uint8_t *data; /* malloc'd */
+	size_t len, cap;
+	bool truncated; /* the output limit ended the run */
+};
+
 struct wamr_container {
 	/* set at create, immutable afterwards */
 	char *id;
@@ -48,17 +55,43 @@ struct wamr_container {
 	bool kill_flag;
 	bool pause_flag;
 	bool stop_flag;
-	bool proc_exited;          /* the run called proc_exit (its code is in the WASI context) */
-	int wake_fd;               /* eventfd that interrupts blocking stdio, lazily made, -1 */
-	wasm_exec_env_t exec_env;  /* of the current run, NULL outside it */
-	wasm_module_inst_t inst;   /* of the current run */
-	int run_fds[3];            /* host fds of the current run's stdio (owned by WAMR once instantiated), -1: none */
-	bool ignored[3];           /* the run's stdio stream i is discarded: no fd in the guest's table */
-	struct ocre_api *api;      /* Ocre API state of the current run (ocre:api only), NULL outside it */
-	uint64_t events_dropped;   /* Ocre API events dropped on a full queue, every run (atomic) */
-	ocre_exit_reason_t reason; /* of the last run */
+	bool proc_exited;         /* the run called proc_exit (its code is in the WASI context) */
+	int wake_fd;              /* eventfd that interrupts blocking stdio, lazily made, -1 */
+	wasm_exec_env_t exec_env; /* of the current run, NULL outside it */
+	wasm_module_inst_t inst;  /* of the current run */
+	int run_fds[3];           /* host fds of the current run's stdio (owned by WAMR once instantiated), -1: none */
+	bool ignored[3];          /* the run's stdio stream i is discarded: no fd in the guest's table */
+	bool captured[3];         /* the run's stream i (1, 2) is OCRE_STDIO_CAPTURE: kept in output[i] */
+	void *capture_object[3];  /* the WAMR fd object of captured stream i while the guest has it (output.c) */
+	int capture_read[3];      /* the read end of its pipe during the run, -1 */
+	struct wamr_output output[3]; /* captured output of the last run (output.c) */
+	size_t output_limit;          /* bytes kept per captured stream per run */
+	struct ocre_api *api;         /* Ocre API state of the current run (ocre:api only), NULL outside it */
+	uint64_t events_dropped;      /* Ocre API events dropped on a full queue, every run (atomic) */
+	ocre_exit_reason_t reason;    /* of the last run */
 	char message[256];
 };
+
+/* output.c: captured stdout/stderr */
+/* Drop what the last run left (the container thread, before a run). */
+void ocre_wamr_output_reset(struct wamr_container *wc);
+/* The pipe of captured stream @p stream for a run: its write end (the run's
+ * stdio fd), or -1 with @p error set. */
+int ocre_wamr_output_open(struct wamr_container *wc, int stream, char *error, size_t error_size);
+/* After the run's stdio was installed in @p inst: note the captured fds' objects. */
+void ocre_wamr_output_attach(struct wamr_container *wc, wasm_module_inst_t inst);
+/* 1 or 2 when guest fd @p fd is a captured stream, else 0. */
+int ocre_wamr_output_stream(wasm_exec_env_t exec_env, struct wamr_container *wc, uint32_t fd);
+/* Guest fd @p fd is about to be closed (fd_close, fd_renumber onto it). */
+void ocre_wamr_output_forget(wasm_exec_env_t exec_env, struct wamr_container *wc, uint32_t fd);
+/* The run ended (or failed to begin): close the pipes' read ends. */
+void ocre_wamr_output_end_run(struct wamr_container *wc);
+/* fd_write to captured stream @p stream: keeps the bytes up to the output
+ * limit; past it, keeps what fits and kills the run (EINTR, exception set). */
+uint32_t ocre_wamr_output_write(wasm_exec_env_t exec_env, struct wamr_container *wc, int stream,
+                                const void *iovs_native, uint32_t iovs_len, uint32_t *written);
+/* The vtable's take_output. */
+int ocre_wamr_take_output(void *ctx, int stream, void **data, size_t *size, bool *truncated);
 
 /* wasi.c */
 bool ocre_wasi_register(void);

@@ -36,6 +36,8 @@ static void free_container(struct wamr_container *wc)
 	free(wc->dir_hosts);
 	if (wc->wake_fd >= 0)
 		close(wc->wake_fd);
+	free(wc->output[1].data);
+	free(wc->output[2].data);
 	pthread_cond_destroy(&wc->cond);
 	pthread_mutex_destroy(&wc->lock);
 	free(wc->id);
@@ -114,8 +116,10 @@ void *ocre_wamr_create_with(const char *id, const char *img_path, const char *wo
 	pthread_cond_init(&wc->cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	wc->wake_fd = -1;
+	wc->capture_read[0] = wc->capture_read[1] = wc->capture_read[2] = -1;
 	wc->stack_size = CONFIG_OCRE_WASM_STACK_SIZE;
 	wc->max_open_files = CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES;
+	wc->output_limit = CONFIG_OCRE_DEFAULT_OUTPUT_LIMIT;
 	wc->fds[0] = stdin_fd;
 	wc->fds[1] = stdout_fd;
 	wc->fds[2] = stderr_fd;
@@ -211,6 +215,7 @@ int ocre_wamr_configure(void *ctx, const struct ocre_container_args *args)
 	}
 	wc->stack_size = (uint32_t)stack;
 	wc->max_open_files = args && args->max_open_files ? args->max_open_files : CONFIG_OCRE_DEFAULT_MAX_OPEN_FILES;
+	wc->output_limit = args && args->output_limit ? args->output_limit : CONFIG_OCRE_DEFAULT_OUTPUT_LIMIT;
 	return 0;
 }
 

@@ -106,6 +106,7 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	running = wc;
 	wc->proc_exited = false;
+	ocre_wamr_output_reset(wc); /* the last run's, not taken */
 
 	/* Every run gets duplicates numbered above 2: WAMR closes an instance's
 	 * fds > 2 when it is freed (so readers see end-of-file at exit), and
@@ -119,8 +120,20 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 		/* A discarded stream costs no fd: its WASI slot stays empty
 		 * (stdio.c), and fd_read/fd_write serve it (wasi_io.c). */
 		wc->ignored[i] = wc->fds[i] == OCRE_STDIO_IGNORE;
+		wc->captured[i] = wc->fds[i] == OCRE_STDIO_CAPTURE;
 		if (wc->ignored[i])
 			continue;
+		if (wc->captured[i]) {
+			/* a pipe of its own, written to memory (output.c) */
+			wc->run_fds[i] = ocre_wamr_output_open(wc, i, error, sizeof(error));
+			if (wc->run_fds[i] < 0) {
+				pthread_mutex_unlock(&wc->lock);
+				close_run_fds(wc);
+				set_result(wc, OCRE_EXIT_REASON_TRAP, error);
+				goto fail_thread_env;
+			}
+			continue;
+		}
 		wc->run_fds[i] = fcntl(from, F_DUPFD_CLOEXEC, 3);
 		if (wc->run_fds[i] < 0) {
 			snprintf(error, sizeof(error), "cannot duplicate stdio fd %d: %s", from, strerror(errno));
@@ -171,6 +184,7 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 	/* before any guest code runs (entry.c): the start function has stdio */
 	pthread_mutex_lock(&wc->lock);
 	ocre_wamr_stdio_install(inst, wc->run_fds, &ph);
+	ocre_wamr_output_attach(wc, inst);
 	pthread_mutex_unlock(&wc->lock);
 	if (!wc->image->entry.main_ok) {
 		set_result(wc, OCRE_EXIT_REASON_TRAP,
@@ -241,6 +255,7 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 	}
 	wasm_runtime_destroy_exec_env(exec_env);
 	wasm_runtime_deinstantiate(inst);
+	ocre_wamr_output_end_run(wc);
 	running = NULL;
 	wasm_runtime_destroy_thread_env();
 	return status;
@@ -248,6 +263,7 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 fail_inst:
 	wasm_runtime_deinstantiate(inst);
 fail_thread_env:
+	ocre_wamr_output_end_run(wc);
 	running = NULL;
 	release_api(wc);
 	wasm_runtime_destroy_thread_env();

@@ -379,13 +379,16 @@ static int writable_host_fd(wasm_exec_env_t exec_env, uint32_t fd)
 uint32_t ocre_wasi_fd_write(wasm_exec_env_t exec_env, uint32_t fd, void *iovs, uint32_t iovs_len, void *nwritten)
 {
 	struct wamr_container *wc;
-	int host;
+	int host, stream;
 
 	if (!(wc = enter_call(exec_env)))
 		return __WASI_EINTR;
 	if (discarded(exec_env, wc, (uint32_t)fd))
 		return discard_write(exec_env, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
 		                     (uint32_t *)(uintptr_t)nwritten);
+	if ((stream = ocre_wamr_output_stream(exec_env, wc, (uint32_t)fd)) != 0)
+		return ocre_wamr_output_write(exec_env, wc, stream, (const void *)(uintptr_t)iovs, (uint32_t)iovs_len,
+		                              (uint32_t *)(uintptr_t)nwritten);
 	if ((host = writable_host_fd(exec_env, (uint32_t)fd)) < 0)
 		return ((uint32_t(*)(wasm_exec_env_t, uint32_t, void *, uint32_t, void *))ORIGINAL(exec_env))(
 			   exec_env, fd, iovs, iovs_len, nwritten) &

@@ -131,6 +131,7 @@ uint32_t ocre_wasi_fd_close(wasm_exec_env_t exec_env, uint32_t fd)
 
 	if (!enter(exec_env))
 		return __WASI_EINTR;
+	ocre_wamr_output_forget(exec_env, ocre_wamr_from_exec_env(exec_env), fd);
 	if (wasi && (dir = preopen_at(ocre_wamr_from_exec_env(exec_env), fd)) && ocre_wamr_fd_entry(exec_env, fd)) {
 		drop_wamr_prestat(wasi, fd);
 		dir->fd = -1;
@@ -155,6 +156,7 @@ uint32_t ocre_wasi_renumber(wasm_exec_env_t exec_env, uint32_t from, uint32_t to
 	moved = preopen_at(wc, from);
 	closed = preopen_at(wc, to);
 	/* `to` closes as fd_close would (a preopen there ends) */
+	ocre_wamr_output_forget(exec_env, wc, to);
 	drop_wamr_prestat(wasi, to);
 	if (closed)
 		closed->fd = -1;

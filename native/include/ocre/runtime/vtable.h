@@ -16,6 +16,7 @@
 #define OCRE_RUNTIME_VTABLE_H
 
 #include <semaphore.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -74,7 +75,8 @@ struct ocre_runtime_vtable {
 	 * @param capabilities, argv, envp, mounts  NULL-terminated arrays (may be
 	 *                      NULL); argv does not include argv[0]
 	 * @param stdin_fd, stdout_fd, stderr_fd  the caller's fds (-1: the process's
-	 *                      own; OCRE_STDIO_IGNORE: discarded); valid until thread_execute() has posted its
+	 *                      own; OCRE_STDIO_IGNORE: discarded; OCRE_STDIO_CAPTURE:
+	 *                      kept, see take_output); valid until thread_execute() has posted its
 	 *                      semaphore: the engine duplicates them for each run
 	 * @return an engine context, or NULL with the reason in the last error.
 	 */
@@ -139,6 +141,16 @@ struct ocre_runtime_vtable {
 
 	/** Ocre API events dropped so far (full queue), every run. Any thread. */
 	unsigned long long (*events_dropped)(void *runtime_context);
+
+	/**
+	 * Hand over the output the last run wrote to OCRE_STDIO_CAPTURE stream
+	 * @p stream (1 or 2): malloc'd bytes (the caller frees them; NULL for
+	 * none), their count, and whether the output limit ended the run.
+	 * Called by the core on the run's thread right after thread_execute()
+	 * (the core keeps the bytes). An engine without it gets no
+	 * OCRE_STDIO_CAPTURE.
+	 */
+	int (*take_output)(void *runtime_context, int stream, void **data, size_t *size, bool *truncated);
 };
 
 #ifdef __cplusplus
