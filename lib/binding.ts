@@ -113,7 +113,7 @@ export interface NativeBinding {
   init(options: { OcreError: typeof OcreError; onLog: NativeLogHandler }): void
   version(): string
   /** The engine's WAMR version, this machine's CPU fingerprint and the AOT target architecture. */
-  aotRuntime(): { wamr: string; machine: string; target: string }
+  aotRuntime(): { wamr: string; machine: string; target: string; bounds: 'guard' | 'software' }
   /** An AOT record of `values` (one string per record field) signed with the 32-byte store key. */
   aotSign(values: Record<string, string>, key: Buffer): string
   /** The engine's reading of an image's AOT record (see native/include/ocre/runtime/wamr.h). */

@@ -30,7 +30,7 @@ const char *VerdictName(enum ocre_aot_verdict v)
 
 } // namespace
 
-// aotRuntime(): { wamr, machine, target }: what the image store records with
+// aotRuntime(): { wamr, machine, target, bounds }: what the image store records with
 // an AOT artifact and what the engine checks it against.
 Napi::Value AotRuntime(const Napi::CallbackInfo &info)
 {
@@ -38,6 +38,7 @@ Napi::Value AotRuntime(const Napi::CallbackInfo &info)
 	o.Set("wamr", Napi::String::New(info.Env(), ocre_wamr_version()));
 	o.Set("machine", Napi::String::New(info.Env(), ocre_aot_machine_fingerprint()));
 	o.Set("target", Napi::String::New(info.Env(), ocre_aot_target()));
+	o.Set("bounds", Napi::String::New(info.Env(), ocre_aot_bounds()));
 	return o;
 }
 

@@ -10,9 +10,12 @@
  *
  * The options that keep the runtime's guarantees are fixed, not flags:
  *   - thread-manager checks at loop heads and calls (a kill ends a busy loop);
- *   - software bounds checks, because the runtime is built without WAMR's
- *     guard pages (their SIGSEGV handler would fight V8's), and native-stack
- *     bounds checks (deep recursion traps instead of overflowing the thread);
+ *   - memory bounds checks as the runtime built beside it does them
+ *     (OCRE_AOT_BOUNDS, wamr-features.cmake): none in the code where the
+ *     runtime traps out-of-bounds accesses by its guard regions ("guard",
+ *     64-bit targets), software checks otherwise ("software"); and
+ *     native-stack bounds checks always (deep recursion traps instead of
+ *     overflowing the thread);
  *   - auxiliary-stack checks, bulk memory, reference types and tail calls as
  *     in the interpreter build; no SIMD (the interpreter has none either).
  *
@@ -323,7 +326,7 @@ int main(int argc, char **argv)
 	option.enable_tail_call = true;
 	option.enable_simd = false;
 	option.enable_aux_stack_check = true;
-	option.bounds_checks = 1;
+	option.bounds_checks = strcmp(OCRE_AOT_BOUNDS, "guard") == 0 ? 0 : 1;
 	option.stack_bounds_checks = 1;
 
 	if (!(comp_ctx = aot_create_comp_context(comp_data, &option))) {
@@ -354,8 +357,8 @@ int main(int argc, char **argv)
 	print_json_string(option.target_cpu);
 	printf(",\"features\":");
 	print_json_string(option.cpu_features ? option.cpu_features : "");
-	printf(",\"opt\":%u,\"bounds\":\"software\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u}\n", opt,
-	       func_count, code_bytes);
+	printf(",\"opt\":%u,\"bounds\":\"%s\",\"threadMgr\":true,\"functions\":%u,\"codeBytes\":%u}\n", opt,
+	       OCRE_AOT_BOUNDS, func_count, code_bytes);
 	if (fflush(stdout) != 0) {
 		unlink(out);
 		goto out;

@@ -81,6 +81,8 @@ bool file_digest(const char *path, char hex[65], size_t *size)
 /* Write the record of artifact images/.aot/<artifact> for image <name>;
  * @p image_sha / @p wamr / @p machine override what a correct record says
  * (NULL: correct). */
+const char *record_bounds;
+
 void write_record(const char *name, const char *artifact, const char *image_sha, const char *wamr, const char *machine)
 {
 	char path[1200], img_hex[65], art_hex[65], text[OCRE_AOT_RECORD_MAX], tmp[1200], size_text[32];
@@ -101,7 +103,7 @@ void write_record(const char *name, const char *artifact, const char *image_sha,
 	                        "x86-64",
 	                        "-",
 	                        "3",
-	                        "software",
+	                        record_bounds ? record_bounds : ocre_aot_bounds(),
 	                        machine ? machine : "-",
 	                        "2026-11-28T00:00:00.000Z"};
 	CHECK(ocre_aot_record_sign(values, store_key, text) > 0);

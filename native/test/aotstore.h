@@ -21,6 +21,8 @@ bool file_digest(const char *path, char hex[65], size_t *size);
 /* Write the record of images/.aot/<artifact> for image <name>; @p image_sha,
  * @p wamr, @p machine override what a correct record says (NULL: correct). */
 void write_record(const char *name, const char *artifact, const char *image_sha, const char *wamr, const char *machine);
+/* The "bounds" write_record() records (NULL: this build's, ocre_aot_bounds()). */
+extern const char *record_bounds;
 /* The artifact path the current record of <name> names. */
 void current_artifact(const char *name, char *out, size_t size);
 /* Copy to a new inode, as the store's atomic rename gives. */

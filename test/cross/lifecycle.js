@@ -133,6 +133,20 @@ async function main() {
       assert.match(r.message, /unreachable/)
     })
 
+    await check('an out-of-bounds access traps; V8\'s own still throws (guard regions on arm64)', async () => {
+      const r = await ctx.run('trap.wasm', { args: ['oob'], stdio: ['ignore', 'pipe', 'pipe'] })
+      assert.equal(r.reason, 'trap')
+      assert.equal(r.exitCode, 134)
+      assert.equal(r.message, 'out of bounds memory access')
+      // (module (memory 1) (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))
+      const bytes = Uint8Array.from([
+        0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 8, 1, 4, 108, 111, 97,
+        100, 0, 0, 10, 9, 1, 7, 0, 32, 0, 40, 2, 0, 11,
+      ])
+      const load = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.load
+      assert.throws(() => load(65536), WebAssembly.RuntimeError)
+    })
+
     await check('log forwarding (the C core logs through the JS logger)', async () => {
       const created = records.filter((r) => r.module === 'container' && /created from hello\.wasm/.test(r.message))
       assert.ok(created.length > 0, `no container record among ${JSON.stringify(records.slice(0, 5))}`)

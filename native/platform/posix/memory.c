@@ -11,6 +11,11 @@ void ocre_memory_set_thread_limit(size_t bytes)
 	thread_limit = bytes;
 }
 
+size_t ocre_memory_get_thread_limit(void)
+{
+	return thread_limit;
+}
+
 void *user_malloc(size_t size)
 {
 	if (thread_limit && size > thread_limit)

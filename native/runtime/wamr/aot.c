@@ -29,7 +29,12 @@
  *   cpu <llvm cpu name>       x86-64 / generic unless compiled with --cpu
  *   features <llvm features or ->
  *   opt <0..3>
- *   bounds software           the runtime has no guard pages
+ *   bounds guard|software     how the code checks memory bounds: "guard"
+ *                             (none in the code: the runtime's guard regions
+ *                             trap) or "software"; must equal this build's
+ *                             OCRE_AOT_BOUNDS (wamr-features.cmake), so a
+ *                             runtime with software checks never runs code
+ *                             that relies on guard regions
  *   machine <hex or ->        for CPU-specific code: this machine's fingerprint
  *   created <ISO 8601 time>
  *   mac <hex>                 HMAC-SHA-256 under the store key of every byte above
@@ -64,6 +69,11 @@ const char *const ocre_aot_record_fields[] = {
 const char *ocre_aot_target(void)
 {
 	return OCRE_AOT_TARGET;
+}
+
+const char *ocre_aot_bounds(void)
+{
+	return OCRE_AOT_BOUNDS;
 }
 
 int ocre_aot_record_sign(const char *const values[], const uint8_t key[OCRE_AOT_KEY_SIZE],
@@ -386,7 +396,7 @@ static enum ocre_aot_verdict check_record(const struct ocre_aot_probe *p, const 
 		return OCRE_AOT_STALE;
 	}
 	if (!ocre_aot_record_get(meta, "target", value, sizeof(value)) || strcmp(value, OCRE_AOT_TARGET) != 0 ||
-	    !ocre_aot_record_get(meta, "bounds", value, sizeof(value)) || strcmp(value, "software") != 0) {
+	    !ocre_aot_record_get(meta, "bounds", value, sizeof(value)) || strcmp(value, OCRE_AOT_BOUNDS) != 0) {
 		snprintf(why, why_size, "its AOT artifact was compiled for another target or bounds-check mode");
 		return OCRE_AOT_STALE;
 	}

@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "module_cache.h"
 #include "wasm_exec_env.h"
+#include "wasm_runtime.h"
 #include "wasm_runtime_common.h"
 
 #include <ocre/platform/memory.h>
@@ -82,6 +83,36 @@ static bool check_preopens(struct wamr_container *wc, char *error, size_t error_
 		}
 		close(fd);
 	}
+	return true;
+}
+
+/* With guard regions (OS_ENABLE_HW_BOUND_CHECK) WAMR maps the default linear
+ * memory itself (an 8 GiB reservation, pages made accessible as it grows)
+ * instead of allocating it through user_malloc()/user_realloc(), whose
+ * per-thread cap is the container's memory limit: apply the same cap here.
+ * The same outcome as with software checks: an initial memory over the limit
+ * fails the instantiation as the allocation did, and memory.grow past it
+ * returns -1 (a size in bytes over the limit is refused, one at it is not). */
+static bool cap_linear_memory(wasm_module_inst_t inst, bool aot, char *error, size_t error_size)
+{
+#ifdef OS_ENABLE_HW_BOUND_CHECK
+	WASMMemoryInstance *m = wasm_get_default_memory((WASMModuleInstance *)inst);
+	size_t limit = ocre_memory_get_thread_limit();
+	uint64_t max_pages;
+
+	if (!m || !limit || !m->num_bytes_per_page)
+		return true;
+	if ((uint64_t)m->num_bytes_per_page * m->cur_page_count > limit) {
+		snprintf(error, error_size, "%s module instantiate failed: allocate memory failed",
+		         aot ? "AOT" : "WASM");
+		return false;
+	}
+	max_pages = limit / m->num_bytes_per_page;
+	if (m->max_page_count > max_pages)
+		m->max_page_count = (uint32_t)max_pages;
+#else
+	(void)inst, (void)aot, (void)error, (void)error_size;
+#endif
 	return true;
 }
 
@@ -174,6 +205,10 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem)
 	inst = wasm_runtime_instantiate(wc->image->module, wc->stack_size, CONFIG_OCRE_WASM_HEAP_SIZE, error,
 	                                sizeof(error));
 	pthread_mutex_unlock(&wc->image->lock);
+	if (inst && !cap_linear_memory(inst, wc->image->aot, error, sizeof(error))) {
+		wasm_runtime_deinstantiate(inst);
+		inst = NULL;
+	}
 	if (!inst) {
 		/* The run's fds were never handed over (see stdio.c). */
 		ocre_wamr_stdio_discard(&ph);

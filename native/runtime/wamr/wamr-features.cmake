@@ -46,6 +46,31 @@ set(WAMR_BUILD_MINI_LOADER 0)
 set(WAMR_BUILD_CUSTOM_NAME_SECTION 0)
 set(WAMR_BUILD_DEBUG_INTERP 0)
 set(WAMR_BUILD_DEBUG_AOT 0)
-# Software bounds checks: WAMR's guard-page mode installs process-wide SIGSEGV
-# handlers per thread, which would fight V8's own trap handler inside Node.
-set(WAMR_DISABLE_HW_BOUND_CHECK 1)
+# Bounds checks of wasm memory accesses. On 64-bit targets (x86_64, aarch64)
+# by hardware: each linear memory is an 8 GiB reservation whose pages past the
+# memory's size are inaccessible, so an out-of-bounds access faults and WAMR's
+# SIGSEGV handler (patched to chain to the handler installed before it:
+# Node's, V8's trap handler) turns it into a trap; AOT code (compiled by
+# native/aotc without bounds checks) then checks nothing per access (the fast
+# interpreter keeps its compares: faster, patch 0009). Native stack overflow
+# stays checked in software (no guard pages or alternate signal stacks on the
+# container threads). 32-bit targets, and builds with OCRE_HW_BOUNDS=OFF,
+# keep software checks; so do TSan builds (ThreadSanitizer runs signal
+# handlers itself; the longjmp out of one was not verified under it). See
+# docs/platform.md "Bounds checks".
+option(OCRE_HW_BOUNDS "hardware (guard-region) bounds checks on 64-bit targets" ON)
+if(OCRE_HW_BOUNDS AND WAMR_BUILD_TARGET MATCHES "^(X86_64|AARCH64)$" AND NOT OCRE_SANITIZE STREQUAL "thread")
+  set(WAMR_DISABLE_HW_BOUND_CHECK 0)
+  set(WAMR_DISABLE_STACK_HW_BOUND_CHECK 1)
+  # Native stack kept free below the software stack checks' limit (WAMR's
+  # default is 1 KiB): an out-of-bounds fault, and every exception AOT code
+  # raises (WAMR then touches a guard page to unwind), is a signal delivered
+  # on the thread's own stack, whose frame takes up to a few KiB (x86_64
+  # with AVX-512: 3.4 KiB; AT_MINSIGSTKSZ).
+  add_definitions(-DWASM_STACK_GUARD_SIZE=16384)
+  # what an AOT artifact's record says, and what the loader requires (aot.c)
+  add_definitions(-DOCRE_AOT_BOUNDS="guard")
+else()
+  set(WAMR_DISABLE_HW_BOUND_CHECK 1)
+  add_definitions(-DOCRE_AOT_BOUNDS="software")
+endif()

@@ -24,6 +24,10 @@ void *user_realloc(void *ptr, size_t size);
  */
 void ocre_memory_set_thread_limit(size_t bytes);
 
+/** The calling thread's cap (0: none). An engine whose runtime maps a linear
+ * memory itself (WAMR with guard regions) applies it to that memory. */
+size_t ocre_memory_get_thread_limit(void);
+
 #ifdef __cplusplus
 }
 #endif

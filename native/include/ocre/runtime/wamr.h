@@ -40,6 +40,11 @@ const char *ocre_aot_machine_fingerprint(void);
 /** The architecture AOT artifacts must be compiled for: this build's ("x86_64", "aarch64"). */
 const char *ocre_aot_target(void);
 
+/** How the AOT code this build loads (and its ocre-aotc writes) checks wasm
+ * memory bounds: "guard" (no checks in the code: the runtime's guard regions
+ * trap, 64-bit targets) or "software". An artifact's record must say the same. */
+const char *ocre_aot_bounds(void);
+
 /** Size of the buffer that holds any record (a longer one is malformed). */
 #define OCRE_AOT_RECORD_MAX 4096
 /** Size of a store key (`images/.aot/key`). */
