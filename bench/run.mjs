@@ -446,6 +446,7 @@ async function benchKillBlocked() {
   const cases = [
     ['sock_accept', ['accept', freePort], { capabilities: caps }],
     ['sock_recv', ['recv', '127.0.0.1', port], { capabilities: caps }],
+    ['poll_oneoff on a socket', ['pollsock', '127.0.0.1', port], { capabilities: caps }],
     ['sock_send (peer not reading)', ['send', '127.0.0.1', port], { capabilities: caps }],
     ['fd_read of a FIFO', ['read', '/data/fifo'], { mounts }],
     ['poll_oneoff on a FIFO', ['poll', '/data/fifo'], { mounts }],

@@ -60,6 +60,7 @@ function cases(env) {
     ['busy loop', 'hostile.wasm', { args: ['spin'] }, kill(/ready/)],
     ['blocked in sock_accept', 'hostile.wasm', { args: ['accept', env.freePort], capabilities: caps }, kill(/ready/)],
     ['blocked in sock_recv', 'hostile.wasm', { args: ['recv', '127.0.0.1', env.port], capabilities: caps }, kill(/ready/)],
+    ['blocked in poll_oneoff on a socket', 'hostile.wasm', { args: ['pollsock', '127.0.0.1', env.port], capabilities: caps }, kill(/ready/)],
     ['blocked in sock_send', 'hostile.wasm', { args: ['send', '127.0.0.1', env.port], capabilities: caps }, kill(/ready/)],
     ['blocked in fd_read of a FIFO', 'hostile.wasm', { args: ['read', '/data/fifo'], mounts: data }, kill(/ready/)],
     ['blocked in poll_oneoff on a FIFO', 'hostile.wasm', { args: ['poll', '/data/fifo'], mounts: data }, kill(/ready/)],

@@ -1,6 +1,7 @@
 /* Kill ends a container blocked in any WASI call that waits on another party
- * (fixture hostile.wasm): sock_accept, sock_recv, sock_send to a peer that
- * does not read, sock_connect to a peer whose accept queue is full, fd_read
+ * (fixture hostile.wasm): sock_accept, sock_recv, poll_oneoff on a socket,
+ * sock_send to a peer that does not read, sock_connect to a peer whose accept
+ * queue is full, fd_read
  * and poll_oneoff on a FIFO in a mount, path_open of a FIFO without a writer
  * or a reader, fd_write to a full pipe after fd_renumber(1, 0); stop ends one
  * blocked in connect, and destroying the context ends ones blocked in recv,
@@ -125,6 +126,15 @@ static void kill_in_sock_recv(void)
 	const char *argv[] = {"recv", "127.0.0.1", port, NULL};
 	int l = listener(port);
 	kill_blocked("sock_recv", argv, net_caps, NULL, -1);
+	close(l);
+}
+
+static void kill_in_sock_poll(void)
+{
+	char port[8];
+	const char *argv[] = {"pollsock", "127.0.0.1", port, NULL};
+	int l = listener(port);
+	kill_blocked("poll_oneoff sock", argv, net_caps, NULL, -1);
 	close(l);
 }
 
@@ -379,6 +389,7 @@ int main(void)
 	test_setup();
 	RUN(kill_in_sock_accept);
 	RUN(kill_in_sock_recv);
+	RUN(kill_in_sock_poll);
 	RUN(kill_in_sock_send);
 	RUN(kill_in_fifo_read);
 	RUN(kill_in_fifo_poll);

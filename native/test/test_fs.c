@@ -461,6 +461,40 @@ static void open_files_are_limited_per_container(void)
 	CHECK_INT(ocre_last_error(), OCRE_ERR_INVALID_ARGUMENT);
 }
 
+/* WAMR numbers a new fd at random among the free slots; ignored stdio
+ * leaves 0-2 empty (the engine serves them without a host fd): patch 0011
+ * keeps new fds off them, else an opened file could become the guest's
+ * stdout. Stdin and stdout ignored, 100 files opened: none below 3 (without
+ * the patch, one of them is 0 or 1 nearly every time). */
+static void new_fds_never_take_ignored_stdio_numbers(void)
+{
+	const char *caps[] = {"filesystem", NULL};
+	const char *argv[] = {"lowest-fd", "/", "100", NULL};
+	struct ocre_container_args args = {.argv = argv, .capabilities = caps};
+	struct ocre_container *c;
+	int err[2], status = -1;
+	char *text;
+
+	test_pipe(err);
+	c = ocre_context_create_container(test_context(), "hostile.wasm", NULL, NULL, true, &args, OCRE_STDIO_IGNORE,
+	                                  OCRE_STDIO_IGNORE, err[1]);
+	CHECK(c != NULL);
+	if (c)
+		CHECK_INT(ocre_container_start(c), 0);
+	close(err[1]);
+	text = test_read_all(err[0]);
+	close(err[0]);
+	CHECK(text && strncmp(text, "lowest ", 7) == 0 && atoi(text + 7) >= 3);
+	if (text && !(strncmp(text, "lowest ", 7) == 0 && atoi(text + 7) >= 3))
+		fprintf(stderr, "     guest said: %s", text);
+	free(text);
+	if (!c)
+		return;
+	CHECK_INT(ocre_container_wait(c, &status), 0);
+	CHECK_INT(status, 0);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+}
+
 static void mounts_and_private_dir_together(void)
 {
 	const char *host = test_tmpdir("both");
@@ -490,6 +524,7 @@ int main(void)
 	RUN(leftover_private_dir_is_refused_unless_restored);
 	RUN(vanished_mount_source);
 	RUN(open_files_are_limited_per_container);
+	RUN(new_fds_never_take_ignored_stdio_numbers);
 	RUN(symlinks_cannot_point_out);
 	RUN(mount_destinations_are_normalized);
 	RUN(root_and_relative_mounts);
