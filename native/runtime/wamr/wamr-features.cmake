@@ -58,7 +58,16 @@ set(WAMR_BUILD_DEBUG_AOT 0)
 # keep software checks; so do TSan builds (ThreadSanitizer runs signal
 # handlers itself; the longjmp out of one was not verified under it). See
 # docs/platform.md "Bounds checks".
-option(OCRE_HW_BOUNDS "hardware (guard-region) bounds checks on 64-bit targets" ON)
+# Default ON on x86_64 only: aarch64 supports it (-DOCRE_HW_BOUNDS=ON), but
+# many ARM gateway kernels have 39-bit virtual addresses (512 GiB), where 8 GiB
+# per running container allows only a few dozen; the arm64 prebuilds keep
+# software checks.
+if(WAMR_BUILD_TARGET STREQUAL "X86_64")
+  set(OCRE_HW_BOUNDS_DEFAULT ON)
+else()
+  set(OCRE_HW_BOUNDS_DEFAULT OFF)
+endif()
+option(OCRE_HW_BOUNDS "hardware (guard-region) bounds checks on 64-bit targets" ${OCRE_HW_BOUNDS_DEFAULT})
 if(OCRE_HW_BOUNDS AND WAMR_BUILD_TARGET MATCHES "^(X86_64|AARCH64)$" AND NOT OCRE_SANITIZE STREQUAL "thread")
   set(WAMR_DISABLE_HW_BOUND_CHECK 0)
   set(WAMR_DISABLE_STACK_HW_BOUND_CHECK 1)
