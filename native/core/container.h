@@ -65,8 +65,9 @@ struct ocre_container {
 	enum run_phase phase; /* of the current run; RUN_NONE: none, or its end observed */
 	bool closing;         /* the context is being destroyed: no more starts */
 	size_t memory_limit;
-	int nice;         /* niceness of its runs, above the starting thread's */
-	size_t args_size; /* bytes argv (with argv[0]) and envp take in the guest's runtime */
+	int nice;            /* niceness of its runs, above the starting thread's */
+	size_t thread_stack; /* native stack its runs need (0: the default), fixed at create */
+	size_t args_size;    /* bytes argv (with argv[0]) and envp take in the guest's runtime */
 	sem_t ready;
 	struct ocre_exit_info exit;
 	struct {

@@ -158,6 +158,7 @@ struct ocre_container *ocre_container_new(struct ocre_context *ctx, const char *
 		goto err_dir;
 	}
 	c->tier = engine->tier ? engine->tier(c->engine_ctx) : "interpreter";
+	c->thread_stack = engine->thread_stack_size ? engine->thread_stack_size(c->engine_ctx) : 0;
 	LOG_INF("container %s created from %s (%s)", id, image, engine->runtime_name);
 	return c;
 

@@ -251,7 +251,7 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 	}
 	if (c->engine->set_stdio && (ret = dup_run_fds_locked(c, message, sizeof(message))) != OCRE_OK)
 		return fail_start_unlock(c, observed, (ocre_err_t)ret, message);
-	w = ocre_pool_reserve(c->pool, c->nice, &c->thread);
+	w = ocre_pool_reserve(c->pool, c->nice, c->thread_stack, &c->thread);
 	if (!w) {
 		ocre_container_close_run_fds(c);
 		snprintf(message, sizeof(message), "cannot start a thread for container %s: %s", c->id,

@@ -46,7 +46,7 @@ struct ocre_thread_pool *ocre_pool_new(void); /* NULL with the last error set */
 /* Take a parked thread, or start one, for one job (its id in @p thread) that
  * runs at niceness @p nice (0..19) above the thread's creator's. NULL with
  * the last error set. Must be followed by ocre_pool_dispatch(). */
-struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, pthread_t *thread);
+struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, size_t stack, pthread_t *thread);
 /* Run fn(arg) on the reserved thread, then park it (it may be reserved
  * again from then on), then run finish(arg) (may be NULL): the job's last
  * step, which must not wait for another job. */

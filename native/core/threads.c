@@ -46,6 +46,7 @@ struct ocre_worker {
 	void (*fn)(void *);  /* the job handed over, NULL while parked */
 	void (*finish)(void *);
 	void *arg;
+	size_t stack;                  /* its stack size: jobs that need more take another thread */
 	int base_nice;                 /* the thread's niceness when it was created */
 	int nice;                      /* added to base_nice now */
 	int want_nice;                 /* what the reservation asks for the job */
@@ -217,11 +218,13 @@ struct ocre_thread_pool *ocre_pool_new(void)
 
 /* The parked thread best placed to run at niceness @p nice: one at that
  * niceness, else the highest one below it. NULL if every one is above. */
-static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int nice)
+static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int nice, size_t stack)
 {
 	struct ocre_worker *w, *best = NULL;
 
 	for (w = pool->idle; w; w = w->next_idle) {
+		if (w->stack < stack)
+			continue;
 		if (w->nice == nice) {
 			best = w;
 			break;
@@ -234,7 +237,7 @@ static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int n
 	return best;
 }
 
-struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, pthread_t *thread)
+struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, size_t stack, pthread_t *thread)
 {
 	struct ocre_worker *w;
 	pthread_condattr_t cattr;
@@ -249,7 +252,9 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, p
 	}
 	if (pool->ended_count > 0)
 		reap_locked(pool);
-	w = take_idle_locked(pool, nice);
+	if (stack < CONFIG_OCRE_CONTAINER_STACK_SIZE)
+		stack = CONFIG_OCRE_CONTAINER_STACK_SIZE;
+	w = take_idle_locked(pool, nice, stack);
 	if (w) {
 		w->want_nice = nice;
 		w->reserved = true;
@@ -265,6 +270,7 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, p
 		return NULL;
 	}
 	w->pool = pool;
+	w->stack = stack;
 	w->want_nice = nice;
 	w->reserved = true;
 	pthread_condattr_init(&cattr);
@@ -272,7 +278,7 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, p
 	pthread_cond_init(&w->cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, CONFIG_OCRE_CONTAINER_STACK_SIZE);
+	pthread_attr_setstacksize(&attr, stack);
 	rc = pthread_create(&w->thread, &attr, worker_main, w);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {

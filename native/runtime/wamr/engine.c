@@ -163,6 +163,19 @@ static const char *wamr_tier(void *ctx)
 	return ((struct wamr_container *)ctx)->image->aot ? "aot" : "interpreter";
 }
 
+/* Native stack host calls may use below a run's guest frames (WASI calls,
+ * logging, a signal frame, WAMR's own guard). */
+#define WAMR_HOST_STACK (64u * 1024u)
+
+/* Compiled code keeps its frames on the thread's own stack: an AOT
+ * container's thread gets its stack size (the interpreter's frames live in
+ * the WASM stack WAMR allocates, on any thread). */
+static size_t wamr_thread_stack_size(void *ctx)
+{
+	struct wamr_container *wc = ctx;
+	return wc->image->aot ? (size_t)wc->stack_size + WAMR_HOST_STACK : 0;
+}
+
 static unsigned long long wamr_events_dropped(void *ctx)
 {
 	return __atomic_load_n(&((struct wamr_container *)ctx)->events_dropped, __ATOMIC_RELAXED);
@@ -200,4 +213,5 @@ const struct ocre_runtime_vtable ocre_wamr_engine = {
     .tier = wamr_tier,
     .events_dropped = wamr_events_dropped,
     .take_output = ocre_wamr_take_output,
+    .thread_stack_size = wamr_thread_stack_size,
 };

@@ -151,6 +151,13 @@ struct ocre_runtime_vtable {
 	 * OCRE_STDIO_CAPTURE.
 	 */
 	int (*take_output)(void *runtime_context, int stream, void **data, size_t *size, bool *truncated);
+
+	/**
+	 * Native stack, in bytes, the container's runs need on their thread
+	 * (compiled code keeps its frames there); 0 or NULL: the platform's
+	 * CONFIG_OCRE_CONTAINER_STACK_SIZE. Called once, after configure().
+	 */
+	size_t (*thread_stack_size)(void *runtime_context);
 };
 
 #ifdef __cplusplus
