@@ -4,18 +4,21 @@
 import path from 'node:path'
 import { OcreError } from './errors'
 
-/** What the addon reports about a container (read on the JS thread). */
-export interface NativeSnapshot {
-  status: 'created' | 'running' | 'paused' | 'stopped' | 'error' | 'unknown'
-  /** Completed runs. */
-  runs: number
-  exitCode: number
-  reason: 'none' | 'exit' | 'killed' | 'trap'
-  message: string
-  removed: boolean
-  /** Set on event deliveries: the status change that triggered it. */
-  event?: string
-}
+/**
+ * What the addon reports about a container (read on the JS thread), as plain
+ * numbers so that an event allocates nothing: `status` is the core's
+ * ocre_container_status_t (0 unknown, 1 created, 2 running, 3 paused,
+ * 5 stopped, 6 error), `runs` the completed runs, `exitCode` the last exit
+ * status, `reason` 0 none, 1 exit, 2 killed, 3 trap, and `message` the
+ * engine's message (undefined when empty).
+ */
+export type NativeStateHandler = (
+  status: number,
+  runs: number,
+  exitCode: number,
+  reason: number,
+  message: string | undefined,
+) => void
 
 export interface NativeContainerInfo {
   id: string
@@ -32,14 +35,17 @@ export interface NativeContainerInfo {
 
 export interface NativeContainer {
   info(): NativeContainerInfo
-  start(stdinFd: number, stdoutFd: number, stderrFd: number): Promise<NativeSnapshot>
-  remove(): Promise<void>
+  /** Inline (small image): undefined once started, or a synchronous throw; else pool work. */
+  start(stdinFd: number, stdoutFd: number, stderrFd: number): Promise<void> | undefined
+  /** Inline (small image, no private directory) or already removed: undefined; else pool work. */
+  remove(): Promise<void> | undefined
   kill(): void
   stop(graceMs: number): void
   pause(): void
   unpause(): void
   probeWait(): boolean
-  snapshot(): NativeSnapshot
+  /** Calls `onState` with the current state, synchronously. */
+  snapshot(onState: NativeStateHandler): void
   setRef(ref: boolean): void
   setMemoryLimit(bytes: number): void
   eventsDropped(): number
@@ -74,7 +80,7 @@ export interface NativeContext {
   /** Small images: the container at once (or a synchronous throw); others: a promise (pool work). */
   createContainer(
     options: NativeCreateOptions,
-    onEvent: (snapshot: NativeSnapshot) => void,
+    onEvent: NativeStateHandler,
   ): NativeContainer | Promise<NativeContainer>
   close(): Promise<void>
   count(): number

@@ -1,13 +1,14 @@
 // Container: one ocre container, an EventEmitter like ChildProcess.
 //
 // Where its state comes from: the addon delivers every C status change
-// through a ThreadSafeFunction as a fresh snapshot (status, completed runs,
-// last exit). `#sync()` folds snapshots into the JS view: a new run count
-// means a run ended ('exit'); a different status emits 'status'. Nothing in
+// through a ThreadSafeFunction with a fresh snapshot of the state (status,
+// completed runs, last exit, as numbers: NativeStateHandler). `#sync()` folds
+// snapshots into the JS view: a new run count means a run ended ('exit'); a
+// different status emits 'status'. Nothing in
 // here waits in native code: waits are promises settled by those events.
 import { EventEmitter } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
-import type { NativeContainer, NativeSnapshot } from './binding'
+import type { NativeContainer, NativeStateHandler } from './binding'
 import { type CallSite, captureCallSite, OcreError, withCallSite } from './errors'
 import { RunStdio, type StdioSlot } from './stdio'
 import type { ContainerStatus, ExitResult, RemoveOptions, StopOptions } from './types'
@@ -25,20 +26,28 @@ export interface ContainerEvents {
 
 /** What a Container needs from its Context (internal). */
 export interface ContainerOwner {
-  /** Track pool work so that close() waits for it; rejects once closing. */
-  track<T>(work: () => Promise<T>): Promise<T>
+  /** Throws once closing (before work on the context starts). */
+  check(): void
+  /** Track pool work so that close() waits for it; returns it. */
+  track<T>(work: Promise<T>): Promise<T>
   forget(container: Container): void
 }
 
 /** Package-internal operations on containers (not re-exported by index.ts). */
 export interface ContainerInternals {
   create(native: NativeContainer, owner: ContainerOwner, stdio: readonly StdioSlot[]): Container
-  /** Deliver a snapshot from the addon. */
-  onEvent(c: Container, snap: NativeSnapshot): void
+  /**
+   * The handler of every container's events (createContainer's onEvent):
+   * delivers the snapshot to the Container of the NativeContainer it is
+   * called on.
+   */
+  onEvent: NativeStateHandler
   /** Start the next run without waiting for its exit, whatever `detached` says. */
   begin(c: Container): Promise<number>
   /** The exit of the current (or next) run. */
   nextExit(c: Container): Promise<ExitResult>
+  /** The 'close' of the current (or next) run: its exit, once its piped outputs have closed. */
+  nextClose(c: Container): Promise<ExitResult>
   /** The context removed it (its close()). */
   markRemoved(c: Container): void
   /** What the last run wrote to captured stream 1 or 2 (run()'s stdio 'capture'). */
@@ -52,10 +61,14 @@ const MAX_TIMEOUT = 0xffffffff
 /** withCallSite() leaves an error's own stack alone with this. */
 const NO_CALL_SITE: CallSite = {}
 
-function toResult(s: NativeSnapshot): ExitResult {
-  const reason = s.reason === 'killed' || s.reason === 'trap' ? s.reason : 'exit'
-  const result: ExitResult = { exitCode: s.exitCode, reason }
-  if (s.message) result.message = s.message
+/** ExitResult.reason by the addon's reason number (1 exit, 2 killed, 3 trap). */
+const REASONS: readonly ExitResult['reason'][] = ['exit', 'exit', 'killed', 'trap']
+/** Public status by ocre_container_status_t (unknown: error; exited: stopped). */
+const STATUSES: readonly ContainerStatus[] = ['error', 'created', 'running', 'paused', 'stopped', 'stopped', 'error']
+
+function toResult(exitCode: number, reason: number, message: string | undefined): ExitResult {
+  const result: ExitResult = { exitCode, reason: REASONS[reason] ?? 'exit' }
+  if (message) result.message = message
   return result
 }
 
@@ -63,9 +76,9 @@ function isOpen(s: Readable | null | undefined): s is Readable {
   return !!s && !s.closed && !s.destroyed
 }
 
-function publicStatus(s: NativeSnapshot['status']): ContainerStatus {
-  return s === 'unknown' ? 'error' : s
-}
+/** The Container of a NativeContainer (set once it exists; events before are dropped). */
+const OWNER = Symbol('ocre.container')
+type OwnedNative = NativeContainer & { [OWNER]?: Container }
 
 /** What `start()` resolves with: the exit result when attached, `undefined` when detached. */
 export type StartResult<Detached extends boolean> = Detached extends true ? undefined : ExitResult
@@ -94,6 +107,10 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
   #runsSeen = 0
   #lastExit: ExitResult | null = null
   #waiters: { run: number; resolve: (r: ExitResult) => void }[] = []
+  /** run()'s wait for the next 'close' (internal: no listener on the emitter). */
+  #closeWaiter: ((r: ExitResult) => void) | null = null
+  /** The stdio of every run when no slot is a pipe (nothing per run to make). */
+  #fixedRun: RunStdio | null = null
   #run: RunStdio | null = null
   #starting = false
   /** The start in flight (settles when the core's start has returned). */
@@ -108,9 +125,13 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
   static {
     containerInternals = {
       create: (native, owner, stdio) => new Container(native, owner, stdio),
-      onEvent: (c, snap) => c.#sync(snap),
+      onEvent(this: OwnedNative | undefined, status, runs, exitCode, reason, message) {
+        const c = this?.[OWNER]
+        if (c) c.#sync(status, runs, exitCode, reason, message)
+      },
       begin: (c) => c.#begin(),
       nextExit: (c) => c.#exitOfRun(c.#runsSeen + 1),
+      nextClose: (c) => new Promise((resolve) => (c.#closeWaiter = resolve)),
       markRemoved: (c) => c.#markRemoved(),
       takeOutput: (c, stream) => c.#native.takeOutput(stream),
     }
@@ -130,6 +151,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     this.#stdioSlots = stdio
     this.#inlineStart = info.inlineStart
     this.#inlineRemove = info.inlineRemove
+    ;(native as OwnedNative)[OWNER] = this
   }
 
   /** Current status (`created`, `running`, `paused`, `stopped`, `error`). */
@@ -189,18 +211,31 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     this.emit('status', status)
   }
 
-  #sync(snap: NativeSnapshot): void {
-    if (snap.runs > this.#runsSeen) {
+  #sync(status: number, runs: number, exitCode: number, reason: number, message: string | undefined): void {
+    if (runs > this.#runsSeen) {
       // A run ended (snapshots may skip one if the container was restarted
       // from a listener: the last one is what the core kept).
       if (this.#status !== 'running' && this.#status !== 'paused') this.#setStatus('running')
-      this.#runsSeen = snap.runs
-      const result = toResult(snap)
+      this.#runsSeen = runs
+      const result = toResult(exitCode, reason, message)
       this.#lastExit = result
       this.#setStatus('stopped')
       this.#onRunEnded(result)
     }
-    if (!this.#starting || snap.status !== 'created') this.#setStatus(publicStatus(snap.status))
+    const now = STATUSES[status] ?? 'error'
+    if (!this.#starting || now !== 'created') this.#setStatus(now)
+  }
+
+  /** #sync() with the current state, read now. */
+  #refresh(): void {
+    this.#native.snapshot(containerInternals.onEvent)
+  }
+
+  #emitClose(result: ExitResult): void {
+    const waiter = this.#closeWaiter
+    this.#closeWaiter = null
+    waiter?.(result)
+    this.emit('close', result)
   }
 
   #onRunEnded(result: ExitResult): void {
@@ -217,12 +252,12 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     const out = isOpen(run?.stdout) ? run?.stdout : null
     const err = isOpen(run?.stderr) ? run?.stderr : null
     if (!out && !err) {
-      this.emit('close', result)
+      this.#emitClose(result)
       return
     }
     let pending = (out ? 1 : 0) + (err ? 1 : 0)
     const onClose = () => {
-      if (--pending === 0) this.emit('close', result)
+      if (--pending === 0) this.#emitClose(result)
     }
     out?.once('close', onClose)
     err?.once('close', onClose)
@@ -254,32 +289,40 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     // A restart may come before the previous exit event: settle that run
     // first, so that its end is reported on its own streams. (A container
     // that never ran has no run to settle: only start() moves it on.)
-    if (this.#status !== 'created' || this.#runsSeen > 0) this.#sync(this.#native.snapshot())
+    if (this.#status !== 'created' || this.#runsSeen > 0) this.#refresh()
     // Streams exist from here on, so that `c.start(); c.stdout.pipe(...)` works.
-    const run = new RunStdio(this.#stdioSlots)
+    // Without pipes there is nothing to make per run: one RunStdio serves all.
+    const run = this.#fixedRun ?? new RunStdio(this.#stdioSlots)
+    if (!run.hasPipes) this.#fixedRun = run
     const previous = this.#run
     this.#run = run
     this.#starting = true
     const runNumber = this.#runsSeen + 1
-    let snap: NativeSnapshot
     try {
       // Once removed, the core says so (ERR_OCRE_NOT_FOUND).
-      const work = () => this.#native.start(...run.childFds)
-      const p = this.#removed ? work() : this.#owner.track(work)
-      this.#startWork = p
-      snap = await p
+      if (!this.#removed) this.#owner.check()
+      const fds = run.childFds
+      // Inline (small image): started now, no promise; else pool work.
+      const p = this.#native.start(fds[0], fds[1], fds[2])
+      if (p) {
+        this.#startWork = this.#removed ? p : this.#owner.track(p)
+        await this.#startWork
+      } else {
+        // as after pool work: listeners added right after start() see the run
+        await undefined
+      }
     } catch (err) {
       run.abort()
       this.#run = previous
       this.#starting = false
       this.#startWork = null
-      this.#sync(this.#native.snapshot())
+      this.#refresh()
       throw withCallSite(err, site)
     }
     run.closeChildEnds()
     this.#starting = false
     this.#startWork = null
-    this.#sync(snap)
+    this.#refresh()
     return runNumber
   }
 
@@ -318,7 +361,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
       throw withCallSite(err, site)
     }
     if (!running) {
-      this.#sync(this.#native.snapshot())
+      this.#refresh()
       if (this.#lastExit) return this.#lastExit
     }
     return this.#exitOfRun(this.#runsSeen + 1)
@@ -374,7 +417,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     } catch (err) {
       throw withCallSite(err, site)
     }
-    this.#sync(this.#native.snapshot())
+    this.#refresh()
   }
 
   /** Resume a paused container. ERR_OCRE_STATE unless paused. */
@@ -385,7 +428,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     } catch (err) {
       throw withCallSite(err, site)
     }
-    this.#sync(this.#native.snapshot())
+    this.#refresh()
   }
 
   /**
@@ -402,7 +445,9 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
       // Nothing to wait for and an inline native remove: it runs now, in the
       // caller's stack, which its errors then carry (no call site to capture).
       try {
-        await this.#owner.track(() => this.#native.remove())
+        this.#owner.check()
+        const p = this.#native.remove() // inline: done now, no promise
+        await (p && this.#owner.track(p))
       } catch (err) {
         // removed meanwhile (a concurrent close()): the state asked for
         if ((err as { code?: string }).code !== 'ERR_OCRE_NOT_FOUND') throw err
@@ -425,7 +470,9 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
         }
       }
       try {
-        await this.#owner.track(() => this.#native.remove())
+        this.#owner.check()
+        const p = this.#native.remove()
+        await (p && this.#owner.track(p))
         break
       } catch (err) {
         const code = (err as { code?: string }).code
@@ -433,7 +480,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
         // state asked for, so remove() stays idempotent.
         if (code === 'ERR_OCRE_NOT_FOUND') break
         if (!(force && code === 'ERR_OCRE_STATE' && attempt < 5)) throw withCallSite(err, site)
-        this.#sync(this.#native.snapshot())
+        this.#refresh()
         await this.#afterStart()
       }
     }
@@ -449,7 +496,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     // #begin(), which reports the run as running.
     if (this.#status === 'running' || this.#status === 'paused') {
       try {
-        this.#sync(this.#native.snapshot())
+        this.#refresh()
       } catch {
         // no snapshot: nothing more to learn
       }

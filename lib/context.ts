@@ -4,7 +4,7 @@
 // closed, so that neither a context nor its containers is ever collected
 // while they run; at process exit the addon kills and joins them.
 import path from 'node:path'
-import { binding, type NativeContainer, type NativeContext, type NativeSnapshot } from './binding'
+import { binding, type NativeContainer, type NativeContext } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
 import { Gpio, Sensors } from './devices'
 import { AbortError, type CallSite, captureCallSite, isOcreError, OcreError, withCallSite } from './errors'
@@ -12,7 +12,7 @@ import { checkLoadable, forgetVerdict } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
 import { Messaging } from './messaging'
-import { normalizeStdio } from './stdio'
+import { normalizeStdio, type StdioSlot } from './stdio'
 import { CONTAINER_OPTION_KEYS, type CreateOptions, type OpenOptions, type RunOptions, type RunResult, type Tier } from './types'
 import {
   checkAbsolutePath,
@@ -97,6 +97,64 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
   return { native, stdio, rest: o }
 }
 
+const ignore = () => {}
+/** run()'s piped stdout/stderr (stdio 'capture'); slots are never modified. */
+const CAPTURE: StdioSlot = Object.freeze({ kind: 'capture' })
+let devNull: StdioSlot | null = null
+
+/** run()'s stdin without input: this environment's /dev/null. */
+function devNullSlot(): StdioSlot {
+  devNull ??= Object.freeze({ kind: 'fd', fd: binding.devNull() })
+  return devNull
+}
+
+/** run()'s AbortError, with the call site of run(). */
+function runAbortError(signal: AbortSignal, site: CallSite): AbortError {
+  return withCallSite(new AbortError(undefined, { cause: signal.reason }), site)
+}
+
+/** run()'s abort listener (only with a signal): kills the run. */
+class RunAbort {
+  aborted = false
+  #c: Container
+
+  constructor(c: Container) {
+    this.#c = c
+  }
+
+  handleEvent(): void {
+    this.aborted = true
+    this.#c.kill().catch(ignore) // not running yet: killed once started (run())
+  }
+}
+
+/** run()'s collection of streamed stdout/stderr (maxBuffer 0), like execFile. */
+class PipedOutput {
+  readonly stdout: Buffer[] = []
+  readonly stderr: Buffer[] = []
+  overflow: 'stdout' | 'stderr' | null = null
+  #kept = { stdout: 0, stderr: 0 }
+
+  constructor(c: Container, maxBuffer: number) {
+    const collect = (name: 'stdout' | 'stderr') => (b: Buffer) => {
+      if (this.overflow) return
+      const room = maxBuffer - this.#kept[name]
+      if (b.length <= room) {
+        this[name].push(b)
+        this.#kept[name] += b.length
+        return
+      }
+      // Like execFile: keep maxBuffer bytes, end the program, report it.
+      if (room > 0) this[name].push(b.subarray(0, room))
+      this.#kept[name] = maxBuffer
+      this.overflow = name
+      c.kill().catch(ignore) // ended meanwhile: fine
+    }
+    c.stdout?.on('data', collect('stdout'))
+    c.stderr?.on('data', collect('stderr'))
+  }
+}
+
 /** A working directory and its containers. Get one with {@link open}. */
 export class Context implements AsyncDisposable {
   /** The working directory (absolute, symlinks resolved). */
@@ -142,6 +200,7 @@ export class Context implements AsyncDisposable {
       this.list().some((c) => c.image === name),
     )
     this.#owner = {
+      check: () => this.#check(),
       track: (work) => this.#track(work),
       forget: (c) => {
         if (this.#containers.get(c.id) === c) this.#containers.delete(c.id)
@@ -174,13 +233,16 @@ export class Context implements AsyncDisposable {
     return new OcreError('ERR_OCRE_STATE', `the context on ${this.workdir} is closed`)
   }
 
-  /** Run `work` as pool work that close() waits for. */
-  #track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#closing) return Promise.reject(this.#closedError())
-    const p = work()
+  /** Throws once closing: work on the context may not start any more. */
+  #check(): void {
+    if (this.#closing) throw this.#closedError()
+  }
+
+  /** Pool work that close() waits for (started after a #check()). Returns `work`. */
+  #track<T>(work: Promise<T>): Promise<T> {
     this.#pending++
-    p.then(this.#settled, this.#settled)
-    return p
+    work.then(this.#settled, this.#settled)
+    return work
   }
 
   /**
@@ -200,50 +262,90 @@ export class Context implements AsyncDisposable {
   }
 
   /**
-   * The common path of create() and run(). Runs synchronously (in the
-   * caller's stack, so its errors carry it) as far as it can: an image whose
-   * verdict is cached and that the addon loads inline never waits. The call
-   * site (`site`, or captured below `callee`, which costs several µs) is only
-   * needed by errors that come after a wait.
+   * The common path of create() and run(). Runs synchronously, in the
+   * caller's stack (so its errors carry it), and returns the container
+   * without a promise when it can: an image whose verdict is cached and
+   * that the addon loads inline never waits. The call site (`site`, or
+   * captured below `callee`, which costs microseconds) is only needed by
+   * errors that come after a wait (#createAfterWait).
    */
-  async #create(
+  #create(
     native: ReturnType<typeof parseCreateOptions>['native'],
     stdio: ReturnType<typeof parseCreateOptions>['stdio'],
     site: CallSite | null,
     callee: Function,
+  ): Container | Promise<Container> {
+    let created: NativeContainer | Promise<NativeContainer>
+    try {
+      const digest = checkLoadable(this.images.dir, native.image)
+      if (digest instanceof Promise)
+        return this.#createAfterWait(native, stdio, site ?? captureCallSite(callee), digest, null, 0)
+      this.#check()
+      try {
+        created = this.#createNative(native, digest)
+      } catch (err) {
+        if (!isOcreError(err, 'ERR_OCRE_IMAGE_CHANGED')) throw err
+        // The file changed since its verdict: validated again, once.
+        forgetVerdict(this.images.dir, native.image)
+        return this.#createAfterWait(native, stdio, site ?? captureCallSite(callee), null, null, 1)
+      }
+    } catch (err) {
+      throw site ? withCallSite(err, site) : err
+    }
+    if (created instanceof Promise)
+      return this.#createAfterWait(native, stdio, site ?? captureCallSite(callee), null, created, 0)
+    return this.#adopt(created, stdio)
+  }
+
+  /**
+   * #create() from its first wait on: the image's validation (`digestWait`)
+   * or the pool's creation (`createWait`) in flight, or the second attempt.
+   * Its errors get `site`.
+   */
+  async #createAfterWait(
+    native: ReturnType<typeof parseCreateOptions>['native'],
+    stdio: ReturnType<typeof parseCreateOptions>['stdio'],
+    site: CallSite,
+    digestWait: Promise<string> | null,
+    createWait: Promise<NativeContainer> | null,
+    attempt: number,
   ): Promise<Container> {
-    let container: Container | undefined
-    const onEvent = (snap: NativeSnapshot) => container && internals.onEvent(container, snap)
     try {
       // The engine loads only the bytes the gate validated (imageSha256);
       // if the file changed in between, it is validated again, once.
-      for (let attempt = 0; ; attempt++) {
-        let digest = checkLoadable(this.images.dir, native.image)
-        if (digest instanceof Promise) {
-          site ??= captureCallSite(callee)
-          digest = await digest
-        }
-        if (this.#closing) throw this.#closedError()
+      for (; ; attempt++) {
         let nc: NativeContainer
         try {
-          const created = this.#native.createContainer(digest ? { ...native, imageSha256: digest } : native, onEvent)
-          if (created instanceof Promise) {
-            site ??= captureCallSite(callee)
-            nc = await this.#track(() => created)
-          } else {
-            nc = created
+          let created: NativeContainer | Promise<NativeContainer> | null = createWait
+          createWait = null
+          if (created === null) {
+            const digest = await (digestWait ?? checkLoadable(this.images.dir, native.image))
+            digestWait = null
+            this.#check()
+            created = this.#createNative(native, digest)
           }
+          nc = created instanceof Promise ? await this.#track(created) : created
         } catch (err) {
           if (attempt > 0 || !isOcreError(err, 'ERR_OCRE_IMAGE_CHANGED')) throw err
           forgetVerdict(this.images.dir, native.image)
           continue
         }
-        container = internals.create(nc, this.#owner, stdio)
-        break
+        return this.#adopt(nc, stdio)
       }
     } catch (err) {
-      throw site ? withCallSite(err, site) : err
+      throw withCallSite(err, site)
     }
+  }
+
+  #createNative(
+    native: ReturnType<typeof parseCreateOptions>['native'],
+    digest: string | undefined,
+  ): NativeContainer | Promise<NativeContainer> {
+    return this.#native.createContainer(digest ? { ...native, imageSha256: digest } : native, internals.onEvent)
+  }
+
+  #adopt(nc: NativeContainer, stdio: ReturnType<typeof parseCreateOptions>['stdio']): Container {
+    const container = internals.create(nc, this.#owner, stdio)
     this.#containers.set(container.id, container)
     return container
   }
@@ -262,80 +364,65 @@ export class Context implements AsyncDisposable {
     const { native, stdio, rest } = parseCreateOptions(options, 'options', RUN_KEYS, image)
     // No input: the program reads end-of-file from /dev/null, with no pipe
     // and stream to make and tear down (a third of a piped run's cost).
-    if (rest.input === undefined && stdio[0].kind === 'pipe') stdio[0] = { kind: 'fd', fd: binding.devNull() }
+    if (rest.input === undefined && stdio[0].kind === 'pipe') stdio[0] = devNullSlot()
     const signal = rest.signal === undefined ? undefined : checkSignal(rest.signal, 'options.signal')
     const input = rest.input
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
       throw typeError('a string or a Uint8Array', 'options.input', input)
     const maxBuffer = rest.maxBuffer === undefined ? DEFAULT_MAX_BUFFER : checkMaxBuffer(rest.maxBuffer, 'options.maxBuffer')
-    const abortError = () => withCallSite(new AbortError(undefined, { cause: signal?.reason }), site)
-    if (signal?.aborted) throw abortError()
+    if (signal?.aborted) throw runAbortError(signal, site)
     // Piped output that only this result reads is kept by the engine
     // (OCRE_STDIO_CAPTURE): the program still writes to a pipe of its own,
     // but there is no pipe end, stream or event-loop work per chunk on this
     // side (most of a piped run's cost), and the engine applies maxBuffer
     // itself (it keeps maxBuffer bytes and kills the run, as below). With
     // maxBuffer 0 the streams stay (the engine's limit is at least a byte).
-    const captured = [false, false, false]
+    let captureOut = false
+    let captureErr = false
     if (maxBuffer >= 1) {
-      for (const i of [1, 2] as const) {
-        if (stdio[i].kind !== 'pipe') continue
-        stdio[i] = { kind: 'capture' }
-        captured[i] = true
+      if (stdio[1].kind === 'pipe') {
+        stdio[1] = CAPTURE
+        captureOut = true
       }
-      if (captured[1] || captured[2]) native.outputLimit = maxBuffer
+      if (stdio[2].kind === 'pipe') {
+        stdio[2] = CAPTURE
+        captureErr = true
+      }
+      if (captureOut || captureErr) native.outputLimit = maxBuffer
     }
 
     native.detached = true
     const c = await this.#create(native, stdio, site, this.run)
-    let aborted = false
-    const onAbort = () => {
-      aborted = true
-      c.kill().catch(() => {}) // not running yet: killed once started, below
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
+    // Only with a signal: an abort listener (no closure per run otherwise).
+    const abort = signal ? new RunAbort(c) : null
+    if (abort) signal?.addEventListener('abort', abort, { once: true })
     try {
-      if (signal?.aborted) throw abortError()
-      const closed = new Promise<RunResult>((resolve) => c.once('close', resolve))
-      const chunks: { stdout: Buffer[]; stderr: Buffer[] } = { stdout: [], stderr: [] }
-      const kept = { stdout: 0, stderr: 0 }
-      let overflow: 'stdout' | 'stderr' | null = null
-      const collect = (name: 'stdout' | 'stderr') => (b: Buffer) => {
-        if (overflow) return
-        const room = maxBuffer - kept[name]
-        if (b.length <= room) {
-          chunks[name].push(b)
-          kept[name] += b.length
-          return
-        }
-        // Like execFile: keep maxBuffer bytes, end the program, report it.
-        if (room > 0) chunks[name].push(b.subarray(0, room))
-        kept[name] = maxBuffer
-        overflow = name
-        c.kill().catch(() => {}) // ended meanwhile: fine
-      }
+      if (signal?.aborted) throw runAbortError(signal, site)
+      const closed = internals.nextClose(c)
       const starting = internals.begin(c)
-      c.stdout?.on('data', collect('stdout'))
-      c.stderr?.on('data', collect('stderr'))
+      // Streams only with maxBuffer 0 (else the engine captures).
+      const piped = c.stdout || c.stderr ? new PipedOutput(c, maxBuffer) : null
       if (c.stdin) {
         if (input === undefined) c.stdin.end()
         else c.stdin.end(input)
       }
       await starting
-      if (aborted) await c.kill().catch(() => {})
+      if (abort?.aborted) await c.kill().catch(ignore)
       const result: RunResult = { ...(await closed) }
-      if (aborted) throw abortError()
-      for (const [i, name] of [
-        [1, 'stdout'],
-        [2, 'stderr'],
-      ] as const) {
-        if (!captured[i]) continue
-        const out = internals.takeOutput(c, i)
-        result[name] = out.data
-        if (out.truncated) overflow ??= name
+      if (abort?.aborted) throw runAbortError(signal as AbortSignal, site)
+      let overflow = piped?.overflow ?? null
+      if (captureOut) {
+        const out = internals.takeOutput(c, 1)
+        result.stdout = out.data
+        if (out.truncated) overflow ??= 'stdout'
       }
-      if (stdio[1].kind === 'pipe') result.stdout = Buffer.concat(chunks.stdout)
-      if (stdio[2].kind === 'pipe') result.stderr = Buffer.concat(chunks.stderr)
+      if (captureErr) {
+        const out = internals.takeOutput(c, 2)
+        result.stderr = out.data
+        if (out.truncated) overflow ??= 'stderr'
+      }
+      if (piped && stdio[1].kind === 'pipe') result.stdout = Buffer.concat(piped.stdout)
+      if (piped && stdio[2].kind === 'pipe') result.stderr = Buffer.concat(piped.stderr)
       if (overflow) {
         const { stdout, stderr, ...exit } = result
         const err = new OcreError(
@@ -347,9 +434,9 @@ export class Context implements AsyncDisposable {
       }
       return result
     } finally {
-      signal?.removeEventListener('abort', onAbort)
-      if (c.status === 'running' || c.status === 'paused') await c.kill().catch(() => {})
-      await c.remove().catch(() => {})
+      if (abort) signal?.removeEventListener('abort', abort)
+      if (c.status === 'running' || c.status === 'paused') await c.kill().catch(ignore)
+      await c.remove().catch(ignore)
     }
   }
 

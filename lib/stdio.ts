@@ -58,12 +58,15 @@ export class RunStdio {
   stdin: Writable | null = null
   stdout: Readable | null = null
   stderr: Readable | null = null
+  /** Whether a slot is a pipe (streams and fds per run); without, one RunStdio can serve every run. */
+  readonly hasPipes: boolean
   /** fds we opened for the container: closed once start() has returned. */
   #owned: number[] = [] // pipe ends, from the addon
 
   constructor(slots: readonly StdioSlot[]) {
+    this.hasPipes = slots.some((slot) => slot.kind === 'pipe')
     try {
-      slots.forEach((slot, i) => this.#open(slot, i as 0 | 1 | 2))
+      for (let i = 0; i < slots.length; i++) this.#open(slots[i], i as 0 | 1 | 2)
     } catch (err) {
       this.abort()
       throw err
@@ -118,6 +121,7 @@ export class RunStdio {
 
   /** After start() returned (either way): the run has its own duplicates. */
   closeChildEnds(): void {
+    if (this.#owned.length === 0) return
     for (const fd of this.#owned.splice(0)) {
       try {
         binding.closeFd(fd)

@@ -108,17 +108,6 @@ class PromiseWorker : public Napi::AsyncWorker
 	{
 		return deferred_.Promise();
 	}
-	// Run Execute() and Complete() now, on the JS thread, instead of queueing:
-	// for work that takes microseconds, a pool round trip (two thread hops
-	// and a uv_async wake-up) costs more than the work. Deletes the worker.
-	Napi::Promise RunInline()
-	{
-		Napi::Promise p = Promise();
-		Execute();
-		OnOK();
-		delete this;
-		return p;
-	}
 
       protected:
 	virtual void Complete() = 0;

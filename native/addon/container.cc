@@ -4,14 +4,18 @@
 // (a container thread, a pool thread running start, or the JS thread). It
 // only queues the status on this container's ThreadSafeFunction (unbounded
 // queue, non-blocking call); ContainerEventCallJs then runs on the JS thread,
-// reads a fresh snapshot (status, exit information) and calls lib/'s handler.
+// reads the current state (status, exit information) and calls lib/'s
+// handler with it as plain numbers (no object per event: see StateArgs).
 // The snapshot, not the queued status, is the truth: events from different
 // threads may arrive out of order (see docs/api.md).
 //
 // Pool threads only run short calls (start, remove); waits for an exit never
 // happen in native code: lib/ awaits the 'exit' event. For small images
-// start and remove run inline on the JS thread (see kInlineImageMax).
+// start and remove run inline on the JS thread (see kInlineImageMax) and
+// return (or throw) synchronously: no promise and no async work object.
 #include "context.h"
+
+#include <memory>
 
 namespace ocre_node
 {
@@ -19,34 +23,19 @@ namespace ocre_node
 namespace
 {
 
-const char *ReasonName(ocre_exit_reason_t r)
+// The exit reason as lib/container.ts numbers it: 0 none, 1 exit, 2 killed, 3 trap.
+int ReasonCode(ocre_exit_reason_t r)
 {
 	switch (r) {
 	case OCRE_EXIT_REASON_EXIT:
-		return "exit";
+		return 1;
 	case OCRE_EXIT_REASON_KILLED:
-		return "killed";
+		return 2;
 	case OCRE_EXIT_REASON_TRAP:
-		return "trap";
+		return 3;
 	default:
-		return "none";
+		return 0;
 	}
-}
-
-const char *StatusName(ocre_container_status_t s)
-{
-	// EXITED is transient (the next observer makes it STOPPED); JS never
-	// sees it.
-	if (s == OCRE_CONTAINER_STATUS_EXITED)
-		return "stopped";
-	return ocre_container_status_name(s);
-}
-
-Napi::Promise Resolved(Napi::Env env)
-{
-	auto d = Napi::Promise::Deferred::New(env);
-	d.Resolve(env.Undefined());
-	return d.Promise();
 }
 
 } // namespace
@@ -72,18 +61,23 @@ Napi::Function InitContainerClass(Napi::Env env)
 	    });
 }
 
-void ContainerEventCallJs(Napi::Env env, Napi::Function fn, ContainerWrap *w, void *data)
+void ContainerEventCallJs(Napi::Env env, Napi::Function fn, EventSink *sink, void *data)
 {
 	if (env == nullptr || fn.IsEmpty())
 		return; // the queue is emptied at teardown: nothing to do
+	ContainerWrap *w = sink ? sink->w : nullptr;
+	if (w == nullptr)
+		return; // the container's wrap has been collected: nobody listens
+	// `data` is the status that was queued: the current state is the truth
+	(void)data;
 	Guarded(env, [&] {
-		Napi::Object snap = w->Snapshot(env);
-		snap.Set("event",
-		         Napi::String::New(env, ocre_container_status_name((ocre_container_status_t)(intptr_t)data)));
+		napi_value argv[5];
+		w->StateArgs(env, argv);
+		// `this`: the NativeContainer (lib/ finds its Container there)
+		Napi::Value self = w->Value();
 		// A listener that throws leaves the exception pending: Node reports
 		// it as uncaught, as for any callback.
-		napi_value argv[1] = {snap};
-		napi_call_function(env, env.Undefined(), fn, 1, argv, nullptr);
+		napi_call_function(env, self.IsEmpty() ? env.Undefined() : self, fn, 5, argv, nullptr);
 	});
 }
 
@@ -97,7 +91,10 @@ ContainerWrap::ContainerWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<
 	if (!owner_)
 		throw Napi::TypeError::New(env, "NativeContainer needs a NativeContext");
 	owner_ref_ = Napi::Persistent(owner_obj);
-	tsfn_ = EventTsfn::New(env, info[2].As<Napi::Function>(), "ocre container events", 0, 1, this);
+	auto sink = std::make_unique<EventSink>(EventSink{this});
+	tsfn_ =
+	    EventTsfn::New(env, info[2].As<Napi::Function>(), "ocre container events", 0, 1, sink.get(), SinkFinalized);
+	sink_ = sink.release();
 	tsfn_.Unref(env); // lib/ refs it while the container runs
 	c_ = info[0].As<Napi::External<ocre_container>>().Data();
 	attached_ = true;
@@ -105,9 +102,18 @@ ContainerWrap::ContainerWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<
 	owner_->containers().insert(this);
 }
 
+void ContainerWrap::SinkFinalized(Napi::Env, void *, EventSink *sink)
+{
+	if (sink->w)
+		sink->w->sink_ = nullptr;
+	delete sink;
+}
+
 ContainerWrap::~ContainerWrap()
 {
 	Detach();
+	if (sink_)
+		sink_->w = nullptr; // events still queued find nobody
 	if (owner_)
 		owner_->containers().erase(this);
 	if (c_)
@@ -139,24 +145,37 @@ void ContainerWrap::MarkRemoved()
 	owner_ = nullptr;
 }
 
-Napi::Object ContainerWrap::Snapshot(Napi::Env env)
+void ContainerWrap::StateArgs(Napi::Env env, napi_value argv[5])
 {
 	ocre_container_status_t st = ocre_container_get_status(c_);
 	struct ocre_exit_info exit_info;
 	ocre_container_get_exit(c_, &exit_info);
-	Napi::Object o = Napi::Object::New(env);
-	o.Set("status", Napi::String::New(env, StatusName(st)));
-	o.Set("runs", Napi::Number::New(env, exit_info.runs));
-	o.Set("exitCode", Napi::Number::New(env, exit_info.status));
-	o.Set("reason", Napi::String::New(env, ReasonName(exit_info.reason)));
-	o.Set("message", Napi::String::New(env, exit_info.message));
-	o.Set("removed", Napi::Boolean::New(env, removed_));
-	return o;
+	// EXITED is transient (the next observer makes it STOPPED); JS never
+	// sees it.
+	if (st == OCRE_CONTAINER_STATUS_EXITED)
+		st = OCRE_CONTAINER_STATUS_STOPPED;
+	// Small integers: no allocation on the JS heap.
+	napi_create_int32(env, (int32_t)st, &argv[0]);
+	napi_create_uint32(env, exit_info.runs, &argv[1]);
+	napi_create_int32(env, exit_info.status, &argv[2]);
+	napi_create_int32(env, ReasonCode(exit_info.reason), &argv[3]);
+	if (exit_info.message[0])
+		napi_create_string_utf8(env, exit_info.message, NAPI_AUTO_LENGTH, &argv[4]);
+	else
+		napi_get_undefined(env, &argv[4]);
 }
 
+// snapshot(onState): calls onState(status, runs, exitCode, reason, message)
+// with the current state, synchronously, like an event delivery (`this`:
+// this NativeContainer).
 Napi::Value ContainerWrap::GetSnapshot(const Napi::CallbackInfo &info)
 {
-	return Snapshot(info.Env());
+	Napi::Env env = info.Env();
+	if (!info[0].IsFunction())
+		ThrowType(env, "a function", "onState", info[0]);
+	napi_value argv[5];
+	StateArgs(env, argv);
+	return info[0].As<Napi::Function>().Call(info.This(), 5, argv);
 }
 
 Napi::Value ContainerWrap::GetInfo(const Napi::CallbackInfo &info)
@@ -183,6 +202,51 @@ Napi::Value ContainerWrap::GetInfo(const Napi::CallbackInfo &info)
 namespace
 {
 
+// Set the stdio of the next run and start it (any thread); fills `error` on
+// failure.
+void DoStart(ContainerWrap *w, ContextWrap *owner, const int fds[3], CapturedError &error)
+{
+	if (!owner || !owner->Enter()) {
+		error.err = OCRE_ERR_STATE;
+		error.message = "the context is closed";
+		return;
+	}
+	{
+		// One start at a time per container: two racing starts must not
+		// swap each other's stdio.
+		std::lock_guard<std::mutex> lock(w->start_mu);
+		int rc = ocre_container_set_stdio(w->c(), fds[0], fds[1], fds[2]);
+		if (rc == OCRE_OK)
+			rc = ocre_container_start_async(w->c());
+		if (rc != OCRE_OK)
+			error.Capture(rc);
+	}
+	owner->Leave();
+}
+
+// Remove the container from its context (any thread). False when the
+// context is closing (it removes every container itself); fills `error` on
+// failure.
+bool DoRemove(ContainerWrap *w, ContextWrap *owner, CapturedError &error)
+{
+	if (!owner->Enter())
+		return false;
+	int rc = ocre_context_remove_container(owner->ctx(), w->c());
+	if (rc != OCRE_OK)
+		error.Capture(rc);
+	owner->Leave();
+	return true;
+}
+
+// After a successful removal (JS thread).
+void FinishRemove(ContainerWrap *w)
+{
+	w->Detach();
+	if (w->owner())
+		w->owner()->containers().erase(w);
+	w->MarkRemoved();
+}
+
 class StartWorker : public PromiseWorker
 {
       public:
@@ -194,29 +258,14 @@ class StartWorker : public PromiseWorker
 
 	void Execute() override
 	{
-		if (!owner_ || !owner_->Enter()) {
-			error_.err = OCRE_ERR_STATE;
-			error_.message = "the context is closed";
-			return;
-		}
-		{
-			// One start at a time per container: two racing starts must not
-			// swap each other's stdio.
-			std::lock_guard<std::mutex> lock(w_->start_mu);
-			int rc = ocre_container_set_stdio(w_->c(), fds_[0], fds_[1], fds_[2]);
-			if (rc == OCRE_OK)
-				rc = ocre_container_start_async(w_->c());
-			if (rc != OCRE_OK)
-				error_.Capture(rc);
-		}
-		owner_->Leave();
+		DoStart(w_, owner_, fds_, error_);
 	}
 	void Complete() override
 	{
 		if (error_.Failed())
 			deferred_.Reject(error_.ToError(Env()).Value());
 		else
-			deferred_.Resolve(w_->Snapshot(Env()));
+			deferred_.Resolve(Env().Undefined());
 	}
 
       private:
@@ -238,16 +287,8 @@ class RemoveWorker : public PromiseWorker
 
 	void Execute() override
 	{
-		if (!owner_->Enter()) {
-			// The context is closing: it removes every container itself.
-			closed_ = true;
-			return;
-		}
 		// Deletes the private directory: file-system work, hence the pool.
-		int rc = ocre_context_remove_container(owner_->ctx(), w_->c());
-		if (rc != OCRE_OK)
-			error_.Capture(rc);
-		owner_->Leave();
+		removed_ = DoRemove(w_, owner_, error_);
 	}
 	void Complete() override
 	{
@@ -255,12 +296,8 @@ class RemoveWorker : public PromiseWorker
 			deferred_.Reject(error_.ToError(Env()).Value());
 			return;
 		}
-		if (!closed_) {
-			w_->Detach();
-			if (w_->owner())
-				w_->owner()->containers().erase(w_);
-			w_->MarkRemoved();
-		}
+		if (removed_)
+			FinishRemove(w_);
 		deferred_.Resolve(Env().Undefined());
 	}
 
@@ -268,15 +305,17 @@ class RemoveWorker : public PromiseWorker
 	ContainerWrap *w_;
 	ContextWrap *owner_;
 	Napi::ObjectReference ref_;
-	bool closed_ = false;
+	bool removed_ = false;
 	CapturedError error_;
 };
 
 } // namespace
 
-// start(stdinFd, stdoutFd, stderrFd): Promise<snapshot>. fds < 0: the
-// process's own. The caller keeps its fds open until the promise settles
-// (the run has its own duplicates by then) and closes them afterwards.
+// start(stdinFd, stdoutFd, stderrFd): undefined when started inline (small
+// image), else Promise<void> (pool work); read the state with snapshot().
+// fds < 0: the process's own. The caller keeps its fds open until start
+// has returned or its promise settled (the run has its own duplicates by
+// then) and closes them afterwards.
 Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -291,23 +330,39 @@ Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
 		if (rc != OCRE_OK)
 			throw LastOcreError(env, rc);
 	}
+	if (inline_start) {
+		// Microseconds of work: now, in the caller's stack (which its errors
+		// carry), without a pool round trip, promise or async resource.
+		int fds[3] = {in, out, err};
+		CapturedError error;
+		DoStart(this, owner_, fds, error);
+		if (error.Failed())
+			throw error.ToError(env);
+		return env.Undefined();
+	}
 	auto *w = new StartWorker(env, this, Value(), in, out, err);
-	if (inline_start)
-		return w->RunInline();
 	Napi::Promise p = w->Promise();
 	w->Queue();
 	return p;
 }
 
-// remove(): Promise<void>; resolves at once when already removed.
+// remove(): undefined when done inline (small image, no private directory)
+// or already removed, else Promise<void> (pool work).
 Napi::Value ContainerWrap::Remove(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
 	if (removed_ || !owner_)
-		return Resolved(env);
+		return env.Undefined();
+	if (inline_remove) {
+		CapturedError error;
+		bool removed = DoRemove(this, owner_, error);
+		if (error.Failed())
+			throw error.ToError(env);
+		if (removed)
+			FinishRemove(this);
+		return env.Undefined();
+	}
 	auto *w = new RemoveWorker(env, this, Value());
-	if (inline_remove)
-		return w->RunInline();
 	Napi::Promise p = w->Promise();
 	w->Queue();
 	return p;

@@ -193,14 +193,13 @@ struct CStrings {
 	}
 };
 
-class CreateWorker : public PromiseWorker
+// What createContainer() asked for, and its creation: Execute() on a pool
+// thread or inline; Finish() on the JS thread.
+class CreateJob
 {
       public:
-	CreateWorker(Napi::Env env, ContextWrap *owner, Napi::Object owner_obj, Napi::Function on_event)
-	    : PromiseWorker(env, "ocre:create"), owner_(owner)
+	explicit CreateJob(ContextWrap *owner) : owner_(owner)
 	{
-		owner_ref_ = Napi::Persistent(owner_obj);
-		on_event_ = Napi::Persistent(on_event);
 	}
 
 	std::string image, runtime, id;
@@ -215,7 +214,7 @@ class CreateWorker : public PromiseWorker
 	ocre_tier_t tier = OCRE_TIER_AUTO;
 	bool small_image = false;
 
-	void Execute() override
+	void Execute()
 	{
 		if (!owner_->Enter()) {
 			error_.err = OCRE_ERR_STATE;
@@ -254,29 +253,9 @@ class CreateWorker : public PromiseWorker
 		owner_->Leave();
 	}
 
-	void Complete() override
-	{
-		try {
-			deferred_.Resolve(Finish());
-		} catch (const Napi::Error &err) {
-			deferred_.Reject(err.Value());
-		}
-	}
-
-	// Execute() and Finish() now, on the JS thread: the NativeContainer, or
-	// a thrown error created in the caller's stack. Deletes the worker.
-	Napi::Value RunSync()
-	{
-		std::unique_ptr<CreateWorker> self(this);
-		Execute();
-		return Finish();
-	}
-
-      private:
 	// The NativeContainer for the created container; throws on failure.
-	Napi::Object Finish()
+	Napi::Object Finish(Napi::Env env, Napi::Object owner_obj, Napi::Function on_event)
 	{
-		Napi::Env env = Env();
 		if (error_.Failed())
 			throw error_.ToError(env);
 		if (!owner_->ctx()) {
@@ -287,7 +266,7 @@ class CreateWorker : public PromiseWorker
 		AddonData *data = owner_->data();
 		try {
 			Napi::Object obj = data->container_ctor.New(
-			    {Napi::External<ocre_container>::New(env, c_), owner_ref_.Value(), on_event_.Value()});
+			    {Napi::External<ocre_container>::New(env, c_), owner_obj, on_event});
 			ContainerWrap *cw = ContainerWrap::Unwrap(obj);
 			bool has_dir = false;
 			for (const auto &cap : caps)
@@ -303,11 +282,41 @@ class CreateWorker : public PromiseWorker
 		}
 	}
 
+      private:
 	ContextWrap *owner_;
-	Napi::ObjectReference owner_ref_;
-	Napi::FunctionReference on_event_;
 	ocre_container *c_ = nullptr;
 	CapturedError error_;
+};
+
+// A creation on the pool (large images), settling a promise.
+class CreateWorker : public PromiseWorker
+{
+      public:
+	CreateWorker(Napi::Env env, std::unique_ptr<CreateJob> job, Napi::Object owner_obj, Napi::Function on_event)
+	    : PromiseWorker(env, "ocre:create"), job_(std::move(job))
+	{
+		owner_ref_ = Napi::Persistent(owner_obj);
+		on_event_ = Napi::Persistent(on_event);
+	}
+
+	void Execute() override
+	{
+		job_->Execute();
+	}
+
+	void Complete() override
+	{
+		try {
+			deferred_.Resolve(job_->Finish(Env(), owner_ref_.Value(), on_event_.Value()));
+		} catch (const Napi::Error &err) {
+			deferred_.Reject(err.Value());
+		}
+	}
+
+      private:
+	std::unique_ptr<CreateJob> job_;
+	Napi::ObjectReference owner_ref_;
+	Napi::FunctionReference on_event_;
 };
 
 } // namespace
@@ -347,8 +356,8 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 	if (!open())
 		throw ClosedError(env);
 	Napi::Object opts = info[0].As<Napi::Object>();
-	auto *w = new CreateWorker(env, this, Value(), info[1].As<Napi::Function>());
-	try {
+	auto w = std::make_unique<CreateJob>(this);
+	{
 		if (!OptionalString(env, opts, "image", w->image))
 			ThrowType(env, "a string", "options.image", opts.Get("image"));
 		w->has_runtime = OptionalString(env, opts, "runtime", w->runtime);
@@ -414,18 +423,20 @@ Napi::Value ContextWrap::CreateContainer(const Napi::CallbackInfo &info)
 				                                DescribeValue(ml));
 			w->memory_limit = d;
 		}
-	} catch (...) {
-		delete w;
-		throw;
 	}
-	// A small image (or none: the error comes at once) is loaded inline.
+	// A small image (or none: the error comes at once) is loaded inline:
+	// the container, or an error thrown in the caller's stack; no promise
+	// or async resource.
 	long long size = ocre_context_get_image_size(ctx_, w->image.c_str());
 	ocre_clear_error(); // a missing image is reported by the create itself
 	w->small_image = size <= kInlineImageMax;
-	if (w->small_image)
-		return w->RunSync();
-	Napi::Promise p = w->Promise();
-	w->Queue();
+	if (w->small_image) {
+		w->Execute();
+		return w->Finish(env, Value(), info[1].As<Napi::Function>());
+	}
+	auto *worker = new CreateWorker(env, std::move(w), Value(), info[1].As<Napi::Function>());
+	Napi::Promise p = worker->Promise();
+	worker->Queue();
 	return p;
 }
 

@@ -94,8 +94,15 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap>
 	std::vector<DeviceProvider *> providers_;
 };
 
-void ContainerEventCallJs(Napi::Env env, Napi::Function fn, ContainerWrap *w, void *data);
-using EventTsfn = Napi::TypedThreadSafeFunction<ContainerWrap, void, ContainerEventCallJs>;
+// The context of a container's event queue. Events still queued when the
+// wrap goes are delivered to nobody: `w` is cleared by the wrap's
+// destructor, and the wrap's `sink_` by the queue's finalizer (which deletes
+// the sink), whichever comes first. JS thread only.
+struct EventSink {
+	ContainerWrap *w;
+};
+void ContainerEventCallJs(Napi::Env env, Napi::Function fn, EventSink *sink, void *data);
+using EventTsfn = Napi::TypedThreadSafeFunction<EventSink, void, ContainerEventCallJs>;
 
 // JS class NativeContainer. Created by NativeContext.createContainer();
 // lib/container.ts wraps it. Holds a reference on the C container (so
@@ -123,7 +130,10 @@ class ContainerWrap : public Napi::ObjectWrap<ContainerWrap>
 	// ThreadSafeFunction. Idempotent. JS thread only.
 	void Detach();
 	void MarkRemoved();
-	Napi::Object Snapshot(Napi::Env env);
+	// The current state as lib/'s handler takes it: status (ocre_container_status_t,
+	// EXITED reported as STOPPED), runs, exit status, reason (see ReasonCode),
+	// message (undefined when empty).
+	void StateArgs(Napi::Env env, napi_value argv[5]);
 
 	std::mutex start_mu; // set_stdio + start as one step
 	// start/remove may run inline on the JS thread (small image; remove:
@@ -134,6 +144,8 @@ class ContainerWrap : public Napi::ObjectWrap<ContainerWrap>
       private:
 	friend Napi::Function InitContainerClass(Napi::Env env);
 	static void OnEvent(ocre_container *c, ocre_container_status_t status, void *user_data);
+	// The event queue is finalized: its sink goes.
+	static void SinkFinalized(Napi::Env env, void *, EventSink *sink);
 
 	Napi::Value Start(const Napi::CallbackInfo &info);
 	Napi::Value Remove(const Napi::CallbackInfo &info);
@@ -153,6 +165,7 @@ class ContainerWrap : public Napi::ObjectWrap<ContainerWrap>
 	ContextWrap *owner_ = nullptr;
 	Napi::ObjectReference owner_ref_; // keeps the context object alive
 	EventTsfn tsfn_;
+	EventSink *sink_ = nullptr; // tsfn_'s context, until the queue is finalized
 	bool attached_ = false;
 	bool refed_ = false;
 	bool removed_ = false;
