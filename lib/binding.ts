@@ -129,6 +129,8 @@ export interface NativeBinding {
   closeFd(fd: number): void
   /** This environment's /dev/null (read-write), shared by every 'ignore' slot; never close it. */
   devNull(): number
+  /** Whether `<dir>/<name>` is a regular file (stat(2)); then `out` = [dev, ino, size, mtime s, mtime ns]. */
+  fileIdentity(dir: string, name: string, out: Float64Array): boolean
   setLogLevel(level: number): void
   getLogLevel(): number
   emitLog(level: number, module: string, message: string, count?: number): void

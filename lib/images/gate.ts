@@ -4,8 +4,9 @@
 // and the C API is fuzzed without this gate, which costs ~0.2 ms for a
 // 40 KB module and ~0.2 s for a 30 MB one, once per file version
 // (BENCHMARKS.md). Verdicts are cached for the whole process by file
-// identity, so an image is validated once per file version, not at every
-// create.
+// identity (device, inode, size, mtime: one stat(2) through the addon, no
+// Stats object), so an image is validated once per file version, not at
+// every create.
 //
 // A verdict also records the SHA-256 of the bytes V8 validated, and create()
 // hands it to the engine (imageSha256): the engine reads the file once into
@@ -14,8 +15,8 @@
 // this check and the engine's read (even keeping its identity) never reaches
 // WAMR's loader unvalidated.
 import { createHash } from 'node:crypto'
-import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import { binding } from '../binding'
 import { OcreError } from '../errors'
 import { imageNameProblem } from './names'
 
@@ -47,21 +48,29 @@ export function checkWasm(name: string, bytes: Uint8Array): void {
     throw new OcreError('ERR_OCRE_INVALID_IMAGE', `'${name}' is not a valid WebAssembly module: ${problem}`)
 }
 
-// Verdicts of V8's validator on image files, by file identity: the problem
+// Verdicts of V8's validator on image files: per directory and name, the
+// verdict on the file's last validated version, its identity, the problem
 // (null: valid) and the SHA-256 of the bytes validated.
 interface Verdict {
+  /** [dev, ino, size, mtime s, mtime ns] of the file validated */
+  identity: Float64Array
   problem: string | null
   sha256: string
 }
-const verdicts = new Map<string, Verdict>()
+const verdicts = new Map<string, Map<string, Verdict>>()
+let verdictCount = 0
 const VERDICTS_MAX = 4096
+/** fileIdentity()'s output (one per environment: read at once). */
+const current = new Float64Array(5)
 
 function invalidImage(name: string, problem: string): OcreError {
   return new OcreError('ERR_OCRE_INVALID_IMAGE', `image ${name} is not valid WebAssembly: ${problem}`)
 }
 
-function identity(file: string, st: fs.Stats): string {
-  return `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
+/** Whether `current` holds `identity`. */
+function isCurrent(identity: Float64Array): boolean {
+  for (let i = 0; i < 5; i++) if (identity[i] !== current[i]) return false
+  return true
 }
 
 /**
@@ -76,36 +85,33 @@ function identity(file: string, st: fs.Stats): string {
  */
 export function checkLoadable(dir: string, name: string): Promise<string> | string | undefined {
   if (imageNameProblem(name) !== null) return // the engine reports bad names
-  // A valid name is one plain path component: no need for path.join()
-  const file = dir.endsWith('/') ? dir + name : `${dir}/${name}`
-  let st: fs.Stats
-  try {
-    st = fs.statSync(file)
-  } catch {
-    return
-  }
-  if (!st.isFile()) return
-  const key = identity(file, st)
-  const verdict = verdicts.get(key)
-  if (verdict === undefined) return validate(name, file, key)
+  // missing or not a regular file: left to the engine
+  if (!binding.fileIdentity(dir, name, current)) return
+  const verdict = verdicts.get(dir)?.get(name)
+  if (verdict === undefined || !isCurrent(verdict.identity)) return validate(dir, name, current.slice())
   if (verdict.problem !== null) throw invalidImage(name, verdict.problem)
   return verdict.sha256
 }
 
-/** Forget the verdicts on image `name` of `dir` (the engine found other bytes there). */
+/** Forget the verdict on image `name` of `dir` (the engine found other bytes there). */
 export function forgetVerdict(dir: string, name: string): void {
-  const file = dir.endsWith('/') ? dir + name : `${dir}/${name}`
-  for (const key of verdicts.keys()) if (key.startsWith(`${file}\0`)) verdicts.delete(key)
+  if (verdicts.get(dir)?.delete(name)) verdictCount--
 }
 
-async function validate(name: string, file: string, key: string): Promise<string> {
-  const bytes = await fsp.readFile(file)
-  const now = fs.statSync(file, { throwIfNoEntry: false })
-  const verdict = { problem: wasmProblem(bytes), sha256: createHash('sha256').update(bytes).digest('hex') }
+async function validate(dir: string, name: string, identity: Float64Array): Promise<string> {
+  // A valid name is one plain path component: no need for path.join()
+  const bytes = await fsp.readFile(dir.endsWith('/') ? dir + name : `${dir}/${name}`)
+  const verdict = { identity, problem: wasmProblem(bytes), sha256: createHash('sha256').update(bytes).digest('hex') }
   // cache only if the file did not change while it was read
-  if (now && identity(file, now) === key) {
-    if (verdicts.size >= VERDICTS_MAX) verdicts.clear()
-    verdicts.set(key, verdict)
+  if (binding.fileIdentity(dir, name, current) && isCurrent(identity)) {
+    if (verdictCount >= VERDICTS_MAX) {
+      verdicts.clear()
+      verdictCount = 0
+    }
+    let byName = verdicts.get(dir)
+    if (byName === undefined) verdicts.set(dir, (byName = new Map()))
+    if (!byName.has(name)) verdictCount++
+    byName.set(name, verdict)
   }
   if (verdict.problem !== null) throw invalidImage(name, verdict.problem)
   return verdict.sha256
