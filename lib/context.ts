@@ -109,8 +109,9 @@ function devNullSlot(): StdioSlot {
 }
 
 /** run()'s AbortError, with the call site of run(). */
-function runAbortError(signal: AbortSignal, site: CallSite): AbortError {
-  return withCallSite(new AbortError(undefined, { cause: signal.reason }), site)
+function runAbortError(signal: AbortSignal, site: CallSite | null): AbortError {
+  const err = new AbortError(undefined, { cause: signal.reason })
+  return site ? withCallSite(err, site) : err
 }
 
 /** run()'s abort listener (only with a signal): kills the run. */
@@ -359,7 +360,6 @@ export class Context implements AsyncDisposable {
    * and rejects with ERR_OCRE_MAX_BUFFER (a MaxBufferError).
    */
   async run(image: string, options: RunOptions = {}): Promise<RunResult> {
-    const site = captureCallSite(this.run)
     checkNonEmptyString(image, 'image')
     const { native, stdio, rest } = parseCreateOptions(options, 'options', RUN_KEYS, image)
     // No input: the program reads end-of-file from /dev/null, with no pipe
@@ -370,6 +370,13 @@ export class Context implements AsyncDisposable {
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array))
       throw typeError('a string or a Uint8Array', 'options.input', input)
     const maxBuffer = rest.maxBuffer === undefined ? DEFAULT_MAX_BUFFER : checkMaxBuffer(rest.maxBuffer, 'options.maxBuffer')
+    // Errors after a wait carry the stack of the caller, captured now. Only
+    // an abort and an output over maxBuffer come after one here (#create
+    // captures its own when it waits): capturing costs microseconds (~8 µs
+    // between runs), so it is done only when one of them is possible.
+    const mayOverflow =
+      maxBuffer !== Infinity && (stdio[1].kind === 'pipe' || stdio[2].kind === 'pipe')
+    const site = signal || mayOverflow ? captureCallSite(this.run) : null
     if (signal?.aborted) throw runAbortError(signal, site)
     // Piped output that only this result reads is kept by the engine
     // (OCRE_STDIO_CAPTURE): the program still writes to a pipe of its own,
@@ -430,7 +437,7 @@ export class Context implements AsyncDisposable {
           `${overflow} maxBuffer length exceeded (${maxBuffer} bytes): container ${c.id} was killed`,
         )
         Object.assign(err, { stream: overflow, result: exit, stdout, stderr })
-        throw withCallSite(err, site)
+        throw site ? withCallSite(err, site) : err
       }
       return result
     } finally {

@@ -23,6 +23,26 @@ namespace ocre_node
 namespace
 {
 
+// The container whose state this (JS) thread is about to report to lib/
+// itself: an inline start (lib/ reads the state right after it) or a
+// state read (an observer's STOPPED, fired while reading, is in what is
+// read). Events it fires meanwhile need no delivery of their own: each
+// would cost an event-loop wake-up and a call into JavaScript for a state
+// lib/ already has.
+thread_local const ContainerWrap *reporting = nullptr;
+
+struct Reporting {
+	explicit Reporting(const ContainerWrap *w) : previous(reporting)
+	{
+		reporting = w;
+	}
+	~Reporting()
+	{
+		reporting = previous;
+	}
+	const ContainerWrap *previous;
+};
+
 // The exit reason as lib/container.ts numbers it: 0 none, 1 exit, 2 killed, 3 trap.
 int ReasonCode(ocre_exit_reason_t r)
 {
@@ -123,6 +143,8 @@ ContainerWrap::~ContainerWrap()
 void ContainerWrap::OnEvent(ocre_container *, ocre_container_status_t status, void *user_data)
 {
 	ContainerWrap *w = static_cast<ContainerWrap *>(user_data);
+	if (reporting == w)
+		return; // this thread reports the new state to lib/ itself
 	// Never blocks (unbounded queue); fails only while the function closes,
 	// when nobody listens any more.
 	w->tsfn_.NonBlockingCall(reinterpret_cast<void *>(static_cast<intptr_t>(status)));
@@ -147,6 +169,7 @@ void ContainerWrap::MarkRemoved()
 
 void ContainerWrap::StateArgs(Napi::Env env, napi_value argv[5])
 {
+	Reporting quiet(this);
 	ocre_container_status_t st = ocre_container_get_status(c_);
 	struct ocre_exit_info exit_info;
 	ocre_container_get_exit(c_, &exit_info);
@@ -335,7 +358,10 @@ Napi::Value ContainerWrap::Start(const Napi::CallbackInfo &info)
 		// carry), without a pool round trip, promise or async resource.
 		int fds[3] = {in, out, err};
 		CapturedError error;
-		DoStart(this, owner_, fds, error);
+		{
+			Reporting quiet(this); // lib/ reads the state right after
+			DoStart(this, owner_, fds, error);
+		}
 		if (error.Failed())
 			throw error.ToError(env);
 		return env.Undefined();
