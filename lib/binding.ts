@@ -49,8 +49,8 @@ export interface NativeContainer {
   setRef(ref: boolean): void
   setMemoryLimit(bytes: number): void
   eventsDropped(): number
-  /** What the last run wrote to captured stream 1 or 2 (OCRE_STDIO_CAPTURE); taken once. */
-  takeOutput(stream: 1 | 2): { data: Buffer; truncated: boolean }
+  /** What the last run wrote to captured stream 1 or 2 (OCRE_STDIO_CAPTURE), null for nothing; taken once. */
+  takeOutput(stream: 1 | 2): { data: Buffer; truncated: boolean } | null
 }
 
 export interface NativeCreateOptions {
@@ -58,10 +58,10 @@ export interface NativeCreateOptions {
   runtime?: string
   id?: string
   detached?: boolean
-  args?: string[]
-  env?: string[]
-  capabilities?: string[]
-  mounts?: string[]
+  args?: readonly string[]
+  env?: readonly string[]
+  capabilities?: readonly string[]
+  mounts?: readonly string[]
   memoryLimit?: number
   maxOpenFiles?: number
   stackSize?: number

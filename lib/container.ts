@@ -51,13 +51,14 @@ export interface ContainerInternals {
   /** The context removed it (its close()). */
   markRemoved(c: Container): void
   /** What the last run wrote to captured stream 1 or 2 (run()'s stdio 'capture'). */
-  takeOutput(c: Container, stream: 1 | 2): { data: Buffer; truncated: boolean }
+  takeOutput(c: Container, stream: 1 | 2): { data: Buffer; truncated: boolean } | null
 }
 
 // eslint-disable-next-line prefer-const
 export let containerInternals: ContainerInternals
 
 const MAX_TIMEOUT = 0xffffffff
+const REMOVE_KEYS = ['force']
 /** withCallSite() leaves an error's own stack alone with this. */
 const NO_CALL_SITE: CallSite = {}
 
@@ -438,7 +439,7 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
    * while running or paused, unless `force` (kill first).
    */
   async remove(options: RemoveOptions = {}): Promise<void> {
-    const o = checkOptions(options, 'options', ['force'])
+    const o = checkOptions(options, 'options', REMOVE_KEYS)
     const force = o.force === undefined ? false : checkBoolean(o.force, 'options.force')
     if (this.#removed) return
     if (!force && this.#inlineRemove && !this.#startWork) {
@@ -504,7 +505,8 @@ export class Container<Detached extends boolean = boolean> extends EventEmitter<
     this.#removed = true
     this.#updateRef()
     // Everything goes with the container, unread output included.
-    for (const s of [this.#run?.stdin, this.#run?.stdout, this.#run?.stderr]) s?.destroy()
+    const run = this.#run
+    if (run?.hasPipes) for (const s of [run.stdin, run.stdout, run.stderr]) s?.destroy()
     this.#owner.forget(this)
   }
 

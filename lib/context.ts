@@ -33,6 +33,8 @@ const TIERS = ['auto', 'aot', 'interpreter'] as const
 /** Highest niceness (Linux's, OCRE_NICE_MAX). */
 const NICE_MAX = 19
 const RUN_KEYS = [...CREATE_KEYS.filter((k) => k !== 'image' && k !== 'detached'), 'signal', 'input', 'maxBuffer'] as const
+/** An absent list option (only the addon reads it). */
+const NONE: readonly string[] = Object.freeze([])
 /** run()'s default maxBuffer, child_process.execFile's. */
 const DEFAULT_MAX_BUFFER = 1024 * 1024
 
@@ -72,10 +74,10 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
     image: image ?? checkNonEmptyString(o.image, `${name}.image`),
     id: o.id === undefined ? undefined : checkNonEmptyString(o.id, `${name}.id`),
     runtime: o.runtime === undefined ? undefined : checkString(o.runtime, `${name}.runtime`),
-    args: o.args === undefined ? [] : checkStringArray(o.args, `${name}.args`),
-    env: o.env === undefined ? [] : checkEnv(o.env, `${name}.env`),
-    capabilities: o.capabilities === undefined ? [] : checkStringArray(o.capabilities, `${name}.capabilities`),
-    mounts: o.mounts === undefined ? [] : checkMounts(o.mounts, `${name}.mounts`),
+    args: o.args === undefined ? NONE : checkStringArray(o.args, `${name}.args`),
+    env: o.env === undefined ? NONE : checkEnv(o.env, `${name}.env`),
+    capabilities: o.capabilities === undefined ? NONE : checkStringArray(o.capabilities, `${name}.capabilities`),
+    mounts: o.mounts === undefined ? NONE : checkMounts(o.mounts, `${name}.mounts`),
     detached: o.detached === undefined ? false : checkBoolean(o.detached, `${name}.detached`),
     memoryLimit:
       o.memoryLimit === undefined
@@ -92,6 +94,7 @@ function parseCreateOptions(options: unknown, name: string, keys: readonly strin
       o.restoreDirectory === undefined ? undefined : checkBoolean(o.restoreDirectory, `${name}.restoreDirectory`),
     nice: o.nice === undefined ? undefined : checkInteger(o.nice, `${name}.nice`, 0, NICE_MAX),
     outputLimit: undefined as number | undefined, // run()'s maxBuffer, for captured output
+    imageSha256: undefined as string | undefined, // set by #create: the gate's digest
   }
   const stdio = normalizeStdio(o.stdio, `${name}.stdio`)
   return { native, stdio, rest: o }
@@ -342,7 +345,8 @@ export class Context implements AsyncDisposable {
     native: ReturnType<typeof parseCreateOptions>['native'],
     digest: string | undefined,
   ): NativeContainer | Promise<NativeContainer> {
-    return this.#native.createContainer(digest ? { ...native, imageSha256: digest } : native, internals.onEvent)
+    native.imageSha256 = digest
+    return this.#native.createContainer(native, internals.onEvent)
   }
 
   #adopt(nc: NativeContainer, stdio: ReturnType<typeof parseCreateOptions>['stdio']): Container {
@@ -420,13 +424,13 @@ export class Context implements AsyncDisposable {
       let overflow = piped?.overflow ?? null
       if (captureOut) {
         const out = internals.takeOutput(c, 1)
-        result.stdout = out.data
-        if (out.truncated) overflow ??= 'stdout'
+        result.stdout = out ? out.data : Buffer.alloc(0)
+        if (out?.truncated) overflow ??= 'stdout'
       }
       if (captureErr) {
         const out = internals.takeOutput(c, 2)
-        result.stderr = out.data
-        if (out.truncated) overflow ??= 'stderr'
+        result.stderr = out ? out.data : Buffer.alloc(0)
+        if (out?.truncated) overflow ??= 'stderr'
       }
       if (piped && stdio[1].kind === 'pipe') result.stdout = Buffer.concat(piped.stdout)
       if (piped && stdio[2].kind === 'pipe') result.stderr = Buffer.concat(piped.stderr)

@@ -28,10 +28,15 @@ const STDIO_IGNORE = -2
 /** OCRE_STDIO_CAPTURE: an output stream the engine keeps in memory (run()'s result). */
 const STDIO_CAPTURE = -3
 
+// Slots are never modified: one object per kind without an fd.
+const PIPE: StdioSlot = Object.freeze({ kind: 'pipe' })
+const INHERIT: StdioSlot = Object.freeze({ kind: 'inherit' })
+const IGNORE: StdioSlot = Object.freeze({ kind: 'ignore' })
+
 function normalizeSlot(spec: StdioSpec, name: string): StdioSlot {
-  if (spec === null || spec === undefined || spec === 'pipe') return { kind: 'pipe' }
-  if (spec === 'inherit') return { kind: 'inherit' }
-  if (spec === 'ignore') return { kind: 'ignore' }
+  if (spec === null || spec === undefined || spec === 'pipe') return PIPE
+  if (spec === 'inherit') return INHERIT
+  if (spec === 'ignore') return IGNORE
   let fd: unknown = spec
   if (typeof spec === 'object' && spec !== null && 'fd' in spec) fd = (spec as { fd: unknown }).fd
   if (typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff) return { kind: 'fd', fd }
@@ -44,7 +49,8 @@ export function normalizeStdio(value: unknown, name = 'options.stdio'): StdioSlo
   if (typeof value === 'string') {
     if (value !== 'pipe' && value !== 'inherit' && value !== 'ignore')
       throw typeError("'pipe', 'inherit', 'ignore' or an array", name, value)
-    return [0, 1, 2].map(() => normalizeSlot(value as StdioSpec, name))
+    const slot = normalizeSlot(value, name)
+    return [slot, slot, slot]
   }
   if (!Array.isArray(value)) throw typeError("'pipe', 'inherit', 'ignore' or an array", name, value)
   if (value.length > 3) throw typeError('at most 3 entries (stdin, stdout, stderr)', name, value)

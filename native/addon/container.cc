@@ -471,8 +471,9 @@ Napi::Value ContainerWrap::SetMemoryLimit(const Napi::CallbackInfo &info)
 }
 
 // takeOutput(stream): { data: Buffer, truncated: boolean }, what the last run
-// wrote to captured stream 1 or 2 (OCRE_STDIO_CAPTURE); the next call gets
-// an empty Buffer. Throws ERR_OCRE_STATE while running.
+// wrote to captured stream 1 or 2 (OCRE_STDIO_CAPTURE), or null when that is
+// nothing (not truncated): no object or Buffer to make for a silent stream.
+// The next call gets null. Throws ERR_OCRE_STATE while running.
 Napi::Value ContainerWrap::TakeOutput(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -483,6 +484,8 @@ Napi::Value ContainerWrap::TakeOutput(const Napi::CallbackInfo &info)
 	int rc = ocre_container_take_output(c_, stream, &data, &size, &truncated);
 	if (rc != OCRE_OK)
 		throw LastOcreError(env, rc);
+	if (size == 0 && !truncated)
+		return env.Null(); // (data is NULL)
 	Napi::Object result = Napi::Object::New(env);
 	if (size == 0) {
 		result.Set("data", Napi::Buffer<uint8_t>::New(env, 0));
