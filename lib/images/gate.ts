@@ -5,8 +5,8 @@
 // 40 KB module and ~0.2 s for a 30 MB one, once per file version
 // (BENCHMARKS.md). Verdicts are cached for the whole process by file
 // identity (device, inode, size, mtime: one stat(2) through the addon, no
-// Stats object), so an image is validated once per file version, not at
-// every create.
+// Stats object; fs.statSync where the addon does not load), so an image is
+// validated once per file version, not at every create.
 //
 // A verdict also records the SHA-256 of the bytes V8 validated, and create()
 // hands it to the engine (imageSha256): the engine reads the file once into
@@ -15,8 +15,8 @@
 // this check and the engine's read (even keeping its identity) never reaches
 // WAMR's loader unvalidated.
 import { createHash } from 'node:crypto'
+import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import { binding } from '../binding'
 import { OcreError } from '../errors'
 import { imageNameProblem } from './names'
 
@@ -67,6 +67,45 @@ function invalidImage(name: string, problem: string): OcreError {
   return new OcreError('ERR_OCRE_INVALID_IMAGE', `image ${name} is not valid WebAssembly: ${problem}`)
 }
 
+type FileIdentity = (dir: string, name: string, out: Float64Array) => boolean
+let fileIdentity: FileIdentity | undefined
+
+/**
+ * Whether `<dir>/<name>` is a regular file; then `out` = [dev, ino, size,
+ * mtime s, mtime ns]. The addon's stat(2), loaded on first use (the CLI's
+ * image commands do not load the runtime); fs.statSync if it cannot load.
+ */
+function identify(dir: string, name: string, out: Float64Array): boolean {
+  fileIdentity ??= loadFileIdentity()
+  return fileIdentity(dir, name, out)
+}
+
+function loadFileIdentity(): FileIdentity {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { binding } = require('../binding') as typeof import('../binding')
+    return (dir, name, out) => binding.fileIdentity(dir, name, out)
+  } catch {
+    return statIdentity
+  }
+}
+
+function statIdentity(dir: string, name: string, out: Float64Array): boolean {
+  let st: fs.BigIntStats | undefined
+  try {
+    st = fs.statSync(dir.endsWith('/') ? dir + name : `${dir}/${name}`, { bigint: true, throwIfNoEntry: false })
+  } catch {
+    return false
+  }
+  if (!st?.isFile()) return false
+  out[0] = Number(st.dev)
+  out[1] = Number(st.ino)
+  out[2] = Number(st.size)
+  out[3] = Number(st.mtimeNs / 1_000_000_000n)
+  out[4] = Number(st.mtimeNs % 1_000_000_000n)
+  return true
+}
+
 /** Whether `current` holds `identity`. */
 function isCurrent(identity: Float64Array): boolean {
   for (let i = 0; i < 5; i++) if (identity[i] !== current[i]) return false
@@ -86,7 +125,7 @@ function isCurrent(identity: Float64Array): boolean {
 export function checkLoadable(dir: string, name: string): Promise<string> | string | undefined {
   if (imageNameProblem(name) !== null) return // the engine reports bad names
   // missing or not a regular file: left to the engine
-  if (!binding.fileIdentity(dir, name, current)) return
+  if (!identify(dir, name, current)) return
   const verdict = verdicts.get(dir)?.get(name)
   if (verdict === undefined || !isCurrent(verdict.identity)) return validate(dir, name, current.slice())
   if (verdict.problem !== null) throw invalidImage(name, verdict.problem)
@@ -103,7 +142,7 @@ async function validate(dir: string, name: string, identity: Float64Array): Prom
   const bytes = await fsp.readFile(dir.endsWith('/') ? dir + name : `${dir}/${name}`)
   const verdict = { identity, problem: wasmProblem(bytes), sha256: createHash('sha256').update(bytes).digest('hex') }
   // cache only if the file did not change while it was read
-  if (binding.fileIdentity(dir, name, current) && isCurrent(identity)) {
+  if (identify(dir, name, current) && isCurrent(identity)) {
     if (verdictCount >= VERDICTS_MAX) {
       verdicts.clear()
       verdictCount = 0
