@@ -65,6 +65,10 @@ int main(int argc, char **argv)
 			struct ocre_container *c =
 			    ocre_context_create_container(ctx, "trivial.wasm", NULL, NULL, true, NULL, -1, -1, -1);
 			int st;
+			if (!c) {
+				fprintf(stderr, "create: %s\n", ocre_last_error_message());
+				return 1;
+			}
 			if (async)
 				ocre_container_start_async(c);
 			else

@@ -13,7 +13,13 @@
  *
  * A finished job parks its thread again, unless CONFIG_OCRE_THREAD_POOL_IDLE
  * threads are parked already; a thread parked for CONFIG_OCRE_THREAD_POOL_IDLE_MS
- * ends. Threads that ended are joined by the next reserve and by
+ * ends. One parked thread per pool at a time (the spinner) first waits on
+ * its CPU for up to CONFIG_OCRE_THREAD_POOL_SPIN_US, yielding to any other
+ * thread, and reservations take it first: a run started soon after another
+ * one ended (a loop of run() calls) finds its thread running instead of
+ * waking it, which on an idle CPU (or vCPU) costs more than the run.
+ *
+ * Threads that ended are joined by the next reserve and by
  * ocre_pool_destroy(), which ends and joins every thread: no thread outlives
  * its context. The exception is ocre_pool_orphan(), for a context destroyed
  * while a container's run would not end after its kill (a host function that
@@ -54,6 +60,7 @@ struct ocre_worker {
 	bool busy;                     /* in a job (from taking it to after its finish) */
 	bool detached;                 /* orphaned while busy: frees itself at its end */
 	bool ended;                    /* returned from worker_main: join it */
+	unsigned long jobs;            /* jobs taken (the thread's own) */
 	struct ocre_worker *next_idle; /* in pool->idle while parked */
 	struct ocre_worker *next;      /* in pool->all until joined */
 };
@@ -63,8 +70,9 @@ struct ocre_thread_pool {
 	struct ocre_worker *all;  /* every thread not yet joined */
 	struct ocre_worker *idle; /* parked, most recently parked first */
 	int idle_count;
-	int ended_count; /* threads in `all` that have ended */
-	bool closing;
+	int ended_count;              /* threads in `all` that have ended */
+	bool closing;                 /* written under the lock, read by the spinner without it */
+	struct ocre_worker *spinner;  /* parked and spinning (CONFIG_OCRE_THREAD_POOL_SPIN_US) */
 	int orphans;                  /* detached busy threads still running (ocre_pool_orphan) */
 	void (*orphans_done)(void *); /* called by the last of them, then the pool is freed */
 	void *orphans_arg;
@@ -109,7 +117,17 @@ static void *worker_main(void *arg)
 	w->base_nice = ocre_platform_thread_nice();
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
-		/* Parked (or reserved, waiting for the job). */
+		/* Parked (or reserved, waiting for the job). Spin first if no
+		 * other thread of the pool does (not before the first job: a
+		 * new thread is always reserved). */
+		if (!w->fn && !pool->spinner && !pool->closing && !w->reserved && w->jobs > 0) {
+			pool->spinner = w;
+			pthread_mutex_unlock(&pool->lock);
+			ocre_platform_spin_for((void *const *)&w->fn, &pool->closing, CONFIG_OCRE_THREAD_POOL_SPIN_US);
+			pthread_mutex_lock(&pool->lock);
+			if (pool->spinner == w)
+				pool->spinner = NULL;
+		}
 		deadline_after_ms(&deadline, CONFIG_OCRE_THREAD_POOL_IDLE_MS);
 		while (!w->fn) {
 			if (w->reserved)
@@ -129,6 +147,7 @@ static void *worker_main(void *arg)
 		w->reserved = false;
 		want = w->want_nice;
 		w->busy = true;
+		w->jobs++;
 		pthread_mutex_unlock(&pool->lock);
 
 		if (w->nice != want) {
@@ -222,6 +241,13 @@ static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int n
 {
 	struct ocre_worker *w, *best = NULL;
 
+	/* The spinner first: it is running. */
+	w = pool->spinner;
+	if (w && w->stack >= stack && w->nice == nice) {
+		unlink_idle_locked(pool, w);
+		pool->spinner = NULL;
+		return w;
+	}
 	for (w = pool->idle; w; w = w->next_idle) {
 		if (w->stack < stack)
 			continue;
@@ -232,8 +258,11 @@ static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int n
 		if (w->nice < nice && (!best || w->nice > best->nice))
 			best = w;
 	}
-	if (best)
+	if (best) {
 		unlink_idle_locked(pool, best);
+		if (best == pool->spinner)
+			pool->spinner = NULL; /* spinning still: for this reservation's job */
+	}
 	return best;
 }
 
@@ -300,9 +329,9 @@ void ocre_pool_dispatch(struct ocre_worker *w, void (*fn)(void *), void (*finish
 	struct ocre_thread_pool *pool = w->pool;
 
 	pthread_mutex_lock(&pool->lock);
-	w->fn = fn;
 	w->finish = finish;
 	w->arg = arg;
+	__atomic_store_n(&w->fn, fn, __ATOMIC_RELEASE); /* last: a spinning thread reads it unlocked */
 	pthread_mutex_unlock(&pool->lock);
 	/* Signalled after unlocking, so the woken thread does not block on the
 	 * lock. A reserved thread neither ends nor is freed before its job. */
@@ -316,7 +345,7 @@ void ocre_pool_destroy(struct ocre_thread_pool *pool)
 	if (!pool)
 		return;
 	pthread_mutex_lock(&pool->lock);
-	pool->closing = true;
+	__atomic_store_n(&pool->closing, true, __ATOMIC_RELEASE); /* read by a spinner unlocked */
 	for (w = pool->all; w; w = w->next)
 		pthread_cond_signal(&w->cond);
 	/* Threads still running a job's tail (after its container was seen to
@@ -340,7 +369,7 @@ void ocre_pool_orphan(struct ocre_thread_pool *pool, void (*done)(void *), void 
 	struct ocre_worker *w, **pp;
 
 	pthread_mutex_lock(&pool->lock);
-	pool->closing = true;
+	__atomic_store_n(&pool->closing, true, __ATOMIC_RELEASE); /* read by a spinner unlocked */
 	pool->orphans_done = done;
 	pool->orphans_arg = arg;
 	for (w = pool->all; w; w = w->next)

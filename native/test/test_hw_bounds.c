@@ -60,6 +60,41 @@ static void out_of_bounds_accesses_trap(void)
 	run_bounds("bounds-empty.wasm", NULL, 134, "out of bounds memory access", "");
 }
 
+/* ---- reservations reused across runs (patch 0011, reservations.c) ---- */
+
+/* The engine's (libocre.a holds it). */
+void ocre_wamr_reservations_stats(unsigned long *taken, unsigned long *reused, int *kept);
+
+/* Runs one after another on the same context, so that each takes the
+ * reservation the one before gave back: one that filled and grew its memory
+ * to 1 MiB, then one whose memory is smaller (what lies past its end must
+ * trap again), then one that checks every byte of its memory and of what it
+ * grows to is zero. With software checks (no reservations) the same runs
+ * give the same results. */
+static void reservations_are_reused_and_never_show_old_data(void)
+{
+	unsigned long taken0, reused0, taken1, reused1;
+	int kept, i;
+
+	ocre_wamr_reservations_stats(&taken0, &reused0, &kept);
+	for (i = 0; i < 3; i++) {
+		run_bounds("memory-dirty.wasm", NULL, 0, "", "");
+		run_bounds("bounds.wasm", "load-end", 134, "out of bounds memory access", "bounds: load-end\n");
+		run_bounds("memory-dirty.wasm", NULL, 0, "", "");
+		run_bounds("memory-clean.wasm", NULL, 0, "", "");
+	}
+	ocre_wamr_reservations_stats(&taken1, &reused1, &kept);
+	if (strcmp(ocre_aot_bounds(), "guard") == 0) {
+		/* every run but the first took a kept one */
+		if (taken1 - taken0 != 12 || reused1 - reused0 < 11)
+			test_fail(__FILE__, __LINE__,
+			          "%lu reservations taken, %lu of them kept ones (expected 12, >= 11)", taken1 - taken0,
+			          reused1 - reused0);
+	} else {
+		CHECK(taken1 == 0 && reused1 == 0);
+	}
+}
+
 /* ---- faults that are not a container's ---- */
 
 static sigjmp_buf probe_jmp;
@@ -175,10 +210,13 @@ int main(void)
 
 	test_setup();
 	RUN(out_of_bounds_accesses_trap);
+	RUN(reservations_are_reused_and_never_show_old_data);
 	RUN(foreign_faults_reach_the_previous_handler);
-	if (aot_store_setup() && compile("bounds.wasm") && compile("bounds-empty.wasm")) {
+	if (aot_store_setup() && compile("bounds.wasm") && compile("bounds-empty.wasm") &&
+	    compile("memory-dirty.wasm") && compile("memory-clean.wasm")) {
 		tier = OCRE_TIER_AOT;
 		RUN(out_of_bounds_accesses_trap);
+		RUN(reservations_are_reused_and_never_show_old_data);
 		RUN(foreign_faults_reach_the_previous_handler);
 	} else {
 		printf("SKIP the AOT tier: ocre-aotc was not built (LLVM 15 not found at build time)\n");

@@ -56,6 +56,17 @@
 #define CONFIG_OCRE_THREAD_POOL_IDLE_MS 10000
 #endif
 
+/* A parked container thread (one per context at a time) first waits this
+ * many microseconds on its CPU for the next run, yielding to any other
+ * thread that wants the CPU, before it sleeps. A run started within that
+ * time (the next of a loop of short runs) costs no wake-up: ~50 us less
+ * per ctx.run() cycle on a 2-vCPU VM (BENCHMARKS.md, Issue 19, cold cycle).
+ * The price: up to this much CPU after each run that nothing follows. 0:
+ * never; never on a single CPU. */
+#ifndef CONFIG_OCRE_THREAD_POOL_SPIN_US
+#define CONFIG_OCRE_THREAD_POOL_SPIN_US 200
+#endif
+
 /* WAMR's per-instance operand/frame stack (a container's default stack_size)
  * and app heap. 512 KiB: the interpreter's frames are ~68 bytes for a small
  * function, so about 7,700 calls deep, as deep as AOT code goes on the

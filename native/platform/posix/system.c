@@ -1,6 +1,6 @@
 /* Linux services of the core (platform/system.h): container thread
  * priority (SCHED_BATCH until a job's first wait, or SCHED_IDLE, and a
- * niceness on the thread's own id)
+ * niceness on the thread's own id), short waits on the CPU (sched_yield),
  * and random ids (getrandom). */
 #define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
@@ -69,6 +69,49 @@ void ocre_platform_container_thread_job_done(void)
 	if (!batch)
 		set_policy(SCHED_BATCH);
 #endif
+}
+
+/* CPUs this process may run on (sched_getaffinity), read once. */
+static int usable_cpus(void)
+{
+	static int count; /* 0: not read yet */
+	int n = __atomic_load_n(&count, __ATOMIC_RELAXED);
+	cpu_set_t set;
+
+	if (n == 0) {
+		n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+		__atomic_store_n(&count, n, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+static long elapsed_us(const struct timespec *from)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - from->tv_sec) * 1000000L + (now.tv_nsec - from->tv_nsec) / 1000;
+}
+
+bool ocre_platform_spin_for(void *const *slot, const bool *stop, unsigned max_us)
+{
+	struct timespec start;
+	unsigned i;
+
+	if (max_us == 0 || usable_cpus() < 2)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 1;; i++) {
+		if (__atomic_load_n(slot, __ATOMIC_ACQUIRE))
+			return true;
+		if (__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+			return false;
+		/* Any thread runnable on this CPU (the event loop, woken by
+		 * the run that just ended) goes first. */
+		sched_yield();
+		if (i % 8 == 0 && elapsed_us(&start) >= (long)max_us)
+			return false;
+	}
 }
 
 int ocre_platform_thread_nice(void)

@@ -87,6 +87,7 @@ static int wamr_init(void)
 		          "could not register the WASI overrides and the Ocre API, or start its timer thread");
 		return -1;
 	}
+	ocre_wamr_reservations_open();
 	LOG_INF("WAMR %s initialised", ocre_wamr_version());
 	return 0;
 }
@@ -96,6 +97,7 @@ static int wamr_deinit(void)
 	ocre_api_timers_shutdown();
 	ocre_wamr_module_cache_clear();
 	wasm_runtime_destroy();
+	ocre_wamr_reservations_close();
 	return 0;
 }
 

@@ -209,6 +209,15 @@ int ocre_wamr_thread_execute(void *ctx, sem_t *sem);
 struct wamr_container *ocre_wamr_from_exec_env(wasm_exec_env_t exec_env);
 #define OCRE_KILLED_EXCEPTION "ocre: killed"
 
+/* reservations.c: guard-region reservations recycled across runs (with
+ * hardware bounds checks; no-ops otherwise). Open at engine init, closed
+ * (everything kept unmapped) at deinit. The stats are for tests: how many
+ * reservations instantiations took, how many of those were kept ones, and
+ * how many are kept now. */
+void ocre_wamr_reservations_open(void);
+void ocre_wamr_reservations_close(void);
+void ocre_wamr_reservations_stats(unsigned long *taken, unsigned long *reused, int *kept);
+
 /* log_bridge.c */
 int ocre_wamr_vprintf(const char *format, va_list ap);
 

@@ -7,6 +7,7 @@
 #ifndef OCRE_PLATFORM_SYSTEM_H
 #define OCRE_PLATFORM_SYSTEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -39,6 +40,18 @@ void ocre_platform_container_thread_waits(void);
  * changed it. Cheap when it did not.
  */
 void ocre_platform_container_thread_job_done(void);
+
+/**
+ * Wait on the CPU, up to @p max_us microseconds, until the pointer at @p slot
+ * is no longer NULL or the bool at @p stop is true (both read with acquire
+ * loads), letting any other thread that wants this CPU run first (Linux:
+ * sched_yield() between checks). For a thread that expects work within
+ * microseconds: it is then running when the work comes, instead of being
+ * woken on a CPU that may have to be woken first.
+ * @return true if @p slot was set in time. False at once where the process
+ * may use only one CPU (nothing else could set it meanwhile).
+ */
+bool ocre_platform_spin_for(void *const *slot, const bool *stop, unsigned max_us);
 
 /** The calling thread's niceness (-20..19; 0 where it cannot be read). */
 int ocre_platform_thread_nice(void);
