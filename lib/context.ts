@@ -8,7 +8,7 @@ import { binding, type NativeContainer, type NativeContext } from './binding'
 import { type Container, type ContainerOwner, containerInternals as internals } from './container'
 import { Gpio, Sensors } from './devices'
 import { AbortError, type CallSite, captureCallSite, isOcreError, OcreError, withCallSite } from './errors'
-import { checkLoadable, forgetVerdict } from './images/gate'
+import { checkLoadable, forgetVerdict, loadableDigest } from './images/gate'
 import { ImageStore } from './images/store'
 import './log'
 import { Messaging } from './messaging'
@@ -281,7 +281,7 @@ export class Context implements AsyncDisposable {
   ): Container | Promise<Container> {
     let created: NativeContainer | Promise<NativeContainer>
     try {
-      const digest = checkLoadable(this.images.dir, native.image)
+      const digest = loadableDigest(this.images.dir, native.image)
       if (digest instanceof Promise)
         return this.#createAfterWait(native, stdio, site ?? captureCallSite(callee), digest, null, 0)
       this.#check()

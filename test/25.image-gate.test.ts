@@ -69,6 +69,23 @@ describe('image gate', () => {
     assert.equal(t.ctx.size, 0)
   })
 
+  it('a cached verdict whose file went away, came back as other valid bytes or as bad ones: each is seen', async () => {
+    const images = path.join(t.workdir, 'images')
+    const target = path.join(images, 'comes-and-goes.wasm')
+    fs.copyFileSync(path.join(FIXTURES, 'exit-code.wasm'), target)
+    const code = { args: ['7', 'proc'], stdio: 'ignore' as const }
+    assert.equal((await t.ctx.run('comes-and-goes.wasm', code)).exitCode, 7) // validated, verdict cached
+    fs.rmSync(target)
+    await rejectsCode(t.ctx.run('comes-and-goes.wasm', code), 'ERR_OCRE_IMAGE_NOT_FOUND')
+    fs.copyFileSync(path.join(FIXTURES, 'hello.wasm'), target) // other valid bytes: those run
+    assert.equal((await t.ctx.run('comes-and-goes.wasm')).stdout?.toString(), 'Hello from WebAssembly!\n')
+    fs.copyFileSync(path.join(regress, 'wamr-1.1.2-local-tee-empty-stack.wasm'), target) // in place
+    await rejectsCode(t.ctx.run('comes-and-goes.wasm', code), 'ERR_OCRE_INVALID_IMAGE', /is not valid WebAssembly/)
+    fs.copyFileSync(path.join(FIXTURES, 'exit-code.wasm'), target) // fixed: accepted again
+    assert.equal((await t.ctx.run('comes-and-goes.wasm', code)).exitCode, 7)
+    assert.equal(t.ctx.size, 0)
+  })
+
   it('leaves a missing image and a bad name to the engine', async () => {
     await rejectsCode(t.ctx.create({ image: 'nope.wasm' }), 'ERR_OCRE_IMAGE_NOT_FOUND')
     await rejectsCode(t.ctx.create({ image: 'Bad.wasm' }), 'ERR_OCRE_INVALID_NAME')

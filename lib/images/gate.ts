@@ -132,6 +132,22 @@ export function checkLoadable(dir: string, name: string): Promise<string> | stri
   return verdict.sha256
 }
 
+/**
+ * checkLoadable() for a create: a valid verdict already cached for `name` is
+ * the answer without looking at the file (no stat). That is safe because
+ * the engine loads only bytes with that digest: a file changed or replaced
+ * since is refused with ERR_OCRE_IMAGE_CHANGED (a missing one with
+ * ERR_OCRE_IMAGE_NOT_FOUND), upon which the caller forgets the verdict and
+ * asks checkLoadable(), which validates the file's current version. A
+ * refusal is never taken from the cache without a stat: the file may have
+ * been fixed.
+ */
+export function loadableDigest(dir: string, name: string): Promise<string> | string | undefined {
+  const verdict = verdicts.get(dir)?.get(name)
+  if (verdict !== undefined && verdict.problem === null) return verdict.sha256
+  return checkLoadable(dir, name)
+}
+
 /** Forget the verdict on image `name` of `dir` (the engine found other bytes there). */
 export function forgetVerdict(dir: string, name: string): void {
   if (verdicts.get(dir)?.delete(name)) verdictCount--
