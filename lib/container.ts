@@ -4,8 +4,8 @@
 // through a ThreadSafeFunction with a fresh snapshot of the state (status,
 // completed runs, last exit, as numbers: NativeStateHandler). `#sync()` folds
 // snapshots into the JS view: a new run count means a run ended ('exit'); a
-// different status emits 'status'. Nothing in
-// here waits in native code: waits are promises settled by those events.
+// different status emits 'status'. Nothing in here waits in native code:
+// waits are promises settled by those events.
 import { EventEmitter } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import type { NativeContainer, NativeStateHandler } from './binding'
