@@ -118,15 +118,17 @@ void ocre_container_fire_event(struct ocre_container *c, ocre_container_status_t
 }
 
 /* TRANSITION: EXITED -> STOPPED. The first observer waits until the run's
- * thread is done with the container (EXITED delivered; the thread then
- * parks for another run). Returns true when it made the transition (the
- * caller then fires STOPPED after unlocking). Never waits on the run's own
- * thread. */
+ * thread is done with the container (phase DONE, set just before it delivers
+ * EXITED). Returns true when it made the transition and the caller is to
+ * fire STOPPED after unlocking; false also when EXITED is still being
+ * delivered: the run's thread then fires STOPPED after it, so that
+ * listeners always see EXITED first. Never waits on the run's own thread,
+ * which does not observe while it delivers EXITED. */
 bool ocre_container_observe_locked(struct ocre_container *c)
 {
 	if (c->status != OCRE_CONTAINER_STATUS_EXITED || c->phase == RUN_NONE)
 		return false;
-	if (c->phase != RUN_DONE && pthread_equal(pthread_self(), c->thread))
+	if ((c->phase != RUN_DONE || c->delivering_exit) && pthread_equal(pthread_self(), c->thread))
 		return false;
 	while (c->phase != RUN_DONE && c->phase != RUN_NONE)
 		pthread_cond_wait(&c->cond, &c->lock);
@@ -135,7 +137,19 @@ bool ocre_container_observe_locked(struct ocre_container *c)
 	c->phase = RUN_NONE;
 	c->status = OCRE_CONTAINER_STATUS_STOPPED;
 	pthread_cond_broadcast(&c->cond);
+	if (c->delivering_exit) {
+		/* EXITED is being delivered (whoever it woke may be the one
+		 * looking): STOPPED follows it, from the run's thread. */
+		c->stopped_deferred = true;
+		return false;
+	}
 	return true;
+}
+
+void ocre_container_settle_locked(struct ocre_container *c)
+{
+	while (c->delivering_exit && !pthread_equal(pthread_self(), c->thread))
+		pthread_cond_wait(&c->cond, &c->lock);
 }
 
 /* Lock c, observe it, and fail with NOT_FOUND if removed.

@@ -24,8 +24,8 @@
  *                            the run may deliver EXITED
  *   HANDED -> NOT_BEGUN      container_run(): the engine could not begin it
  *                            while start() waits (start() reports it)
- *   ANNOUNCED -> DONE        container_finish(): its thread is done with the
- *                            container and parked again
+ *   ANNOUNCED -> DONE        container_run(): its thread is done with the
+ *                            container; EXITED goes out next (c->delivering_exit)
  *   NOT_BEGUN -> NONE        start_impl(): the failure reported (-> ERROR)
  *   DONE -> NONE             observe_locked(): EXITED -> STOPPED
  *
@@ -61,9 +61,11 @@ struct ocre_container {
 	ocre_container_status_t status;
 	bool removed;
 	bool kill_requested;
-	pthread_t thread;     /* the pool thread of the current run (phase != RUN_NONE) */
-	enum run_phase phase; /* of the current run; RUN_NONE: none, or its end observed */
-	bool closing;         /* the context is being destroyed: no more starts */
+	pthread_t thread;      /* the pool thread of the current run (phase != RUN_NONE) */
+	enum run_phase phase;  /* of the current run; RUN_NONE: none, or its end observed */
+	bool delivering_exit;  /* the run's thread is delivering EXITED (from DONE until it returns) */
+	bool stopped_deferred; /* observed meanwhile: the run's thread delivers STOPPED after EXITED */
+	bool closing;          /* the context is being destroyed: no more starts */
 	size_t memory_limit;
 	int nice;            /* niceness of its runs, above the starting thread's */
 	size_t thread_stack; /* native stack its runs need (0: the default), fixed at create */
@@ -86,6 +88,11 @@ struct ocre_container {
 void ocre_container_fire_event(struct ocre_container *c, ocre_container_status_t status);
 /* TRANSITION EXITED -> STOPPED if the run is over (see container.c). */
 bool ocre_container_observe_locked(struct ocre_container *c);
+/* Wait (lock held) until the run's thread has delivered EXITED and a STOPPED
+ * observed meanwhile: wait() returns, and start() begins, only after them.
+ * Not on the run's own thread. (remove() does not wait: the events of a run
+ * that just ended may still reach a callback that is left installed.) */
+void ocre_container_settle_locked(struct ocre_container *c);
 /* Lock c, observe it, and fail with NOT_FOUND if removed; OCRE_OK with the lock held. */
 int ocre_container_lock_live(struct ocre_container *c, bool *observed);
 /* Unlock, fire STOPPED if observed, and fail with OCRE_ERR_STATE for @p what. */

@@ -60,7 +60,7 @@ static void container_run(void *arg)
 	struct ocre_container *c = arg;
 	ocre_exit_reason_t reason = OCRE_EXIT_REASON_NONE;
 	char message[sizeof(c->exit.message)] = "";
-	bool killed;
+	bool killed, stopped;
 	int status;
 
 	pthread_mutex_lock(&c->lock);
@@ -124,17 +124,39 @@ static void container_run(void *arg)
 	        message[0] ? ": " : "", message);
 
 	/* Listeners see RUNNING before EXITED: wait until start() delivered it
-	 * (start_async() delivers it before the run is handed over). */
+	 * (start_async() delivers it before the run is handed over). Then the
+	 * run is done with the container (DONE) before EXITED goes out, so that
+	 * whoever the event wakes (the addon's JS thread, reading the state)
+	 * never waits for this thread to get the CPU back. A STOPPED observed
+	 * meanwhile goes out after EXITED, from here; a new start waits for
+	 * both (start_impl()). */
+	ocre_pool_park_early(); /* a restart it lets go finds this thread */
 	pthread_mutex_lock(&c->lock);
 	while (c->phase == RUN_HANDED)
 		pthread_cond_wait(&c->cond, &c->lock);
+	c->phase = RUN_DONE;
+	c->delivering_exit = true;
+	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	ocre_container_fire_event(c, OCRE_CONTAINER_STATUS_EXITED);
+	pthread_mutex_lock(&c->lock);
+	stopped = c->stopped_deferred;
+	c->stopped_deferred = false;
+	if (!stopped)
+		c->delivering_exit = false;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (stopped) {
+		ocre_container_fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+		pthread_mutex_lock(&c->lock);
+		c->delivering_exit = false;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
 }
 
-/* The run's last step, on its thread, parked again by now: the run is done
- * with the container (an observer may move it to STOPPED and start the next
- * run, which may take this same thread). */
+/* The run's last step, on its thread, parked again by now: a run that could
+ * not begin lets start() report it; every run drops its reference. */
 static void container_finish(void *arg)
 {
 	struct ocre_container *c = arg;
@@ -142,9 +164,6 @@ static void container_finish(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	failed = c->phase == RUN_NOT_BEGUN;
-	if (!failed)
-		c->phase = RUN_DONE;
-	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (failed)
 		sem_post(&c->ready); /* start() waits: it reports the failure */
@@ -223,6 +242,9 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 
 	if ((ret = ocre_container_lock_live(c, &observed)) != OCRE_OK)
 		return ret;
+	/* The previous run's EXITED (and a STOPPED observed meanwhile) go out
+	 * before this run's RUNNING. */
+	ocre_container_settle_locked(c);
 	if (c->closing) {
 		pthread_mutex_unlock(&c->lock);
 		if (observed)

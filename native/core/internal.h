@@ -51,6 +51,10 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, s
  * again from then on), then run finish(arg) (may be NULL): the job's last
  * step, which must not wait for another job. */
 void ocre_pool_dispatch(struct ocre_worker *w, void (*fn)(void *), void (*finish)(void *), void *arg);
+/* Called by a job on its own thread: park the thread now rather than when
+ * the job returns, so that a reservation made from now on may take it (the
+ * next job then starts once this one has returned). No-op elsewhere. */
+void ocre_pool_park_early(void);
 /* End and join every thread (no reservation may be outstanding); free. */
 void ocre_pool_destroy(struct ocre_thread_pool *pool);
 /* Like ocre_pool_destroy(), but for threads whose job may never end: those

@@ -52,15 +52,17 @@ struct ocre_worker {
 	void (*fn)(void *);  /* the job handed over, NULL while parked */
 	void (*finish)(void *);
 	void *arg;
-	size_t stack;                  /* its stack size: jobs that need more take another thread */
-	int base_nice;                 /* the thread's niceness when it was created */
-	int nice;                      /* added to base_nice now */
-	int want_nice;                 /* what the reservation asks for the job */
-	bool reserved;                 /* taken by ocre_pool_reserve(): a job follows */
-	bool busy;                     /* in a job (from taking it to after its finish) */
-	bool detached;                 /* orphaned while busy: frees itself at its end */
-	bool ended;                    /* returned from worker_main: join it */
-	unsigned long jobs;            /* jobs taken (the thread's own) */
+	size_t stack;       /* its stack size: jobs that need more take another thread */
+	int base_nice;      /* the thread's niceness when it was created */
+	int nice;           /* added to base_nice now */
+	int want_nice;      /* what the reservation asks for the job */
+	bool reserved;      /* taken by ocre_pool_reserve(): a job follows */
+	bool busy;          /* in a job (from taking it to after its finish) */
+	bool detached;      /* orphaned while busy: frees itself at its end */
+	bool ended;         /* returned from worker_main: join it */
+	unsigned long jobs; /* jobs taken (the thread's own) */
+	bool parked_early;  /* by its job (ocre_pool_park_early()), with the outcome in park */
+	bool park;
 	struct ocre_worker *next_idle; /* in pool->idle while parked */
 	struct ocre_worker *next;      /* in pool->all until joined */
 };
@@ -103,6 +105,34 @@ static void unlink_idle_locked(struct ocre_thread_pool *pool, struct ocre_worker
 	}
 }
 
+/* The worker the calling thread is (NULL on other threads). */
+static __thread struct ocre_worker *current_worker;
+
+/* Put @p w in the idle list if there is room (lock held). */
+static bool park_locked(struct ocre_thread_pool *pool, struct ocre_worker *w)
+{
+	bool park = !pool->closing && pool->idle_count < CONFIG_OCRE_THREAD_POOL_IDLE;
+
+	if (park) {
+		w->next_idle = pool->idle;
+		pool->idle = w;
+		pool->idle_count++;
+	}
+	return park;
+}
+
+void ocre_pool_park_early(void)
+{
+	struct ocre_worker *w = current_worker;
+
+	if (!w || w->parked_early)
+		return;
+	pthread_mutex_lock(&w->pool->lock);
+	w->park = park_locked(w->pool, w);
+	w->parked_early = true;
+	pthread_mutex_unlock(&w->pool->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct ocre_worker *w = arg;
@@ -113,6 +143,7 @@ static void *worker_main(void *arg)
 	bool park;
 	int want;
 
+	current_worker = w;
 	ocre_platform_container_thread_init();
 	w->base_nice = ocre_platform_thread_nice();
 	pthread_mutex_lock(&pool->lock);
@@ -159,16 +190,13 @@ static void *worker_main(void *arg)
 		fn(job);
 		ocre_platform_container_thread_job_done();
 
-		/* Parked before the job's finish, so that whoever the finish lets
-		 * go (a container's observer, about to start the next run) finds
+		/* Parked before the job's finish (or earlier, by the job itself:
+		 * ocre_pool_park_early()), so that whoever the job's end lets go
+		 * (a container's observer, about to start the next run) finds
 		 * this thread: a new job handed over meanwhile waits in w->fn. */
 		pthread_mutex_lock(&pool->lock);
-		park = !pool->closing && pool->idle_count < CONFIG_OCRE_THREAD_POOL_IDLE;
-		if (park) {
-			w->next_idle = pool->idle;
-			pool->idle = w;
-			pool->idle_count++;
-		}
+		park = w->parked_early ? w->park : park_locked(pool, w);
+		w->parked_early = false;
 		pthread_mutex_unlock(&pool->lock);
 		if (finish)
 			finish(job);

@@ -166,6 +166,9 @@ struct ocre_container *ocre_context_get_container_by_id(struct ocre_context *con
  * Remove a container in state CREATED, STOPPED or ERROR (an EXITED container
  * is first observed, becoming STOPPED). Deletes its private directory. The
  * pointer is invalid afterwards (unless retained with ocre_container_retain()).
+ * It does not wait for the event callback: the EXITED and STOPPED of a run
+ * that just ended may still reach a callback left installed while or after
+ * this returns (remove the callback first to stop them).
  * @return 0, OCRE_ERR_STATE while running or paused, OCRE_ERR_NOT_FOUND.
  */
 int ocre_context_remove_container(struct ocre_context *context, struct ocre_container *container);
