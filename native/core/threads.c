@@ -271,12 +271,9 @@ static struct ocre_worker *take_idle_locked(struct ocre_thread_pool *pool, int n
 
 	/* The spinner first: it is running. */
 	w = pool->spinner;
-	if (w && w->stack >= stack && w->nice == nice) {
-		unlink_idle_locked(pool, w);
-		pool->spinner = NULL;
-		return w;
-	}
-	for (w = pool->idle; w; w = w->next_idle) {
+	if (w && w->stack >= stack && w->nice == nice)
+		best = w;
+	for (w = best ? NULL : pool->idle; w; w = w->next_idle) {
 		if (w->stack < stack)
 			continue;
 		if (w->nice == nice) {
