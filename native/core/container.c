@@ -146,24 +146,32 @@ bool ocre_container_observe_locked(struct ocre_container *c)
 	return true;
 }
 
-void ocre_container_settle_locked(struct ocre_container *c)
+bool ocre_container_settle_locked(struct ocre_container *c)
 {
 	while (c->delivering_exit && !pthread_equal(pthread_self(), c->thread))
 		pthread_cond_wait(&c->cond, &c->lock);
+	return !c->removed;
 }
 
-/* Lock c, observe it, and fail with NOT_FOUND if removed.
- * On success returns OCRE_OK with the lock held. */
+int ocre_container_unlock_removed(struct ocre_container *c, bool observed)
+{
+	pthread_mutex_unlock(&c->lock);
+	if (observed)
+		ocre_container_fire_event(c, OCRE_CONTAINER_STATUS_STOPPED);
+	return ocre_fail(OCRE_ERR_NOT_FOUND, "container %s has been removed", c->id);
+}
+
+/* Lock c, observe it, and fail with NOT_FOUND if removed, also when it was
+ * removed while the observation waited for the run (the lock is let go
+ * there). On success returns OCRE_OK with the lock held. */
 int ocre_container_lock_live(struct ocre_container *c, bool *observed)
 {
 	if (!c)
 		return ocre_fail(OCRE_ERR_INVALID_ARGUMENT, "container is NULL");
 	pthread_mutex_lock(&c->lock);
-	if (c->removed) {
-		pthread_mutex_unlock(&c->lock);
-		return ocre_fail(OCRE_ERR_NOT_FOUND, "container %s has been removed", c->id);
-	}
-	*observed = ocre_container_observe_locked(c);
+	*observed = !c->removed && ocre_container_observe_locked(c);
+	if (c->removed)
+		return ocre_container_unlock_removed(c, *observed);
 	return OCRE_OK;
 }
 

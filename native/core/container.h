@@ -91,10 +91,13 @@ bool ocre_container_observe_locked(struct ocre_container *c);
 /* Wait (lock held) until the run's thread has delivered EXITED and a STOPPED
  * observed meanwhile: wait() returns, and start() begins, only after them.
  * Not on the run's own thread. (remove() does not wait: the events of a run
- * that just ended may still reach a callback that is left installed.) */
-void ocre_container_settle_locked(struct ocre_container *c);
+ * that just ended may still reach a callback that is left installed.)
+ * The wait lets the lock go: returns false if c was removed meanwhile. */
+bool ocre_container_settle_locked(struct ocre_container *c);
 /* Lock c, observe it, and fail with NOT_FOUND if removed; OCRE_OK with the lock held. */
 int ocre_container_lock_live(struct ocre_container *c, bool *observed);
+/* Unlock, fire STOPPED if observed, and fail with OCRE_ERR_NOT_FOUND (c was removed). */
+int ocre_container_unlock_removed(struct ocre_container *c, bool observed);
 /* Unlock, fire STOPPED if observed, and fail with OCRE_ERR_STATE for @p what. */
 int ocre_container_unlock_and_fail_state(struct ocre_container *c, bool observed, const char *what);
 /* Check stdio fds (OCRE_STDIO_IGNORE, -1 = the process's own, or an open fd) into @p out. */

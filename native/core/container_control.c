@@ -184,7 +184,7 @@ static int wait_impl(struct ocre_container *c, int *status, const unsigned *time
 	}
 	if (ocre_container_observe_locked(c))
 		observed = true;
-	ocre_container_settle_locked(c); /* its events are out when this returns */
+	(void)ocre_container_settle_locked(c); /* its events are out when this returns */
 	if (status)
 		*status = c->exit.status;
 	pthread_mutex_unlock(&c->lock);

@@ -244,7 +244,8 @@ static int start_impl(struct ocre_container *c, bool wait_for_exit, bool wait_re
 		return ret;
 	/* The previous run's EXITED (and a STOPPED observed meanwhile) go out
 	 * before this run's RUNNING. */
-	ocre_container_settle_locked(c);
+	if (!ocre_container_settle_locked(c)) /* removed meanwhile */
+		return ocre_container_unlock_removed(c, observed);
 	if (c->closing) {
 		pthread_mutex_unlock(&c->lock);
 		if (observed)

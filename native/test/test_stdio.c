@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -465,6 +466,62 @@ static void fast_exits_still_announce_running_first(void)
 	}
 }
 
+/* While a run's thread delivers EXITED, a start() of the same container
+ * waits for the delivery, letting the container's lock go: a remove() in
+ * that window must make the start fail with NOT_FOUND, not run a removed
+ * container (it crashed the process, found by the soak). */
+static sem_t exited_entered, exited_release;
+
+static void block_in_exited(struct ocre_container *c, ocre_container_status_t status, void *data)
+{
+	on_event(c, status, data);
+	if (status == OCRE_CONTAINER_STATUS_EXITED) {
+		sem_post(&exited_entered);
+		while (sem_wait(&exited_release) != 0)
+			;
+	}
+}
+
+static void *start_in_thread(void *arg)
+{
+	static int ret;
+	ret = ocre_container_start(arg);
+	return &ret;
+}
+
+static void a_remove_while_exited_is_delivered_fails_a_waiting_start(void)
+{
+	struct ocre_container *c = test_create("trivial.wasm", "settle", true, NULL, -1, -1, -1);
+	pthread_t t;
+	void *ret;
+
+	CHECK_INT(sem_init(&exited_entered, 0, 0), 0);
+	CHECK_INT(sem_init(&exited_release, 0, 0), 0);
+	pthread_mutex_lock(&ev_lock);
+	events[0] = '\0';
+	pthread_mutex_unlock(&ev_lock);
+	ocre_container_retain(c); /* the starting thread's, past the remove */
+	CHECK_INT(ocre_container_set_event_callback(c, block_in_exited, NULL), 0);
+	CHECK_INT(ocre_container_start(c), 0);
+	while (sem_wait(&exited_entered) != 0)
+		;
+	CHECK_INT(pthread_create(&t, NULL, start_in_thread, c), 0);
+	/* Give the start time to reach its wait (if it has not, it finds the
+	 * container removed at once: the outcome is the same). */
+	usleep(50000);
+	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
+	sem_post(&exited_release);
+	CHECK_INT(pthread_join(t, &ret), 0);
+	CHECK_INT(*(int *)ret, OCRE_ERR_NOT_FOUND);
+	CHECK_INT(ocre_container_set_event_callback(c, NULL, NULL), 0);
+	pthread_mutex_lock(&ev_lock);
+	CHECK_STR(events, "running exited stopped ");
+	pthread_mutex_unlock(&ev_lock);
+	ocre_container_release(c);
+	sem_destroy(&exited_entered);
+	sem_destroy(&exited_release);
+}
+
 /* Arguments larger than the memory limit are refused (their copy lives in
  * container memory), and runs whose instantiation fails, before WAMR's WASI
  * set-up (memory over the limit) or after it (here: none in the fixtures),
@@ -551,6 +608,7 @@ int main(void)
 	RUN(capture_errors);
 	RUN(events_follow_the_state_machine);
 	RUN(fast_exits_still_announce_running_first);
+	RUN(a_remove_while_exited_is_delivered_fails_a_waiting_start);
 	RUN(failed_instantiations_leak_no_fd);
 	test_teardown();
 	return test_finish();
