@@ -53,7 +53,8 @@ struct ocre_worker *ocre_pool_reserve(struct ocre_thread_pool *pool, int nice, s
 void ocre_pool_dispatch(struct ocre_worker *w, void (*fn)(void *), void (*finish)(void *), void *arg);
 /* Called by a job on its own thread: park the thread now rather than when
  * the job returns, so that a reservation made from now on may take it (the
- * next job then starts once this one has returned). No-op elsewhere. */
+ * next job then starts once this one has returned), and put it back under
+ * its between-jobs scheduling policy. No-op elsewhere. */
 void ocre_pool_park_early(void);
 /* End and join every thread (no reservation may be outstanding); free. */
 void ocre_pool_destroy(struct ocre_thread_pool *pool);

@@ -127,6 +127,9 @@ void ocre_pool_park_early(void)
 
 	if (!w || w->parked_early)
 		return;
+	/* the job's scheduling ends here: whoever its end lets go sees the
+	 * thread back under its between-jobs policy */
+	ocre_platform_container_thread_job_done();
 	pthread_mutex_lock(&w->pool->lock);
 	w->park = park_locked(w->pool, w);
 	w->parked_early = true;
