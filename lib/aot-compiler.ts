@@ -321,6 +321,8 @@ export async function runCompiler(src: string, out: string, options: CompileOpti
     ...(options.cpu === undefined ? [] : [`--cpu=${options.cpu}`]),
     `--opt=${options.opt ?? 'auto'}`,
     `--memory-limit=${run.memoryLimit}`,
+    // the compile dies with this process (or worker thread): see native/aotc/main.c
+    `--parent=${process.pid}`,
     '--progress',
   ]
   try {

@@ -1,7 +1,7 @@
 /* ocre-aotc: compile a WebAssembly module to a WAMR AOT file for ocre-node.
  *
  *   ocre-aotc [--cpu=x86-64|generic|native|NAME] [--opt=0..3|auto] [--memory-limit=BYTES]
- *             [--progress] [--verbose] [--part=I/N | --object=FILE.o] IN.wasm OUT
+ *             [--parent=PID] [--progress] [--verbose] [--part=I/N | --object=FILE.o] IN.wasm OUT
  *
  * Code is generated for the machine's own architecture (x86_64 or aarch64),
  * for the architecture's baseline CPU by default (x86-64, generic): portable
@@ -31,6 +31,15 @@
  * compiler exits with status 3 and "ocre-aotc: out of memory" (LLVM aborts
  * on some failed allocations: SIGABRT). The caller (lib/aot.ts) also watches
  * the process's RSS and enforces the time budget.
+ *
+ * --parent=PID: the compile belongs to process PID, which started it
+ * (lib/aot.ts passes its own): it ends with that process. On Linux the
+ * kernel kills the compiler (SIGKILL, PR_SET_PDEATHSIG) when the thread that
+ * started it exits (a Node killed, crashed, or ended by a signal whose
+ * default ends it, which runs no 'exit' handler; a worker thread that
+ * ended), so no compile outlives its requester for minutes at gigabytes of
+ * memory; if PID is already gone (not the parent any more), it exits at once
+ * with status 1.
  *
  * --progress: "progress PHASE DONE TOTAL" lines on stderr, PHASE being
  * translate (DONE of TOTAL functions translated to LLVM IR, at most ~100
@@ -69,6 +78,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <signal.h>
+#include <sys/prctl.h>
+#endif
 
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
@@ -290,7 +303,7 @@ static void print_json_string(const char *s)
 static int usage(void)
 {
 	fputs("usage: ocre-aotc [--cpu=" BASELINE_CPU "|native|NAME] [--opt=0..3|auto] [--memory-limit=BYTES] "
-	      "[--progress] [--verbose] [--part=I/N | --object=FILE.o] IN.wasm OUT\n",
+	      "[--parent=PID] [--progress] [--verbose] [--part=I/N | --object=FILE.o] IN.wasm OUT\n",
 	      stderr);
 	return 2;
 }
@@ -302,6 +315,7 @@ int main(int argc, char **argv)
 	unsigned opt = 3;
 	bool opt_auto = false, show_progress = false;
 	unsigned long long memory_limit = 0;
+	long parent = 0;
 	unsigned long part = 0, parts = 0;
 	const char *object = NULL;
 	const uint8_t *bodies = NULL;
@@ -327,6 +341,11 @@ int main(int argc, char **argv)
 			errno = 0;
 			memory_limit = strtoull(argv[i] + 15, &endp, 10);
 			if (errno || *endp)
+				return usage();
+		} else if (strncmp(argv[i], "--parent=", 9) == 0 && argv[i][9] >= '1' && argv[i][9] <= '9') {
+			errno = 0;
+			parent = strtol(argv[i] + 9, &endp, 10);
+			if (errno || *endp || parent <= 0 || (pid_t)parent != parent)
 				return usage();
 		} else if (strncmp(argv[i], "--part=", 7) == 0 && argv[i][7] >= '0' && argv[i][7] <= '9') {
 			errno = 0;
@@ -357,6 +376,19 @@ int main(int argc, char **argv)
 	if (!in || !out || (parts && object))
 		return usage();
 
+	if (parent) {
+#ifdef __linux__
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+			fail("cannot tie the compile to process %ld: %s", parent, strerror(errno));
+			return 1;
+		}
+#endif
+		/* after the prctl: a parent that died before it is seen here */
+		if (getppid() != (pid_t)parent) {
+			fail("process %ld, which started this compile, is gone", parent);
+			return 1;
+		}
+	}
 	umask(077); /* the AOT file is native code: owner-only */
 	if (memory_limit) {
 		struct rlimit rl = {(rlim_t)memory_limit, (rlim_t)memory_limit};
