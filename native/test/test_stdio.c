@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -482,16 +483,39 @@ static void block_in_exited(struct ocre_container *c, ocre_container_status_t st
 	}
 }
 
+static volatile pid_t starter_tid;
+
 static void *start_in_thread(void *arg)
 {
 	static int ret;
+	starter_tid = (pid_t)syscall(SYS_gettid);
 	ret = ocre_container_start(arg);
 	return &ret;
+}
+
+/* The thread @p tid is asleep (blocked: in start()'s wait for the delivery). */
+static bool thread_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
 }
 
 static void a_remove_while_exited_is_delivered_fails_a_waiting_start(void)
 {
 	struct ocre_container *c = test_create("trivial.wasm", "settle", true, NULL, -1, -1, -1);
+	uint64_t until;
 	pthread_t t;
 	void *ret;
 
@@ -505,10 +529,13 @@ static void a_remove_while_exited_is_delivered_fails_a_waiting_start(void)
 	CHECK_INT(ocre_container_start(c), 0);
 	while (sem_wait(&exited_entered) != 0)
 		;
+	starter_tid = 0;
 	CHECK_INT(pthread_create(&t, NULL, start_in_thread, c), 0);
-	/* Give the start time to reach its wait (if it has not, it finds the
-	 * container removed at once: the outcome is the same). */
-	usleep(50000);
+	/* Let the start reach its wait: its thread asleep (bounded; had it not
+	 * got there, it would find the container removed: the same outcome). */
+	until = test_now_us() + 10000000u;
+	while ((!starter_tid || !thread_sleeping(starter_tid)) && test_now_us() < until)
+		test_sleep_ms(1);
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 	sem_post(&exited_release);
 	CHECK_INT(pthread_join(t, &ret), 0);
