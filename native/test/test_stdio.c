@@ -483,12 +483,12 @@ static void block_in_exited(struct ocre_container *c, ocre_container_status_t st
 	}
 }
 
-static volatile pid_t starter_tid;
+static pid_t starter_tid; /* atomic */
 
 static void *start_in_thread(void *arg)
 {
 	static int ret;
-	starter_tid = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&starter_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	ret = ocre_container_start(arg);
 	return &ret;
 }
@@ -517,6 +517,7 @@ static void a_remove_while_exited_is_delivered_fails_a_waiting_start(void)
 	struct ocre_container *c = test_create("trivial.wasm", "settle", true, NULL, -1, -1, -1);
 	uint64_t until;
 	pthread_t t;
+	pid_t tid;
 	void *ret;
 
 	CHECK_INT(sem_init(&exited_entered, 0, 0), 0);
@@ -529,12 +530,13 @@ static void a_remove_while_exited_is_delivered_fails_a_waiting_start(void)
 	CHECK_INT(ocre_container_start(c), 0);
 	while (sem_wait(&exited_entered) != 0)
 		;
-	starter_tid = 0;
+	__atomic_store_n(&starter_tid, 0, __ATOMIC_RELEASE);
 	CHECK_INT(pthread_create(&t, NULL, start_in_thread, c), 0);
 	/* Let the start reach its wait: its thread asleep (bounded; had it not
 	 * got there, it would find the container removed: the same outcome). */
 	until = test_now_us() + 10000000u;
-	while ((!starter_tid || !thread_sleeping(starter_tid)) && test_now_us() < until)
+	while ((!(tid = __atomic_load_n(&starter_tid, __ATOMIC_ACQUIRE)) || !thread_sleeping(tid)) &&
+	       test_now_us() < until)
 		test_sleep_ms(1);
 	CHECK_INT(ocre_context_remove_container(test_context(), c), 0);
 	sem_post(&exited_release);
