@@ -24,22 +24,14 @@ static const char *sleep_args[] = {"60", NULL};
 /* Niceness of thread @p tid (field 19 of its stat), or 100 if unreadable. */
 static int task_nice(const char *tid)
 {
-	char path[64], buf[1024], *p;
-	int i, nice = 100;
-	FILE *f;
+	char buf[1024];
+	const char *p = test_thread_stat(tid, buf, sizeof(buf));
+	int i;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
-	if (!(f = fopen(path, "r")))
-		return 100;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-		/* field 3 follows the command's closing parenthesis: p ends on the space before field 19 */
-		for (i = 3; i <= 19 && p; i++)
-			p = strchr(p + 1, ' ');
-		if (p)
-			nice = atoi(p + 1);
-	}
-	fclose(f);
-	return nice;
+	for (i = 3; i < 19 && p; i++) /* from field 3 on to field 19 */
+		if ((p = strchr(p, ' ')))
+			p++;
+	return p ? atoi(p) : 100;
 }
 
 #define ANY_NICE 1000

@@ -496,20 +496,12 @@ static void *start_in_thread(void *arg)
 /* The thread @p tid is asleep (blocked: in start()'s wait for the delivery). */
 static bool thread_sleeping(pid_t tid)
 {
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
+	char id[16], buf[256];
+	const char *state;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'S';
+	snprintf(id, sizeof(id), "%d", (int)tid);
+	state = test_thread_stat(id, buf, sizeof(buf));
+	return state && state[0] == 'S';
 }
 
 static void a_remove_while_exited_is_delivered_fails_a_waiting_start(void)

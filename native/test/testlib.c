@@ -246,6 +246,24 @@ void test_sleep_ms(unsigned ms)
 		;
 }
 
+const char *test_thread_stat(const char *tid, char *buf, size_t size)
+{
+	char path[64], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
 int test_open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");

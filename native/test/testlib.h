@@ -77,6 +77,10 @@ bool test_read_until(int fd, const char *needle, unsigned timeout_ms);
 uint64_t test_now_us(void);
 /* Number of fds this process has open. */
 int test_open_fds(void);
+/* Read /proc/self/task/@p tid/stat into @p buf; returns its field 3 (the
+ * state) onwards, the text after the command's closing parenthesis and
+ * space, or NULL if it cannot be read. */
+const char *test_thread_stat(const char *tid, char *buf, size_t size);
 void test_sleep_ms(unsigned ms);
 
 #endif
